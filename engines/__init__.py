@@ -1,0 +1,1 @@
+"""Everything that turns messages into tokens. Never imports Qt or app/."""
