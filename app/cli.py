@@ -1,0 +1,259 @@
+"""`parlour ...`: argument parsing and the terminal faces.
+
+Imports nothing heavy at top level: `parlour --help` and `--version` must stay
+instant, and the window's first paint must not wait for mlx or llama_cpp.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import Any
+
+from app import __version__
+
+EXIT_BAD_INPUT = 2
+
+
+def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--temperature", type=float, help="randomness, 0 for greedy (default 0.7)")
+    parser.add_argument("--top-p", type=float, help="nucleus sampling cut-off (default 0.95)")
+    parser.add_argument("--top-k", type=int, help="sample among the k likeliest tokens, 0 for off (default 40)")
+    parser.add_argument("--min-p", type=float, help="drop tokens below this share of the likeliest (default 0.05)")
+    parser.add_argument("--repeat-penalty", type=float, help="penalty for repeated tokens (default 1.1)")
+    parser.add_argument("--max-tokens", type=int, help="longest reply in tokens (default 1024)")
+    parser.add_argument("--seed", type=int, help="random seed for a repeatable reply")
+    parser.add_argument("--stop", action="append", default=[], help="stop the reply at this text (repeatable)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="parlour",
+        description="Private, offline chat with language models on your own computer. "
+        "With no command, opens the window.",
+    )
+    parser.add_argument("--version", action="version", version=f"parlour {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    chat = sub.add_parser("chat", help="stream a reply to one prompt in the terminal")
+    chat.add_argument("prompt", metavar="PROMPT", help="what to ask")
+    chat.add_argument("--model", metavar="REF", help="a local model's name, or a path to a GGUF file or MLX folder")
+    chat.add_argument("--engine", choices=["auto", "mlx", "llamacpp"], default="auto")
+    chat.add_argument("--system", metavar="TEXT", help="a system prompt")
+    chat.add_argument("--context-length", type=int, help="context window in tokens (default: the model's, max 8192)")
+    _add_sampling_options(chat)
+    chat.add_argument("--json", action="store_true", help="print one JSON object per line (deltas, then stats)")
+    chat.set_defaults(func=cmd_chat)
+
+    models = sub.add_parser("models", help="list the models on this machine")
+    models.add_argument("--json", action="store_true")
+    models.set_defaults(func=cmd_models)
+
+    doctor = sub.add_parser("doctor", help="what this machine offers: memory, GPU, engine versions")
+    doctor.add_argument("--json", action="store_true")
+    doctor.set_defaults(func=cmd_doctor)
+    return parser
+
+
+def setup_logging() -> str | None:
+    """Log to a file in the data folder; tracebacks go there, never to the terminal."""
+    try:
+        from app.paths import log_dir
+
+        path = str(log_dir() / "parlour.log")
+        logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        return str(log_dir() / "engine.log")
+    except OSError:
+        return None
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    print(f"parlour: {message}", file=sys.stderr)
+    return code
+
+
+# --- chat ---------------------------------------------------------------------------------------------
+
+
+def params_from_args(args: argparse.Namespace) -> Any:
+    from engines.base import GenerationParams
+
+    values: dict[str, Any] = {}
+    for name in ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed"):
+        value = getattr(args, name, None)
+        if value is not None:
+            values[name] = value
+    if args.stop:
+        values["stop"] = tuple(args.stop)
+    return GenerationParams(**values)
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    from app.library.catalog import resolve_model
+    from engines.base import EngineError, Finished, LoadSettings
+    from engines.host import choose_engine
+    from engines.host_client import EngineClient
+    from engines.inspect import inspect_model
+
+    engine_log = setup_logging()
+    try:
+        params = params_from_args(args)
+        path = resolve_model(args.model)
+        info = inspect_model(path)  # header checks here: a bad file fails fast, before any engine starts
+        choose_engine(info.engine, args.engine)
+        if args.context_length is not None and args.context_length < 16:
+            raise EngineError("The context length must be at least 16 tokens.")
+    except EngineError as err:
+        return fail(str(err))
+
+    messages = []
+    if args.system:
+        messages.append({"role": "system", "content": args.system})
+    messages.append({"role": "user", "content": args.prompt})
+    with EngineClient(log_file=engine_log) as client:
+        try:
+            client.load(str(path), args.engine, LoadSettings(context_length=args.context_length))
+        except EngineError as err:
+            return fail(str(err))
+        reply = client.generate(messages, params)
+        finished: Finished | None = None
+        try:
+            for event in reply:
+                if isinstance(event, Finished):
+                    finished = event
+                elif getattr(event, "text", None):
+                    _print_delta(event.text, args.json)  # type: ignore[union-attr]
+        except KeyboardInterrupt:
+            reply.cancel()
+            for event in reply:
+                if isinstance(event, Finished):
+                    finished = event
+        assert finished is not None
+        if args.json:
+            print(json.dumps({"finish_reason": finished.finish_reason, "error": finished.error,
+                              "engine": client.engine, "model": client.model.name if client.model else None,
+                              **finished.stats.to_dict()}, ensure_ascii=False))  # fmt: skip
+        else:
+            sys.stdout.write("\n")
+            sys.stdout.flush()
+        if finished.finish_reason == "error":
+            return fail(finished.error or "The reply failed.", 1)
+        if finished.finish_reason == "cancelled":
+            return 130
+    return 0
+
+
+def _print_delta(text: str, as_json: bool) -> None:
+    if as_json:
+        sys.stdout.write(json.dumps({"delta": text}, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+# --- models and doctor ----------------------------------------------------------------------------------
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from app.library.catalog import list_local_models
+    from engines.inspect import human_size
+
+    models = list_local_models()
+    if args.json:
+        print(json.dumps([{"name": m.name, "path": str(m.path), "origin": m.origin, "problem": m.problem,
+                           **(m.info.to_dict() if m.info else {})} for m in models],
+                         ensure_ascii=False, default=str, indent=1))  # fmt: skip
+        return 0
+    if not models:
+        print("No models found. The starter model comes with `make run`.")
+        return 0
+    for m in models:
+        if m.info is None:
+            print(f"{m.name}\n    unusable: {m.problem}\n    {m.path}")
+            continue
+        params = f"{m.info.parameter_count / 1e6:.0f}M params" if m.info.parameter_count else "? params"
+        ctx = f"{m.info.context_length} ctx" if m.info.context_length else ""
+        print(f"{m.name}\n    {m.info.engine}, {m.info.format.upper()} {m.info.quantization or ''}, "
+              f"{human_size(m.info.file_size)}, {params} {ctx}\n    {m.path}")  # fmt: skip
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from engines.hardware import probe
+    from engines.inspect import human_size
+
+    report = probe(load_engines=True)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
+        return 0
+    mem = lambda n: human_size(n) if n else "unknown"  # noqa: E731
+    lines = [
+        f"System:        {report.os} ({report.machine})",
+        f"Chip:          {report.chip}, {report.cores} cores",
+        f"Memory:        {mem(report.total_memory_bytes)} total, {mem(report.available_memory_bytes)} available",
+        f"Apple Silicon: {'yes (unified memory, Metal)' if report.apple_silicon else 'no'}",
+    ]
+    if report.cuda_devices:
+        for dev in report.cuda_devices:
+            lines.append(f"CUDA:          {dev['name']}, {mem(dev['total_memory_bytes'])} "
+                         f"({mem(dev['free_memory_bytes'])} free)")  # fmt: skip
+    else:
+        lines.append("CUDA:          none")
+    offload = {True: "GPU offload available", False: "CPU only", None: "not installed"}[report.llamacpp_gpu_offload]
+    lines.append(f"llama.cpp:     llama-cpp-python {report.versions.get('llama-cpp-python') or '-'} ({offload})")
+    versions = report.versions
+    lines.append(
+        f"MLX:           mlx {versions.get('mlx') or '-'}, mlx-lm {versions.get('mlx-lm') or '-'}"
+        f" (device: {report.mlx_device or 'unavailable'})"
+    )
+    lines.append(f"Python:        {report.versions.get('python')}")
+    lines.extend(f"Note:          {note}" for note in report.notes)
+    print("\n".join(lines))
+    return 0
+
+
+# --- the window -----------------------------------------------------------------------------------------
+
+
+def display_problem() -> str | None:
+    """Why no window can open here, or None. Checked before Qt, which would abort instead."""
+    if os.environ.get("QT_QPA_PLATFORM"):
+        return None
+    if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return (
+            "No display was found (DISPLAY is not set), so the window cannot open; run Parlour in a desktop "
+            "session, or under a virtual screen with `xvfb-run parlour`, or use `parlour chat PROMPT`."
+        )
+    return None
+
+
+def open_window(argv: list[str]) -> int:
+    problem = display_problem()
+    if problem:
+        return fail(problem)
+    engine_log = setup_logging()
+    from app.ui.app import run_app
+
+    return run_app(argv, engine_log)
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        return open_window(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as err:  # last resort: a sentence on screen, the traceback in the log
+        logging.getLogger("parlour").exception("command failed")
+        return fail(f"Something went wrong ({err.__class__.__name__}: {err}); details are in the log.", 1)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

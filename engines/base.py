@@ -1,0 +1,252 @@
+"""The engine contract: parameters, typed events, model descriptions and errors.
+
+Every engine (MLX, llama.cpp, and later a remote OpenAI-compatible server) speaks
+this one vocabulary, and the engine host sends the same events as JSON lines, so
+the UI and the CLI never care which engine produced a reply.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+Role = Literal["system", "user", "assistant", "tool"]
+FinishReason = Literal["stop", "length", "cancelled", "error"]
+EngineName = Literal["mlx", "llamacpp"]
+
+
+@dataclass(frozen=True)
+class GenerationParams:
+    """Parlour's own sampling defaults; adapters map every field explicitly.
+
+    Engines disagree on defaults (mlx-lm is greedy, llama-cpp-python stops at 16
+    tokens with temperature 0.8), so nothing here is ever left to an engine.
+    """
+
+    temperature: float = 0.7
+    top_p: float = 0.95
+    top_k: int = 40
+    min_p: float = 0.05
+    repeat_penalty: float = 1.1
+    presence_penalty: float = 0.0
+    frequency_penalty: float = 0.0
+    max_tokens: int = 1024
+    seed: int | None = None
+    stop: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        problems = []
+        if not 0.0 <= self.temperature <= 5.0:
+            problems.append("temperature must be between 0 and 5")
+        if not 0.0 < self.top_p <= 1.0:
+            problems.append("top_p must be above 0 and at most 1")
+        if self.top_k < 0:
+            problems.append("top_k must be 0 (off) or more")
+        if not 0.0 <= self.min_p < 1.0:
+            problems.append("min_p must be at least 0 and below 1")
+        if not 0.0 < self.repeat_penalty <= 5.0:
+            problems.append("repeat penalty must be above 0 and at most 5")
+        if self.max_tokens < 1:
+            problems.append("max tokens must be at least 1")
+        if problems:
+            raise InvalidRequestError("Invalid generation settings: " + "; ".join(problems) + ".")
+
+    @property
+    def greedy(self) -> bool:
+        return self.temperature == 0.0 or self.top_k == 1
+
+    def to_dict(self) -> dict[str, Any]:
+        data = dataclasses.asdict(self)
+        data["stop"] = list(self.stop)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationParams:
+        known = {f.name for f in dataclasses.fields(cls)}
+        values = {k: v for k, v in data.items() if k in known}
+        if "stop" in values:
+            values["stop"] = tuple(values["stop"] or ())
+        return cls(**values)
+
+
+@dataclass(frozen=True)
+class LoadSettings:
+    """How a model is loaded; a change means a reload."""
+
+    context_length: int | None = None  # None: the model's own, capped to 8192 for now
+    gpu_layers: int | None = None  # None: all layers where a GPU is present, else 0
+    threads: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> LoadSettings:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What a model is, read from its files without running it."""
+
+    path: str
+    engine: EngineName
+    format: Literal["gguf", "mlx"]
+    name: str
+    architecture: str | None = None
+    parameter_count: int | None = None
+    quantization: str | None = None
+    context_length: int | None = None
+    file_size: int = 0
+    chat_template: str | None = None
+    bos_token: str | None = None
+    eos_token: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class GenerationStats:
+    prompt_tokens: int = 0
+    prompt_tps: float = 0.0
+    generated_tokens: int = 0
+    generation_tps: float = 0.0
+    ttft_ms: float = 0.0
+    peak_memory_bytes: int | None = None
+    cached_tokens: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationStats:
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+# --- events -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Started:
+    kind: Literal["started"] = "started"
+
+
+@dataclass(frozen=True)
+class Delta:
+    text: str
+    kind: Literal["delta"] = "delta"
+
+
+@dataclass(frozen=True)
+class Finished:
+    finish_reason: FinishReason
+    stats: GenerationStats = field(default_factory=GenerationStats)
+    error: str | None = None  # set when finish_reason is "error": one plain sentence
+    kind: Literal["finished"] = "finished"
+
+
+Event = Started | Delta | Finished
+
+
+def event_to_dict(event: Event) -> dict[str, Any]:
+    if isinstance(event, Delta):
+        return {"event": "delta", "text": event.text}
+    if isinstance(event, Finished):
+        out: dict[str, Any] = {
+            "event": "finished",
+            "finish_reason": event.finish_reason,
+            "stats": event.stats.to_dict(),
+        }
+        if event.error:
+            out["error"] = event.error
+        return out
+    return {"event": "started"}
+
+
+def event_from_dict(data: dict[str, Any]) -> Event:
+    kind = data.get("event")
+    if kind == "delta":
+        return Delta(str(data.get("text", "")))
+    if kind == "finished":
+        return Finished(
+            finish_reason=data.get("finish_reason", "error"),
+            stats=GenerationStats.from_dict(data.get("stats") or {}),
+            error=data.get("error"),
+        )
+    if kind == "started":
+        return Started()
+    raise ValueError(f"unknown event {kind!r}")
+
+
+# --- errors -----------------------------------------------------------------------------------------
+
+
+class EngineError(Exception):
+    """A failure a person can act on. str(error) is one plain sentence, never a traceback."""
+
+    code = "engine_error"
+
+
+class ModelFileError(EngineError):
+    """The model file or folder is missing, damaged or of a kind Parlour refuses."""
+
+    code = "bad_model"
+
+
+class InvalidRequestError(EngineError):
+    code = "invalid_request"
+
+
+class EngineCrashedError(EngineError):
+    """The engine process died (native crash, out-of-memory kill)."""
+
+    code = "engine_crashed"
+
+
+class NotLoadedError(EngineError):
+    code = "not_loaded"
+
+
+ERROR_CLASSES: dict[str, type[EngineError]] = {
+    cls.code: cls for cls in (EngineError, ModelFileError, InvalidRequestError, EngineCrashedError, NotLoadedError)
+}
+
+
+def error_from_code(code: str, message: str) -> EngineError:
+    return ERROR_CLASSES.get(code, EngineError)(message)
+
+
+# --- the protocol -----------------------------------------------------------------------------------
+
+ProgressCallback = Callable[[float, str], None]
+Message = dict[str, Any]  # {"role": ..., "content": ...}
+
+
+class Engine(Protocol):
+    """One loaded model. Every method is called from the one thread that owns the engine."""
+
+    name: EngineName
+
+    def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
+        """Load the model; returns its description completed with what loading learned."""
+        ...
+
+    def generate(
+        self, messages: list[Message], params: GenerationParams, should_stop: Callable[[], bool]
+    ) -> Iterator[Event]:
+        """Stream a reply. The last event is always Finished; should_stop is checked every token."""
+        ...
+
+    def unload(self) -> None: ...
+
+    def describe(self) -> ModelInfo: ...

@@ -1,0 +1,373 @@
+"""The client side of the engine host: start it, talk to it, survive its death.
+
+Nothing here blocks the caller unless asked to: requests are written at once and
+replies arrive on a reader thread, either into a callback (the UI turns those into
+queued Qt signals) or into a queue that `Reply` iterates (the CLI). When the host
+dies, every open request gets an error naming the exit status or signal and the
+last lines the host wrote to stderr, and the next request starts a fresh host and
+reloads the model that was loaded.
+"""
+
+from __future__ import annotations
+
+import collections
+import itertools
+import json
+import logging
+import os
+import queue
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from engines.base import (
+    EngineCrashedError,
+    EngineError,
+    Event,
+    Finished,
+    GenerationParams,
+    GenerationStats,
+    LoadSettings,
+    Message,
+    ModelInfo,
+    error_from_code,
+    event_from_dict,
+)
+
+log = logging.getLogger("parlour.client")
+Listener = Callable[[dict[str, Any]], None]
+STDERR_LINES_KEPT = 40
+
+
+def describe_exit(returncode: int | None) -> str:
+    if returncode is None:
+        return "stopped answering"
+    if returncode < 0:
+        try:
+            name = signal.Signals(-returncode).name
+        except ValueError:
+            name = "an unknown signal"
+        return f"was killed by signal {-returncode} ({name})"
+    return f"exited with status {returncode}"
+
+
+class Reply:
+    """One generate request: iterate it for events; cancel() stops it within a token."""
+
+    def __init__(self, client: EngineClient, request_id: str) -> None:
+        self._client = client
+        self.id = request_id
+        self._events: queue.Queue[dict[str, Any]] = queue.Queue()
+
+    def _deliver(self, message: dict[str, Any]) -> None:
+        self._events.put(message)
+
+    def cancel(self) -> None:
+        self._client.cancel(self.id)
+
+    def __iter__(self) -> Iterator[Event]:
+        while True:
+            message = self._events.get()
+            event = event_from_dict(message)
+            yield event
+            if isinstance(event, Finished):
+                return
+
+    def text(self) -> tuple[str, Finished]:
+        """Wait for the whole reply."""
+        parts: list[str] = []
+        for event in self:
+            if isinstance(event, Finished):
+                return "".join(parts), event
+            text = getattr(event, "text", None)
+            if text:
+                parts.append(text)
+        raise AssertionError("unreachable: a reply always ends with Finished")
+
+
+class EngineClient:
+    def __init__(self, log_file: str | None = None, python: str | None = None) -> None:
+        self._python = python or sys.executable
+        self._log_file = log_file
+        self._process: subprocess.Popen[bytes] | None = None
+        self._lock = threading.RLock()
+        self._listeners: dict[str, tuple[str, Listener]] = {}
+        self._ids = itertools.count(1)
+        self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES_KEPT)
+        self._last_load: dict[str, Any] | None = None
+        self.model: ModelInfo | None = None
+        self.engine: str | None = None
+        self.restarts = 0
+
+    # --- process life -------------------------------------------------------------------------------
+
+    @property
+    def pid(self) -> int | None:
+        return self._process.pid if self._process else None
+
+    def is_running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def _start(self) -> None:
+        env = dict(os.environ)
+        env["PYTHONUNBUFFERED"] = "1"
+        env.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+        if self._log_file:
+            env["PARLOUR_ENGINE_LOG"] = self._log_file
+        # The host must import `engines` from the same place this process did.
+        root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        self._stderr_tail.clear()
+        process = subprocess.Popen(
+            [self._python, "-m", "engines.host"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env,
+            cwd=root,
+        )
+        self._process = process
+        threading.Thread(target=self._read_stdout, args=(process,), name="engine-reader", daemon=True).start()
+        threading.Thread(target=self._read_stderr, args=(process,), name="engine-stderr", daemon=True).start()
+        log.info("engine host started, pid %s", process.pid)
+
+    def _ensure_running(self) -> None:
+        """Start a host if none runs; after a crash, reload the model that was loaded."""
+        if self.is_running():
+            return
+        crashed = self._process is not None
+        if crashed:
+            assert self._process is not None
+            self._fail_open_requests(self._process.wait())
+        self._start()
+        if crashed:
+            self.restarts += 1
+            if self._last_load is not None:
+                reload_request = dict(self._last_load, id=f"reload-{next(self._ids)}")
+                self._listeners[reload_request["id"]] = ("load", self._on_reload)
+                self._write(reload_request)
+
+    def _on_reload(self, message: dict[str, Any]) -> None:
+        if message.get("event") == "error":
+            log.warning("reloading the model after a restart failed: %s", message.get("message"))
+
+    def _write(self, request: dict[str, Any]) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        data = (json.dumps(request, ensure_ascii=False) + "\n").encode("utf-8")
+        try:
+            self._process.stdin.write(data)
+            self._process.stdin.flush()
+        except (BrokenPipeError, OSError):
+            # The reader thread notices the death and fails the open requests.
+            log.warning("the engine host's input is closed")
+
+    def _read_stdout(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stdout is not None
+        for raw in process.stdout:
+            try:
+                message = json.loads(raw)
+            except ValueError:
+                log.warning("engine host wrote a line that is not JSON: %r", raw[:200])
+                continue
+            self._dispatch(message)
+        returncode = process.wait()
+        self._on_host_exit(process, returncode)
+
+    def _read_stderr(self, process: subprocess.Popen[bytes]) -> None:
+        assert process.stderr is not None
+        for raw in process.stderr:
+            line = raw.decode("utf-8", errors="replace").rstrip()
+            if line:
+                self._stderr_tail.append(line)
+                log.debug("host: %s", line)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        request_id = message.get("id")
+        with self._lock:
+            entry = self._listeners.get(str(request_id)) if request_id is not None else None
+            if entry and _is_final(entry[0], message):
+                del self._listeners[str(request_id)]
+        if entry:
+            entry[1](message)
+
+    def _on_host_exit(self, process: subprocess.Popen[bytes], returncode: int) -> None:
+        with self._lock:
+            if process is self._process:
+                self._fail_open_requests(returncode)
+
+    def _fail_open_requests(self, returncode: int) -> None:
+        """The host is gone: every request still open gets a plain error (called under the lock)."""
+        orphans = list(self._listeners.items())
+        self._listeners.clear()
+        if not orphans:
+            return
+        # Let the stderr reader catch the host's last words before quoting them.
+        threading.Event().wait(0.2)
+        tail = " | ".join(list(self._stderr_tail)[-5:])
+        message = f"The engine {describe_exit(returncode)}."
+        if tail:
+            message += f" Its last output: {tail}"
+        log.error("%s", message)
+        for request_id, (op, listener) in orphans:
+            if op == "generate":
+                listener({"id": request_id, "event": "finished", "finish_reason": "error",
+                          "stats": GenerationStats().to_dict(), "error": message,
+                          "code": EngineCrashedError.code})  # fmt: skip
+            else:
+                listener({"id": request_id, "event": "error", "code": EngineCrashedError.code, "message": message})
+
+    # --- requests -----------------------------------------------------------------------------------
+
+    def submit(self, request: dict[str, Any], listener: Listener) -> str:
+        """Send one request; `listener` gets every reply to it on the reader thread."""
+        with self._lock:
+            self._ensure_running()
+            request_id = str(request.get("id") or f"r{next(self._ids)}")
+            request = dict(request, id=request_id)
+            self._listeners[request_id] = (request["op"], listener)
+            self._write(request)
+        return request_id
+
+    def cancel(self, request_id: str) -> None:
+        with self._lock:
+            if self.is_running():
+                self._write({"op": "cancel", "target": request_id})
+
+    def start_load(
+        self,
+        path: str,
+        engine: str = "auto",
+        settings: LoadSettings | None = None,
+        listener: Listener | None = None,
+    ) -> str:
+        request = {
+            "op": "load",
+            "path": str(path),
+            "engine": engine,
+            "settings": (settings or LoadSettings()).to_dict(),
+        }
+
+        def on_message(message: dict[str, Any]) -> None:
+            if message.get("event") == "loaded":
+                self._last_load = {k: v for k, v in request.items() if k != "id"}
+                self.model = ModelInfo.from_dict(message["model"])
+                self.engine = message.get("engine")
+            if listener:
+                listener(message)
+
+        return self.submit(request, on_message)
+
+    def load(
+        self,
+        path: str,
+        engine: str = "auto",
+        settings: LoadSettings | None = None,
+        on_progress: Callable[[float, str], None] | None = None,
+        timeout: float | None = None,
+    ) -> ModelInfo:
+        """Load and wait. Raises the EngineError the host reported."""
+        done: queue.Queue[dict[str, Any]] = queue.Queue()
+
+        def listener(message: dict[str, Any]) -> None:
+            if message.get("event") == "progress":
+                if on_progress:
+                    on_progress(float(message.get("fraction", 0)), str(message.get("message", "")))
+            else:
+                done.put(message)
+
+        self.start_load(path, engine, settings, listener)
+        try:
+            result = done.get(timeout=timeout)
+        except queue.Empty:
+            raise EngineError("Loading the model took too long.") from None
+        if result.get("event") == "error":
+            raise error_from_code(str(result.get("code")), str(result.get("message")))
+        return ModelInfo.from_dict(result["model"])
+
+    def start_generate(self, messages: list[Message], params: GenerationParams, listener: Listener) -> str:
+        return self.submit({"op": "generate", "messages": messages, "params": params.to_dict()}, listener)
+
+    def generate(self, messages: list[Message], params: GenerationParams) -> Reply:
+        reply_holder: list[Reply] = []
+        pending: list[dict[str, Any]] = []
+
+        def listener(message: dict[str, Any]) -> None:
+            if reply_holder:
+                reply_holder[0]._deliver(message)
+            else:
+                pending.append(message)
+
+        with self._lock:
+            request_id = self.start_generate(messages, params, listener)
+            reply = Reply(self, request_id)
+            reply_holder.append(reply)
+            for message in pending:
+                reply._deliver(message)
+        return reply
+
+    def call(self, request: dict[str, Any], timeout: float | None = 60) -> dict[str, Any]:
+        """Send a request with a single answer and wait for it."""
+        done: queue.Queue[dict[str, Any]] = queue.Queue()
+        self.submit(request, done.put)
+        try:
+            result = done.get(timeout=timeout)
+        except queue.Empty:
+            raise EngineError("The engine did not answer in time.") from None
+        if result.get("event") == "error":
+            raise error_from_code(str(result.get("code")), str(result.get("message")))
+        return result
+
+    def tokenize(self, messages: list[Message]) -> list[int]:
+        return list(self.call({"op": "tokenize", "messages": messages})["ids"])
+
+    def ping(self) -> dict[str, Any]:
+        return self.call({"op": "ping"}, timeout=10)
+
+    def unload(self) -> None:
+        if self.is_running():
+            self.call({"op": "unload"})
+        self._last_load = None
+        self.model = None
+        self.engine = None
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Stop the host: ask politely, then insist."""
+        process = self._process
+        if process is None:
+            return
+        with self._lock:
+            self._listeners.clear()
+            self._process = None
+        if process.poll() is None:
+            try:
+                assert process.stdin is not None
+                process.stdin.write(b'{"op": "shutdown"}\n')
+                process.stdin.flush()
+                process.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+            try:
+                process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+
+    def __enter__(self) -> EngineClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _is_final(op: str, message: dict[str, Any]) -> bool:
+    event = message.get("event")
+    if event == "error":
+        return True
+    if op == "generate":
+        return event == "finished"
+    if op == "load":
+        return event == "loaded"
+    return True

@@ -1,0 +1,255 @@
+"""Read a model file or folder safely: what it is, which engine runs it, or why it is refused.
+
+Nothing here runs model code or native loaders: the checks happen before an engine
+touches the files, so a bad file becomes one plain sentence instead of a crash.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import struct
+from pathlib import Path
+from typing import Any
+
+from engines.base import ModelFileError, ModelInfo
+from engines.gguf_header import (
+    FILE_TYPE_NAMES,
+    GGUFFormatError,
+    GGUFTruncatedError,
+    read_gguf_header,
+)
+
+PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
+TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tiktoken.model", "vocab.json")
+# mlx-lm maps a few model_type names onto shared implementations (mlx_lm.utils.MODEL_REMAPPING);
+# this copy avoids importing mlx just to inspect a folder.
+MLX_MODEL_REMAPPING = {
+    "mistral": "llama", "llava": "mistral3", "phi-msft": "phixtral", "falcon_mamba": "mamba",
+    "joyai_llm_flash": "deepseek_v3", "kimi_k2": "deepseek_v3", "qwen2_5_vl": "qwen2_vl",
+    "minimax_m2": "minimax", "iquestcoder": "llama", "xverse": "llama", "gemma4_unified": "gemma4",
+    "deepseek_v41_text": "deepseek_v41",
+}  # fmt: skip
+
+
+def human_size(num_bytes: float) -> str:
+    for unit in ("bytes", "KB", "MB", "GB", "TB"):
+        if abs(num_bytes) < 1000 or unit == "TB":
+            return f"{num_bytes:.0f} {unit}" if unit in ("bytes", "KB") else f"{num_bytes:.1f} {unit}"
+        num_bytes /= 1000
+    return f"{num_bytes:.1f} TB"
+
+
+def inspect_model(path: str | Path) -> ModelInfo:
+    """Describe the model at `path` or raise ModelFileError with one plain sentence."""
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise ModelFileError(f"No model file or folder at {path}.")
+    if path.is_dir():
+        ggufs = sorted(path.glob("*.gguf"))
+        if (path / "config.json").exists() or not ggufs:
+            return inspect_mlx_dir(path)
+        if len(ggufs) == 1:
+            return inspect_gguf(ggufs[0])
+        raise ModelFileError(f"The folder {path} holds several GGUF files; choose one of them.")
+    if path.suffix.lower() == ".gguf" or _starts_with(path, b"GGUF"):
+        return inspect_gguf(path)
+    if path.suffix.lower() in PICKLE_SUFFIXES:
+        raise ModelFileError(
+            f"{path.name} is a PyTorch pickle file, which can run code when opened; "
+            "Parlour loads GGUF files and MLX folders with .safetensors weights."
+        )
+    raise ModelFileError(f"{path.name} is not a model Parlour can load: choose a .gguf file or an MLX folder.")
+
+
+def _starts_with(path: Path, magic: bytes) -> bool:
+    try:
+        with open(path, "rb") as stream:
+            return stream.read(len(magic)) == magic
+    except OSError:
+        return False
+
+
+# --- GGUF -------------------------------------------------------------------------------------------
+
+
+def inspect_gguf(path: Path) -> ModelInfo:
+    size = path.stat().st_size
+    try:
+        header = read_gguf_header(path)
+    except GGUFTruncatedError as err:
+        if err.expected:
+            raise ModelFileError(
+                f"This GGUF file is truncated ({human_size(err.actual)} of {human_size(err.expected)}). "
+                "Download it again."
+            ) from None
+        raise ModelFileError(
+            f"This GGUF file is truncated (it ends inside its header, after {human_size(err.actual)}). "
+            "Download it again."
+        ) from None
+    except GGUFFormatError as err:
+        if str(err) == "no GGUF magic" or str(err) == "too small to be a GGUF file":
+            raise ModelFileError(f"{path.name} is not a GGUF model file (its contents are not GGUF).") from None
+        raise ModelFileError(f"{path.name} is a damaged GGUF file ({err}). Download it again.") from None
+    except OSError as err:
+        raise ModelFileError(f"Cannot read {path}: {err.strerror or err}.") from None
+
+    meta = header.metadata
+    arch = meta.get("general.architecture")
+    if not isinstance(arch, str) or not header.tensors:
+        raise ModelFileError(f"{path.name} is a GGUF file without a language model in it.")
+    file_type = meta.get("general.file_type")
+    quant = FILE_TYPE_NAMES.get(file_type) if isinstance(file_type, int) else None
+    template = meta.get("tokenizer.chat_template")
+    return ModelInfo(
+        path=str(path),
+        engine="llamacpp",
+        format="gguf",
+        name=str(meta.get("general.name") or path.stem),
+        architecture=arch,
+        parameter_count=header.parameter_count,
+        quantization=quant or header.dominant_type(),
+        context_length=_int_or_none(meta.get(f"{arch}.context_length")),
+        file_size=size,
+        chat_template=template if isinstance(template, str) else None,
+    )
+
+
+def _int_or_none(value: Any) -> int | None:
+    return int(value) if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# --- MLX folders ------------------------------------------------------------------------------------
+
+
+def inspect_mlx_dir(path: Path) -> ModelInfo:
+    config_path = path / "config.json"
+    code_files = sorted(p.name for p in path.glob("*.py"))
+    if code_files:
+        raise ModelFileError(
+            f"This model folder contains Python code ({code_files[0]}); "
+            "Parlour never runs code that comes with a model."
+        )
+    if not config_path.exists():
+        raise ModelFileError(f"{path} is not a model folder: it has no config.json.")
+    config = _read_json(config_path, "config.json")
+    if not isinstance(config, dict):
+        raise ModelFileError("This model folder's config.json is not a JSON object.")
+    if config.get("model_file") or config.get("auto_map"):
+        raise ModelFileError("This model needs custom code from its folder to run; Parlour never runs it.")
+
+    weights = sorted(path.glob("*.safetensors"))
+    if not weights:
+        pickles = sorted(p.name for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+        if pickles:
+            raise ModelFileError(
+                f"This model folder has only PyTorch pickle weights ({pickles[0]}), which can run code "
+                "when opened; Parlour loads .safetensors weights only."
+            )
+        raise ModelFileError("This model folder has no weights (.safetensors files).")
+
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str) or not model_type:
+        raise ModelFileError("This model folder's config.json does not say what kind of model it is (model_type).")
+    if not mlx_supports(model_type):
+        raise ModelFileError(
+            f"The model type '{model_type}' is not supported by the installed mlx-lm; try a GGUF version of this model."
+        )
+    if not any((path / name).exists() for name in TOKENIZER_FILES):
+        raise ModelFileError("This model folder has no tokenizer (tokenizer.json or tokenizer.model).")
+
+    parameter_count = sum(_safetensors_parameters(f, config) for f in weights)
+    total_size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
+    tok_config = (
+        _read_json(path / "tokenizer_config.json", "tokenizer_config.json")
+        if (path / "tokenizer_config.json").exists()
+        else {}
+    )
+    template = None
+    if (path / "chat_template.jinja").exists():
+        template = (path / "chat_template.jinja").read_text(encoding="utf-8", errors="replace")
+    elif isinstance(tok_config, dict) and isinstance(tok_config.get("chat_template"), str):
+        template = tok_config["chat_template"]
+    return ModelInfo(
+        path=str(path),
+        engine="mlx",
+        format="mlx",
+        name=path.name,
+        architecture=model_type,
+        parameter_count=parameter_count or None,
+        quantization=_mlx_quantization(config),
+        context_length=_int_or_none(config.get("max_position_embeddings")),
+        file_size=total_size,
+        chat_template=template,
+        bos_token=_token_text(tok_config.get("bos_token")) if isinstance(tok_config, dict) else None,
+        eos_token=_token_text(tok_config.get("eos_token")) if isinstance(tok_config, dict) else None,
+    )
+
+
+def _token_text(value: Any) -> str | None:
+    if isinstance(value, dict):
+        value = value.get("content")
+    return value if isinstance(value, str) else None
+
+
+def mlx_supports(model_type: str) -> bool:
+    """Whether the installed mlx-lm has an implementation, found without importing mlx."""
+    model_type = MLX_MODEL_REMAPPING.get(model_type, model_type)
+    if not model_type.replace("_", "").isalnum():
+        return False
+    spec = importlib.util.find_spec("mlx_lm")
+    if spec is None or not spec.submodule_search_locations:
+        return False
+    return any((Path(loc) / "models" / f"{model_type}.py").exists() for loc in spec.submodule_search_locations)
+
+
+def _read_json(path: Path, label: str) -> Any:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return json.load(stream)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise ModelFileError(f"This model folder's {label} cannot be read ({err.__class__.__name__}).") from None
+
+
+def _mlx_quantization(config: dict[str, Any]) -> str:
+    quant = config.get("quantization") or config.get("quantization_config")
+    if isinstance(quant, dict) and quant.get("bits"):
+        return f"{quant['bits']}-bit"
+    dtype = config.get("torch_dtype") or config.get("dtype")
+    return str(dtype) if dtype else "unknown"
+
+
+def _safetensors_parameters(path: Path, config: dict[str, Any]) -> int:
+    """Count parameters from the header, and check the file is as long as its header says."""
+    size = path.stat().st_size
+    try:
+        with open(path, "rb") as stream:
+            (header_len,) = struct.unpack("<Q", stream.read(8))
+            if header_len > min(size, 100 * 1024 * 1024):
+                raise ValueError("header length")
+            header = json.loads(stream.read(header_len))
+    except (OSError, ValueError, struct.error, UnicodeDecodeError):
+        raise ModelFileError(f"The weights file {path.name} is damaged. Download the model again.") from None
+    if not isinstance(header, dict):
+        raise ModelFileError(f"The weights file {path.name} is damaged. Download the model again.")
+    bits = (config.get("quantization") or {}).get("bits") if isinstance(config.get("quantization"), dict) else None
+    count, data_end = 0, 0
+    for name, entry in header.items():
+        if name == "__metadata__" or not isinstance(entry, dict):
+            continue
+        offsets = entry.get("data_offsets") or [0, 0]
+        data_end = max(data_end, int(offsets[1]))
+        elements = 1
+        for dim in entry.get("shape") or []:
+            elements *= int(dim)
+        if name.endswith((".scales", ".biases")):
+            continue
+        if bits and entry.get("dtype") == "U32":
+            elements = elements * 32 // int(bits)  # packed quantized weights
+        count += elements
+    if size < 8 + header_len + data_end:
+        raise ModelFileError(
+            f"The weights file {path.name} is truncated ({human_size(size)} of "
+            f"{human_size(8 + header_len + data_end)}). Download the model again."
+        )
+    return count

@@ -1,0 +1,211 @@
+"""llama.cpp through llama-cpp-python, for GGUF files.
+
+`Llama` is not thread-safe, so the engine host drives it from one thread. The
+reply loop is Parlour's own (tokens from `Llama.generate`, an incremental UTF-8
+decoder, our stop strings) so cancel, stop strings and stats behave exactly as
+on the MLX engine.
+"""
+
+from __future__ import annotations
+
+import codecs
+import ctypes
+import logging
+import os
+import random
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from engines.base import (
+    Delta,
+    Event,
+    Finished,
+    GenerationParams,
+    GenerationStats,
+    InvalidRequestError,
+    LoadSettings,
+    Message,
+    ModelFileError,
+    ModelInfo,
+    NotLoadedError,
+    ProgressCallback,
+    Started,
+)
+from engines.stopping import StopMatcher
+from engines.templates import render_for_model
+
+log = logging.getLogger(__name__)
+native_log = logging.getLogger("parlour.llama.cpp")
+
+DEFAULT_CONTEXT_CAP = 8192
+_LEVELS = {0: logging.CRITICAL, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR, 4: logging.DEBUG}
+_log_callback: Any = None  # kept alive for as long as llama.cpp may call it
+
+
+def route_native_logs() -> None:
+    """Send llama.cpp's own log lines to Parlour's log instead of the terminal."""
+    global _log_callback
+    import llama_cpp
+
+    if _log_callback is not None:
+        return
+
+    @llama_cpp.llama_log_callback
+    def _forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+        line = text.decode("utf-8", errors="replace").rstrip()
+        if line:
+            native_log.log(_LEVELS.get(level, logging.DEBUG), "%s", line)
+
+    _log_callback = _forward
+    llama_cpp.llama_log_set(_forward, ctypes.c_void_p(0))
+
+
+def default_threads() -> int:
+    # Decode is memory-bound: more threads than physical cores slows it down.
+    return max(1, min(8, os.cpu_count() or 1))
+
+
+class LlamaCppEngine:
+    name = "llamacpp"
+
+    def __init__(self) -> None:
+        self._llm: Any = None
+        self._info: ModelInfo | None = None
+
+    def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
+        progress(0.05, "Starting llama.cpp")
+        import llama_cpp
+
+        route_native_logs()
+        offload = bool(llama_cpp.llama_supports_gpu_offload())
+        gpu_layers = settings.gpu_layers if settings.gpu_layers is not None else (-1 if offload else 0)
+        n_ctx = settings.context_length or min(info.context_length or DEFAULT_CONTEXT_CAP, DEFAULT_CONTEXT_CAP)
+        threads = settings.threads or default_threads()
+        progress(0.2, "Reading weights")
+        try:
+            self._llm = llama_cpp.Llama(
+                model_path=info.path,
+                n_ctx=n_ctx,
+                n_batch=512,
+                n_gpu_layers=gpu_layers,
+                n_threads=threads,
+                n_threads_batch=threads,
+                verbose=False,
+            )
+        except (ValueError, RuntimeError, OSError) as err:
+            raise ModelFileError(f"llama.cpp could not load this model ({err}).") from None
+        self._info = ModelInfo(**{**info.to_dict(), "context_length": self._llm.n_ctx()})
+        log.info("loaded %s: n_ctx=%s gpu_layers=%s threads=%s", info.path, n_ctx, gpu_layers, threads)
+        progress(1.0, "Loaded")
+        return self._info
+
+    def describe(self) -> ModelInfo:
+        if self._info is None:
+            raise NotLoadedError("No model is loaded.")
+        return self._info
+
+    def unload(self) -> None:
+        if self._llm is not None:
+            self._llm.close()
+        self._llm = self._info = None
+
+    def _special_token_text(self, token_id: int) -> str:
+        if token_id < 0:
+            return ""
+        return self._llm.detokenize([token_id], special=True).decode("utf-8", errors="replace")
+
+    def tokenize_prompt(self, messages: list[Message]) -> list[int]:
+        info = self.describe()
+        prompt = render_for_model(
+            info.chat_template,
+            messages,
+            bos_token=self._special_token_text(self._llm.token_bos()),
+            eos_token=self._special_token_text(self._llm.token_eos()),
+        )
+        return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def generate(
+        self, messages: list[Message], params: GenerationParams, should_stop: Callable[[], bool]
+    ) -> Iterator[Event]:
+        import llama_cpp
+
+        llm = self._llm
+        if llm is None:
+            raise NotLoadedError("No model is loaded.")
+        start = time.perf_counter()
+        ids = self.tokenize_prompt(messages)
+        room = llm.n_ctx() - len(ids)
+        if room <= 0:
+            raise InvalidRequestError(
+                f"The conversation ({len(ids)} tokens) is longer than the context window ({llm.n_ctx()} tokens)."
+            )
+        max_tokens = min(params.max_tokens, room)
+        llm.set_seed(params.seed if params.seed is not None else random.getrandbits(31))
+        greedy = params.greedy
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        stops = StopMatcher(params.stop)
+        stats = GenerationStats(prompt_tokens=len(ids))
+        vocab = llm._model.vocab
+        yield Started()
+        finish = "length"
+        first_token_at = 0.0
+        generated = 0
+        tokens = llm.generate(
+            ids,
+            top_k=1 if greedy else params.top_k,
+            top_p=1.0 if greedy else params.top_p,
+            min_p=0.0 if greedy else params.min_p,
+            temp=0.0 if greedy else params.temperature,
+            repeat_penalty=params.repeat_penalty,
+            frequency_penalty=params.frequency_penalty,
+            presence_penalty=params.presence_penalty,
+            reset=True,
+        )
+        try:
+            for token in tokens:
+                if generated == 0:
+                    first_token_at = time.perf_counter()
+                    stats.ttft_ms = (first_token_at - start) * 1000
+                if llama_cpp.llama_vocab_is_eog(vocab, token):
+                    finish = "stop"
+                    break
+                generated += 1
+                text = stops.feed(decoder.decode(llm.detokenize([token])))
+                if text:
+                    yield Delta(text)
+                if stops.stopped:
+                    finish = "stop"
+                    break
+                if generated >= max_tokens:
+                    break
+                if should_stop():
+                    finish = "cancelled"
+                    break
+        finally:
+            tokens.close()
+        if finish != "stop":
+            tail = stops.feed(decoder.decode(b"", final=True)) + stops.flush()
+            if tail:
+                yield Delta(tail)
+        end = time.perf_counter()
+        stats.generated_tokens = generated
+        if first_token_at:
+            prefill_s = first_token_at - start
+            stats.prompt_tps = len(ids) / prefill_s if prefill_s > 0 else 0.0
+            if generated > 1 and end > first_token_at:
+                stats.generation_tps = (generated - 1) / (end - first_token_at)
+        stats.peak_memory_bytes = _peak_rss()
+        yield Finished(finish, stats)  # type: ignore[arg-type]
+
+
+def _peak_rss() -> int | None:
+    """Peak resident memory of this (host) process: llama.cpp's weights, KV cache and buffers."""
+    try:
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return int(peak if sys.platform == "darwin" else peak * 1024)
+    except (ImportError, OSError):
+        return None
