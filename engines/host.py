@@ -8,7 +8,7 @@ Protocol: one JSON object per line. Requests arrive on stdin; replies go to the
 file descriptor that was stdout at start-up, and fd 1 is then pointed at stderr so
 nothing native libraries print can corrupt the stream.
 
-Requests: {"op": "load"|"generate"|"tokenize"|"cancel"|"unload"|"ping"|"shutdown", "id": str, ...}
+Requests: {"op": "load"|"generate"|"tokenize"|"generate_ids"|"cancel"|"unload"|"ping"|"shutdown", "id": str, ...}
 Replies:  {"id": str, "event": "progress"|"loaded"|"started"|"delta"|"finished"|"tokens"|
            "unloaded"|"pong"|"error", ...}
 A generate request always ends with a "finished" event, whose finish_reason is "error" on failure.
@@ -155,6 +155,11 @@ class EngineHost:
         elif op == "tokenize":
             engine = self._require_engine()
             self.send({"id": request_id, "event": "tokens", "ids": engine.tokenize_prompt(request["messages"])})
+        elif op == "generate_ids":
+            # Diagnostic: greedy token ids, to check that both engines run a model identically.
+            engine = self._require_engine()
+            ids = engine.greedy_token_ids(request["messages"], int(request.get("max_tokens", 16)))
+            self.send({"id": request_id, "event": "tokens", "ids": ids})
         elif op == "unload":
             if self._engine is not None:
                 self._engine.unload()

@@ -125,6 +125,21 @@ class LlamaCppEngine:
         )
         return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
 
+    def greedy_token_ids(self, messages: list[Message], count: int) -> list[int]:
+        """Greedy reply as token ids, up to the end of the turn (a diagnostic for engine parity)."""
+        import llama_cpp
+
+        out: list[int] = []
+        tokens = self._llm.generate(self.tokenize_prompt(messages), top_k=1, temp=0.0, repeat_penalty=1.0)
+        try:
+            for token in tokens:
+                if llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token) or len(out) >= count:
+                    break
+                out.append(int(token))
+        finally:
+            tokens.close()
+        return out
+
     def generate(
         self, messages: list[Message], params: GenerationParams, should_stop: Callable[[], bool]
     ) -> Iterator[Event]:

@@ -123,6 +123,21 @@ class MlxEngine:
         prompt = render_for_model(info.chat_template, messages, bos_token=info.bos_token, eos_token=info.eos_token)
         return list(self._tokenizer.encode(prompt, add_special_tokens=False))
 
+    def greedy_token_ids(self, messages: list[Message], count: int) -> list[int]:
+        """Greedy reply as token ids, up to the end of the turn (a diagnostic for engine parity)."""
+        import mlx.core as mx
+        from mlx_lm.generate import generate_step
+        from mlx_lm.sample_utils import make_sampler
+
+        out: list[int] = []
+        prompt = mx.array(self.tokenize_prompt(messages))
+        for token, _ in generate_step(prompt, self._model, max_tokens=count, sampler=make_sampler(temp=0.0)):
+            token = int(token)
+            if token in self._tokenizer.eos_token_ids:
+                break
+            out.append(token)
+        return out
+
     def generate(
         self, messages: list[Message], params: GenerationParams, should_stop: Callable[[], bool]
     ) -> Iterator[Event]:

@@ -44,7 +44,7 @@ def _render(mlx_dir: Path, content: str) -> str:
 
 
 def test_folder_has_expected_files_and_config(mlx_dir: Path) -> None:
-    assert EXPECTED_FILES <= {p.name for p in mlx_dir.iterdir()}
+    assert {p.name for p in mlx_dir.iterdir()} >= EXPECTED_FILES
     config = json.loads((mlx_dir / "config.json").read_text(encoding="utf-8"))
     assert config["model_type"] == "llama"
     assert config["num_hidden_layers"] == 30

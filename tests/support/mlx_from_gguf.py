@@ -134,6 +134,7 @@ def _write_folder(gguf_path: Path, dest: Path) -> None:
     n_heads, n_kv_heads = int(hp("attention.head_count")), int(hp("attention.head_count_kv"))
     weights = _weights(reader, n_heads, n_kv_heads)
     save_file(weights, str(dest / "model.safetensors"), metadata={"format": "np"})
+    (dest / "model.safetensors").chmod(0o644)  # safetensors writes it owner-only
 
     bos_id = int(_field(reader, "tokenizer.ggml.bos_token_id"))
     eos_id = int(_field(reader, "tokenizer.ggml.eos_token_id"))
