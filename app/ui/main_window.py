@@ -46,7 +46,10 @@ class _ModelLister(QObject):
             models = list_local_models()
         except Exception:  # listing must never take the window down
             models = []
-        self.listed.emit(models)
+        try:
+            self.listed.emit(models)
+        except RuntimeError:  # the window closed before the listing finished
+            pass
 
 
 class MainWindow(QMainWindow):
