@@ -7,6 +7,7 @@ second, touching only the end of the transcript.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -46,10 +47,9 @@ class _ModelLister(QObject):
             models = list_local_models()
         except Exception:  # listing must never take the window down
             models = []
-        try:
+        # RuntimeError: the window closed before the listing finished.
+        with contextlib.suppress(RuntimeError):
             self.listed.emit(models)
-        except RuntimeError:  # the window closed before the listing finished
-            pass
 
 
 class MainWindow(QMainWindow):
