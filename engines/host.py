@@ -23,10 +23,12 @@ import os
 import queue
 import sys
 import threading
+import time
 import traceback
 from typing import Any, TextIO
 
 from engines.base import (
+    Delta,
     EngineError,
     Finished,
     GenerationParams,
@@ -40,6 +42,7 @@ from engines.base import (
 from engines.inspect import inspect_model
 
 log = logging.getLogger("parlour.host")
+DELTA_COALESCE_S = 0.02
 
 
 def create_engine(kind: str) -> Any:
@@ -200,7 +203,20 @@ class EngineHost:
         if not isinstance(messages, list) or not messages:
             raise InvalidRequestError("There is no message to reply to.")
         params = GenerationParams.from_dict(request.get("params") or {})
+        # Deltas closer together than DELTA_COALESCE_S travel as one message: on a small
+        # machine every wake-up of the client steals time from the engine's threads.
+        pending, last_sent = "", 0.0
         for event in engine.generate(messages, params, lambda: self._is_cancelled(request_id)):
+            if isinstance(event, Delta):
+                pending += event.text
+                now = time.monotonic()
+                if now - last_sent >= DELTA_COALESCE_S:
+                    self.send({"id": request_id, "event": "delta", "text": pending})
+                    pending, last_sent = "", now
+                continue
+            if pending:
+                self.send({"id": request_id, "event": "delta", "text": pending})
+                pending = ""
             self.send({"id": request_id, **event_to_dict(event)})
 
 

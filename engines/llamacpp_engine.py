@@ -39,8 +39,11 @@ log = logging.getLogger(__name__)
 native_log = logging.getLogger("parlour.llama.cpp")
 
 DEFAULT_CONTEXT_CAP = 8192
-_LEVELS = {0: logging.CRITICAL, 1: logging.INFO, 2: logging.WARNING, 3: logging.ERROR, 4: logging.DEBUG}
+# ggml's enum ggml_log_level (NONE, DEBUG, INFO, WARN, ERROR, CONT); CONT continues the previous line's level.
+_LEVELS = {0: logging.CRITICAL, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
+_LOG_CONT = 5
 _log_callback: Any = None  # kept alive for as long as llama.cpp may call it
+_last_level = logging.DEBUG
 
 
 def route_native_logs() -> None:
@@ -53,9 +56,12 @@ def route_native_logs() -> None:
 
     @llama_cpp.llama_log_callback
     def _forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
+        global _last_level
+        if level != _LOG_CONT:
+            _last_level = _LEVELS.get(level, logging.DEBUG)
         line = text.decode("utf-8", errors="replace").rstrip()
         if line:
-            native_log.log(_LEVELS.get(level, logging.DEBUG), "%s", line)
+            native_log.log(_last_level, "%s", line)
 
     _log_callback = _forward
     llama_cpp.llama_log_set(_forward, ctypes.c_void_p(0))

@@ -1,0 +1,172 @@
+"""What Parlour's engine host costs: decode speed through the host versus the raw library.
+
+Runs alternate (raw, Parlour, raw, Parlour, ...) so machine noise hits both alike,
+and each pair uses a prompt neither side has seen, so prompt caches do not flatter
+time to first token. Parlour is timed at the client, so the JSON-lines hop counts.
+Prints one JSON object.
+
+    python benchmarks/engine_overhead.py [--runs 5] [--llama-tokens 256] [--mlx-tokens 48] [--skip-mlx]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from app.library.starter import starter_model_path  # noqa: E402
+from engines.base import Delta, Finished, GenerationParams  # noqa: E402
+from engines.host_client import EngineClient  # noqa: E402
+from engines.templates import render_for_model  # noqa: E402
+
+PROMPT = "Story {i}: write a long, detailed story about a lighthouse keeper and a storm."
+
+
+def messages(i: int) -> list[dict[str, str]]:
+    return [{"role": "user", "content": PROMPT.format(i=i)}]
+
+
+def timed_parlour(client: EngineClient, i: int, max_tokens: int) -> dict[str, float]:
+    params = GenerationParams(temperature=0.0, max_tokens=max_tokens, repeat_penalty=1.0)
+    start = time.perf_counter()
+    first = last = 0.0
+    finished: Finished | None = None
+    for event in client.generate(messages(i), params):
+        now = time.perf_counter()
+        if isinstance(event, Delta):
+            first = first or now
+            last = now
+        elif isinstance(event, Finished):
+            finished = event
+    assert finished is not None and finished.finish_reason != "error", finished
+    tokens = finished.stats.generated_tokens
+    return {"tokens": tokens, "tps": (tokens - 1) / (last - first), "ttft_ms": (first - start) * 1000}
+
+
+# --- llama.cpp ----------------------------------------------------------------------------------------
+
+
+def raw_llamacpp(llm: Any, template: str, i: int, max_tokens: int) -> dict[str, float]:
+    prompt = render_for_model(template, messages(i), bos_token="", eos_token="")
+    start = time.perf_counter()
+    ids = llm.tokenize(prompt.encode(), add_bos=False, special=True)
+    first = last = 0.0
+    tokens = 0
+    for chunk in llm.create_completion(
+        prompt=ids, max_tokens=max_tokens, temperature=0.0, top_k=1, repeat_penalty=1.0, stream=True
+    ):
+        if chunk["choices"][0]["finish_reason"] is not None:
+            break  # the closing chunk carries no token
+        now = time.perf_counter()
+        first = first or now
+        last = now
+        tokens += 1
+    return {"tokens": tokens, "tps": (tokens - 1) / (last - first), "ttft_ms": (first - start) * 1000}
+
+
+def bench_llamacpp(runs: int, max_tokens: int) -> dict[str, Any]:
+    import llama_cpp
+
+    from engines.inspect import inspect_model
+    from engines.llamacpp_engine import default_threads, route_native_logs
+
+    path = starter_model_path()
+    assert path is not None
+    info = inspect_model(path)
+    route_native_logs()
+    threads = default_threads()
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=8192, n_batch=512, n_threads=threads,
+                          n_threads_batch=threads, n_gpu_layers=0, verbose=False)  # fmt: skip
+    raw, ours = [], []
+    with EngineClient() as client:
+        client.load(str(path), "llamacpp")
+        raw_llamacpp(llm, info.chat_template or "", 1000, 8)  # warm both
+        timed_parlour(client, 1000, 8)
+        for i in range(runs):
+            raw.append(raw_llamacpp(llm, info.chat_template or "", i, max_tokens))
+            ours.append(timed_parlour(client, i, max_tokens))
+        host_rss = client.ping().get("rss_bytes")
+    llm.close()
+    return summarize(raw, ours, host_rss)
+
+
+# --- MLX ----------------------------------------------------------------------------------------------
+
+
+def raw_mlx(model: Any, tokenizer: Any, template: str, i: int, max_tokens: int) -> dict[str, float]:
+    from mlx_lm import stream_generate
+    from mlx_lm.sample_utils import make_sampler
+
+    prompt = render_for_model(template, messages(i), bos_token="", eos_token="")
+    start = time.perf_counter()
+    ids = tokenizer.encode(prompt, add_special_tokens=False)
+    first = last = 0.0
+    tokens = 0
+    for _response in stream_generate(model, tokenizer, ids, max_tokens=max_tokens, sampler=make_sampler(temp=0.0)):
+        now = time.perf_counter()
+        first = first or now
+        last = now
+        tokens += 1
+    return {"tokens": tokens, "tps": (tokens - 1) / (last - first), "ttft_ms": (first - start) * 1000}
+
+
+def bench_mlx(runs: int, max_tokens: int) -> dict[str, Any]:
+    from mlx_lm import load
+
+    from engines.inspect import inspect_model
+    from tests.support.mlx_from_gguf import cached_starter_mlx_dir
+
+    folder = cached_starter_mlx_dir()
+    info = inspect_model(folder)
+    model, tokenizer = load(str(folder))
+    raw, ours = [], []
+    with EngineClient() as client:
+        client.load(str(folder), "mlx")
+        raw_mlx(model, tokenizer, info.chat_template or "", 1000, 4)
+        timed_parlour(client, 1000, 4)
+        for i in range(runs):
+            raw.append(raw_mlx(model, tokenizer, info.chat_template or "", i, max_tokens))
+            ours.append(timed_parlour(client, i, max_tokens))
+        host_rss = client.ping().get("rss_bytes")
+    return summarize(raw, ours, host_rss)
+
+
+def summarize(raw: list[dict[str, float]], ours: list[dict[str, float]], host_rss: int | None) -> dict[str, Any]:
+    raw_tps = statistics.median(r["tps"] for r in raw)
+    our_tps = statistics.median(r["tps"] for r in ours)
+    return {
+        "parlour_tps": round(our_tps, 2),
+        "raw_tps": round(raw_tps, 2),
+        "ratio": round(our_tps / raw_tps, 3),
+        "ttft_ms": round(statistics.median(r["ttft_ms"] for r in ours), 1),
+        "raw_ttft_ms": round(statistics.median(r["ttft_ms"] for r in raw), 1),
+        "tokens_per_reply": [int(r["tokens"]) for r in ours],
+        "raw_tokens_per_reply": [int(r["tokens"]) for r in raw],
+        "runs": len(ours),
+        "host_rss_bytes": host_rss,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--llama-tokens", type=int, default=256)
+    parser.add_argument("--mlx-tokens", type=int, default=48)
+    parser.add_argument("--mlx-runs", type=int, default=5)
+    parser.add_argument("--skip-mlx", action="store_true")
+    args = parser.parse_args()
+    result: dict[str, Any] = {"llamacpp": bench_llamacpp(args.runs, args.llama_tokens)}
+    if not args.skip_mlx:
+        result["mlx"] = bench_mlx(args.mlx_runs, args.mlx_tokens)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
