@@ -57,9 +57,9 @@ def describe_exit(returncode: int | None) -> str:
 class Reply:
     """One generate request: iterate it for events; cancel() stops it within a token."""
 
-    def __init__(self, client: EngineClient, request_id: str) -> None:
+    def __init__(self, client: EngineClient) -> None:
         self._client = client
-        self.id = request_id
+        self.id = ""  # set as soon as the request is sent; events queue up until iterated
         self._events: queue.Queue[dict[str, Any]] = queue.Queue()
 
     def _deliver(self, message: dict[str, Any]) -> None:
@@ -291,21 +291,9 @@ class EngineClient:
         return self.submit({"op": "generate", "messages": messages, "params": params.to_dict()}, listener)
 
     def generate(self, messages: list[Message], params: GenerationParams) -> Reply:
-        reply_holder: list[Reply] = []
-        pending: list[dict[str, Any]] = []
-
-        def listener(message: dict[str, Any]) -> None:
-            if reply_holder:
-                reply_holder[0]._deliver(message)
-            else:
-                pending.append(message)
-
-        with self._lock:
-            request_id = self.start_generate(messages, params, listener)
-            reply = Reply(self, request_id)
-            reply_holder.append(reply)
-            for message in pending:
-                reply._deliver(message)
+        """Start a reply and return it at once; iterate it for events."""
+        reply = Reply(self)
+        reply.id = self.start_generate(messages, params, reply._deliver)
         return reply
 
     def call(self, request: dict[str, Any], timeout: float | None = 60) -> dict[str, Any]:
