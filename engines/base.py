@@ -10,7 +10,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+if TYPE_CHECKING:
+    from engines.prompting import ReplyRequest
 
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "cancelled", "error"]
@@ -35,6 +38,8 @@ class GenerationParams:
     max_tokens: int = 1024
     seed: int | None = None
     stop: tuple[str, ...] = ()
+    # When prompt + reply would pass the context window: "drop_oldest" turns, or "stop" with a message.
+    context_policy: str = "drop_oldest"
 
     def __post_init__(self) -> None:
         problems = []
@@ -50,6 +55,8 @@ class GenerationParams:
             problems.append("repeat penalty must be above 0 and at most 5")
         if self.max_tokens < 1:
             problems.append("max tokens must be at least 1")
+        if self.context_policy not in ("drop_oldest", "stop"):
+            problems.append("the context policy must be drop_oldest or stop")
         if problems:
             raise InvalidRequestError("Invalid generation settings: " + "; ".join(problems) + ".")
 
@@ -78,6 +85,7 @@ class LoadSettings:
     context_length: int | None = None  # None: the model's own, capped to 8192 for now
     gpu_layers: int | None = None  # None: all layers where a GPU is present, else 0
     threads: int | None = None
+    prompt_cache_bytes: int = 1 << 30  # saved prompt caches for switching conversations; 0 turns reuse off
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -104,6 +112,10 @@ class ModelInfo:
     chat_template: str | None = None
     bos_token: str | None = None
     eos_token: str | None = None
+    # KV-cache geometry, for context sizing and memory estimates.
+    layers: int | None = None
+    kv_heads: int | None = None
+    head_dim: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -122,7 +134,8 @@ class GenerationStats:
     generation_tps: float = 0.0
     ttft_ms: float = 0.0
     peak_memory_bytes: int | None = None
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # prompt tokens reused from the prompt cache instead of prefilled
+    dropped_turns: int = 0  # older turns left out to fit the context window
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -138,12 +151,15 @@ class GenerationStats:
 
 @dataclass(frozen=True)
 class Started:
+    template_source: str | None = None  # "override", "model" or "builtin:NAME"
+    notice: str | None = None  # shown to the user, e.g. when a built-in template stands in
     kind: Literal["started"] = "started"
 
 
 @dataclass(frozen=True)
 class Delta:
     text: str
+    reasoning: bool = False  # part of a thinking block, shown folded
     kind: Literal["delta"] = "delta"
 
 
@@ -160,6 +176,8 @@ Event = Started | Delta | Finished
 
 def event_to_dict(event: Event) -> dict[str, Any]:
     if isinstance(event, Delta):
+        if event.reasoning:
+            return {"event": "delta", "text": event.text, "reasoning": True}
         return {"event": "delta", "text": event.text}
     if isinstance(event, Finished):
         out: dict[str, Any] = {
@@ -170,13 +188,18 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         if event.error:
             out["error"] = event.error
         return out
-    return {"event": "started"}
+    out = {"event": "started"}
+    if event.template_source:
+        out["template_source"] = event.template_source
+    if event.notice:
+        out["notice"] = event.notice
+    return out
 
 
 def event_from_dict(data: dict[str, Any]) -> Event:
     kind = data.get("event")
     if kind == "delta":
-        return Delta(str(data.get("text", "")))
+        return Delta(str(data.get("text", "")), bool(data.get("reasoning", False)))
     if kind == "finished":
         return Finished(
             finish_reason=data.get("finish_reason", "error"),
@@ -184,7 +207,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
             error=data.get("error"),
         )
     if kind == "started":
-        return Started()
+        return Started(data.get("template_source"), data.get("notice"))
     raise ValueError(f"unknown event {kind!r}")
 
 
@@ -241,9 +264,7 @@ class Engine(Protocol):
         """Load the model; returns its description completed with what loading learned."""
         ...
 
-    def generate(
-        self, messages: list[Message], params: GenerationParams, should_stop: Callable[[], bool]
-    ) -> Iterator[Event]:
+    def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[Event]:
         """Stream a reply. The last event is always Finished; should_stop is checked every token."""
         ...
 

@@ -8,8 +8,9 @@ Protocol: one JSON object per line. Requests arrive on stdin; replies go to the
 file descriptor that was stdout at start-up, and fd 1 is then pointed at stderr so
 nothing native libraries print can corrupt the stream.
 
-Requests: {"op": "load"|"generate"|"tokenize"|"generate_ids"|"cancel"|"unload"|"ping"|"shutdown", "id": str, ...}
-Replies:  {"id": str, "event": "progress"|"loaded"|"started"|"delta"|"finished"|"tokens"|
+Requests: {"op": "load"|"generate"|"render"|"tokenize"|"generate_ids"|"cancel"|"unload"|"ping"|"shutdown",
+           "id": str, ...}
+Replies:  {"id": str, "event": "progress"|"loaded"|"started"|"delta"|"finished"|"prompt"|"tokens"|
            "unloaded"|"pong"|"error", ...}
 A generate request always ends with a "finished" event, whose finish_reason is "error" on failure.
 """
@@ -31,7 +32,6 @@ from engines.base import (
     Delta,
     EngineError,
     Finished,
-    GenerationParams,
     GenerationStats,
     InvalidRequestError,
     LoadSettings,
@@ -40,6 +40,7 @@ from engines.base import (
     event_to_dict,
 )
 from engines.inspect import inspect_model
+from engines.prompting import ReplyRequest
 
 log = logging.getLogger("parlour.host")
 DELTA_COALESCE_S = 0.02
@@ -155,6 +156,8 @@ class EngineHost:
             self._load(request_id, request)
         elif op == "generate":
             self._generate(request_id, request)
+        elif op == "render":
+            self._render(request_id, request)
         elif op == "tokenize":
             engine = self._require_engine()
             self.send({"id": request_id, "event": "tokens", "ids": engine.tokenize_prompt(request["messages"])})
@@ -199,25 +202,39 @@ class EngineHost:
 
     def _generate(self, request_id: str, request: dict[str, Any]) -> None:
         engine = self._require_engine()
-        messages = request.get("messages")
-        if not isinstance(messages, list) or not messages:
+        reply = ReplyRequest.from_dict(request)
+        if not reply.messages:
             raise InvalidRequestError("There is no message to reply to.")
-        params = GenerationParams.from_dict(request.get("params") or {})
         # Deltas closer together than DELTA_COALESCE_S travel as one message: on a small
         # machine every wake-up of the client steals time from the engine's threads.
-        pending, last_sent = "", 0.0
-        for event in engine.generate(messages, params, lambda: self._is_cancelled(request_id)):
+        pending, pending_reasoning, last_sent = "", False, 0.0
+
+        def flush() -> None:
+            nonlocal pending
+            if pending:
+                self.send({"id": request_id, **event_to_dict(Delta(pending, pending_reasoning))})
+                pending = ""
+
+        for event in engine.generate(reply, lambda: self._is_cancelled(request_id)):
             if isinstance(event, Delta):
+                if event.reasoning != pending_reasoning:
+                    flush()
+                    pending_reasoning = event.reasoning
                 pending += event.text
                 now = time.monotonic()
                 if now - last_sent >= DELTA_COALESCE_S:
-                    self.send({"id": request_id, "event": "delta", "text": pending})
-                    pending, last_sent = "", now
+                    flush()
+                    last_sent = now
                 continue
-            if pending:
-                self.send({"id": request_id, "event": "delta", "text": pending})
-                pending = ""
+            flush()
             self.send({"id": request_id, **event_to_dict(event)})
+
+    def _render(self, request_id: str, request: dict[str, Any]) -> None:
+        """The exact prompt a generate request would send, and which template made it."""
+        prompt = self._require_engine().prompt(ReplyRequest.from_dict(request))
+        self.send({"id": request_id, "event": "prompt", "text": prompt.text, "tokens": len(prompt.ids),
+                   "template_source": prompt.template.source, "notice": prompt.template.notice,
+                   "dropped_turns": prompt.dropped_turns})  # fmt: skip
 
 
 def _rss_bytes() -> int | None:

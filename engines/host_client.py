@@ -287,14 +287,48 @@ class EngineClient:
             raise error_from_code(str(result.get("code")), str(result.get("message")))
         return ModelInfo.from_dict(result["model"])
 
-    def start_generate(self, messages: list[Message], params: GenerationParams, listener: Listener) -> str:
-        return self.submit({"op": "generate", "messages": messages, "params": params.to_dict()}, listener)
+    @staticmethod
+    def _reply_request(
+        op: str, messages: list[Message], params: GenerationParams | None, template: str | None, template_vars: Any
+    ) -> dict[str, Any]:
+        request: dict[str, Any] = {"op": op, "messages": messages, "params": (params or GenerationParams()).to_dict()}
+        if template:
+            request["template"] = template
+        if template_vars:
+            request["template_vars"] = dict(template_vars)
+        return request
 
-    def generate(self, messages: list[Message], params: GenerationParams) -> Reply:
+    def start_generate(
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        listener: Listener,
+        template: str | None = None,
+        template_vars: dict[str, Any] | None = None,
+    ) -> str:
+        return self.submit(self._reply_request("generate", messages, params, template, template_vars), listener)
+
+    def generate(
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        template: str | None = None,
+        template_vars: dict[str, Any] | None = None,
+    ) -> Reply:
         """Start a reply and return it at once; iterate it for events."""
         reply = Reply(self)
-        reply.id = self.start_generate(messages, params, reply._deliver)
+        reply.id = self.start_generate(messages, params, reply._deliver, template, template_vars)
         return reply
+
+    def render(
+        self,
+        messages: list[Message],
+        params: GenerationParams | None = None,
+        template: str | None = None,
+        template_vars: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        """The exact prompt text a reply would start from, with the template's source."""
+        return self.call(self._reply_request("render", messages, params, template, template_vars))
 
     def call(self, request: dict[str, Any], timeout: float | None = 60) -> dict[str, Any]:
         """Send a request with a single answer and wait for it."""

@@ -101,6 +101,9 @@ def inspect_gguf(path: Path) -> ModelInfo:
     file_type = meta.get("general.file_type")
     quant = FILE_TYPE_NAMES.get(file_type) if isinstance(file_type, int) else None
     template = meta.get("tokenizer.chat_template")
+    heads = _int_or_none(meta.get(f"{arch}.attention.head_count"))
+    width = _int_or_none(meta.get(f"{arch}.embedding_length"))
+    head_dim = _int_or_none(meta.get(f"{arch}.attention.key_length")) or (width // heads if width and heads else None)
     return ModelInfo(
         path=str(path),
         engine="llamacpp",
@@ -112,6 +115,9 @@ def inspect_gguf(path: Path) -> ModelInfo:
         context_length=_int_or_none(meta.get(f"{arch}.context_length")),
         file_size=size,
         chat_template=template if isinstance(template, str) else None,
+        layers=_int_or_none(meta.get(f"{arch}.block_count")),
+        kv_heads=_int_or_none(meta.get(f"{arch}.attention.head_count_kv")) or heads,
+        head_dim=head_dim,
     )
 
 
@@ -183,7 +189,19 @@ def inspect_mlx_dir(path: Path) -> ModelInfo:
         chat_template=template,
         bos_token=_token_text(tok_config.get("bos_token")) if isinstance(tok_config, dict) else None,
         eos_token=_token_text(tok_config.get("eos_token")) if isinstance(tok_config, dict) else None,
+        **_mlx_kv_geometry(config),
     )
+
+
+def _mlx_kv_geometry(config: dict[str, Any]) -> dict[str, int | None]:
+    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+    heads = _int_or_none(text.get("num_attention_heads"))
+    width = _int_or_none(text.get("hidden_size"))
+    return {
+        "layers": _int_or_none(text.get("num_hidden_layers")),
+        "kv_heads": _int_or_none(text.get("num_key_value_heads")) or heads,
+        "head_dim": _int_or_none(text.get("head_dim")) or (width // heads if width and heads else None),
+    }
 
 
 def _token_text(value: Any) -> str | None:

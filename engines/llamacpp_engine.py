@@ -18,12 +18,9 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from engines.base import (
-    Delta,
     Event,
     Finished,
-    GenerationParams,
     GenerationStats,
-    InvalidRequestError,
     LoadSettings,
     Message,
     ModelFileError,
@@ -32,13 +29,14 @@ from engines.base import (
     ProgressCallback,
     Started,
 )
-from engines.stopping import StopMatcher
-from engines.templates import render_for_model
+from engines.context import default_context_length, kv_bytes_per_token
+from engines.hardware import memory
+from engines.prompt_cache import StateCache, common_prefix
+from engines.prompting import ModelVocabulary, Prompt, ReplyRequest, ReplyShaper, build_prompt
 
 log = logging.getLogger(__name__)
 native_log = logging.getLogger("parlour.llama.cpp")
 
-DEFAULT_CONTEXT_CAP = 8192
 # ggml's enum ggml_log_level (NONE, DEBUG, INFO, WARN, ERROR, CONT); CONT continues the previous line's level.
 _LEVELS = {0: logging.CRITICAL, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
 _LOG_CONT = 5
@@ -78,6 +76,8 @@ class LlamaCppEngine:
     def __init__(self) -> None:
         self._llm: Any = None
         self._info: ModelInfo | None = None
+        self._states = StateCache(0)
+        self._reuse = True
 
     def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
         progress(0.05, "Starting llama.cpp")
@@ -86,7 +86,12 @@ class LlamaCppEngine:
         route_native_logs()
         offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.gpu_layers if settings.gpu_layers is not None else (-1 if offload else 0)
-        n_ctx = settings.context_length or min(info.context_length or DEFAULT_CONTEXT_CAP, DEFAULT_CONTEXT_CAP)
+        n_ctx = settings.context_length or default_context_length(
+            info.context_length,
+            info.file_size,
+            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim),
+            memory()[1],
+        )
         threads = settings.threads or default_threads()
         progress(0.2, "Reading weights")
         try:
@@ -101,6 +106,8 @@ class LlamaCppEngine:
             )
         except (ValueError, RuntimeError, OSError) as err:
             raise ModelFileError(f"llama.cpp could not load this model ({err}).") from None
+        self._states = StateCache(settings.prompt_cache_bytes)
+        self._reuse = settings.prompt_cache_bytes > 0
         self._info = ModelInfo(**{**info.to_dict(), "context_length": self._llm.n_ctx()})
         log.info("loaded %s: n_ctx=%s gpu_layers=%s threads=%s", info.path, n_ctx, gpu_layers, threads)
         progress(1.0, "Loaded")
@@ -114,6 +121,7 @@ class LlamaCppEngine:
     def unload(self) -> None:
         if self._llm is not None:
             self._llm.close()
+        self._states.clear()
         self._llm = self._info = None
 
     def _special_token_text(self, token_id: int) -> str:
@@ -121,15 +129,26 @@ class LlamaCppEngine:
             return ""
         return self._llm.detokenize([token_id], special=True).decode("utf-8", errors="replace")
 
-    def tokenize_prompt(self, messages: list[Message]) -> list[int]:
+    def _has_special_token(self, text: str) -> bool:
+        ids = self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True)
+        control_or_user_defined = (1 << 3) | (1 << 4)  # LLAMA_TOKEN_ATTR_CONTROL | _USER_DEFINED
+        return len(ids) == 1 and self._llm._model.token_get_attr(ids[0]) & control_or_user_defined != 0
+
+    def vocabulary(self) -> ModelVocabulary:
         info = self.describe()
-        prompt = render_for_model(
-            info.chat_template,
-            messages,
+        return ModelVocabulary(
+            encode=lambda text: self._llm.tokenize(text.encode("utf-8"), add_bos=False, special=True),
+            has_special_token=self._has_special_token,
             bos_token=self._special_token_text(self._llm.token_bos()),
             eos_token=self._special_token_text(self._llm.token_eos()),
+            model_template=info.chat_template,
         )
-        return self._llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def prompt(self, request: ReplyRequest) -> Prompt:
+        return build_prompt(request, self.vocabulary(), self._llm.n_ctx())
+
+    def tokenize_prompt(self, messages: list[Message]) -> list[int]:
+        return self.prompt(ReplyRequest(messages)).ids
 
     def greedy_token_ids(self, messages: list[Message], count: int) -> list[int]:
         """Greedy reply as token ids, up to the end of the turn (a diagnostic for engine parity)."""
@@ -146,29 +165,49 @@ class LlamaCppEngine:
             tokens.close()
         return out
 
-    def generate(
-        self, messages: list[Message], params: GenerationParams, should_stop: Callable[[], bool]
-    ) -> Iterator[Event]:
+    def _reuse_prefix(self, ids: list[int]) -> int:
+        """Make the live KV cache hold the longest available prefix of `ids`; return its length.
+
+        Llama.generate itself trims the live cache to the shared prefix (edit, regenerate);
+        switching conversations restores a saved state when it shares more.
+        """
+        llm = self._llm
+        if not self._reuse:
+            llm.reset()
+            return 0
+        live = llm._input_ids[: llm.n_tokens].tolist()
+        live_shared = common_prefix(live, ids)
+        saved_shared, saved = self._states.best_match(ids)
+        if saved is not None and saved_shared > live_shared:
+            if live and live_shared < len(live):
+                state = llm.save_state()
+                self._states.put(live, state, int(state.llama_state_size))
+            llm.load_state(saved.state)
+            live_shared = saved_shared
+        elif live and live_shared < len(live) and live_shared < len(ids) // 2:
+            # Another conversation is about to overwrite the live one: keep it for switching back.
+            state = llm.save_state()
+            self._states.put(live, state, int(state.llama_state_size))
+        return min(live_shared, len(ids) - 1)
+
+    def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[Event]:
         import llama_cpp
 
         llm = self._llm
         if llm is None:
             raise NotLoadedError("No model is loaded.")
+        params = request.params
         start = time.perf_counter()
-        ids = self.tokenize_prompt(messages)
-        room = llm.n_ctx() - len(ids)
-        if room <= 0:
-            raise InvalidRequestError(
-                f"The conversation ({len(ids)} tokens) is longer than the context window ({llm.n_ctx()} tokens)."
-            )
-        max_tokens = min(params.max_tokens, room)
+        prompt = self.prompt(request)
+        ids = prompt.ids
+        cached = self._reuse_prefix(ids)
         llm.set_seed(params.seed if params.seed is not None else random.getrandbits(31))
         greedy = params.greedy
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        stops = StopMatcher(params.stop)
-        stats = GenerationStats(prompt_tokens=len(ids))
+        shaper = ReplyShaper(params, prompt.text)
+        stats = GenerationStats(prompt_tokens=len(ids), cached_tokens=cached, dropped_turns=prompt.dropped_turns)
         vocab = llm._model.vocab
-        yield Started()
+        yield Started(prompt.template.source, prompt.template.notice)
         finish = "length"
         first_token_at = 0.0
         generated = 0
@@ -192,28 +231,23 @@ class LlamaCppEngine:
                     finish = "stop"
                     break
                 generated += 1
-                text = stops.feed(decoder.decode(llm.detokenize([token])))
-                if text:
-                    yield Delta(text)
-                if stops.stopped:
+                yield from shaper.feed(decoder.decode(llm.detokenize([token])))
+                if shaper.stopped:
                     finish = "stop"
                     break
-                if generated >= max_tokens:
+                if generated >= prompt.max_tokens:
                     break
                 if should_stop():
                     finish = "cancelled"
                     break
         finally:
             tokens.close()
-        if finish != "stop":
-            tail = stops.feed(decoder.decode(b"", final=True)) + stops.flush()
-            if tail:
-                yield Delta(tail)
+        yield from shaper.finish(decoder.decode(b"", final=True))
         end = time.perf_counter()
         stats.generated_tokens = generated
         if first_token_at:
             prefill_s = first_token_at - start
-            stats.prompt_tps = len(ids) / prefill_s if prefill_s > 0 else 0.0
+            stats.prompt_tps = (len(ids) - cached) / prefill_s if prefill_s > 0 else 0.0
             if generated > 1 and end > first_token_at:
                 stats.generation_tps = (generated - 1) / (end - first_token_at)
         stats.peak_memory_bytes = _peak_rss()

@@ -15,12 +15,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from engines.base import (
-    Delta,
     Event,
     Finished,
     GenerationParams,
     GenerationStats,
-    InvalidRequestError,
     LoadSettings,
     Message,
     ModelFileError,
@@ -29,12 +27,12 @@ from engines.base import (
     ProgressCallback,
     Started,
 )
-from engines.stopping import StopMatcher
-from engines.templates import render_for_model
+from engines.context import default_context_length, kv_bytes_per_token
+from engines.hardware import memory
+from engines.prompting import ModelVocabulary, Prompt, ReplyRequest, ReplyShaper, build_prompt
 
 log = logging.getLogger(__name__)
 
-DEFAULT_CONTEXT_CAP = 8192
 # llama.cpp's repeat_last_n default; used for both engines so penalties mean the same thing.
 PENALTY_WINDOW = 64
 
@@ -72,7 +70,9 @@ class MlxEngine:
         self._model: Any = None
         self._tokenizer: Any = None
         self._info: ModelInfo | None = None
-        self._context_length = DEFAULT_CONTEXT_CAP
+        self._context_length = 4096
+        self._cache: Any = None  # mlx-lm's LRUPromptCache: longest-prefix reuse with a byte budget
+        self._cache_key = ""
 
     def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
         # A local folder never needs the Hub; this stops mlx-lm from ever trying it.
@@ -80,6 +80,7 @@ class MlxEngine:
         progress(0.05, "Starting MLX")
         import mlx.core as mx
         from mlx_lm import load
+        from mlx_lm.models.cache import LRUPromptCache
 
         progress(0.2, "Reading weights")
         try:
@@ -88,9 +89,17 @@ class MlxEngine:
             raise ModelFileError(f"MLX could not load this model: {err}") from None
         mx.eval(model.parameters())
         self._model, self._tokenizer = model, tokenizer
-        self._context_length = settings.context_length or min(
-            info.context_length or DEFAULT_CONTEXT_CAP, DEFAULT_CONTEXT_CAP
+        self._context_length = settings.context_length or default_context_length(
+            info.context_length,
+            info.file_size,
+            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim),
+            memory()[1],
         )
+        self._cache = LRUPromptCache(max_size=16, max_bytes=settings.prompt_cache_bytes)
+        self._reuse = settings.prompt_cache_bytes > 0
+        # The cache lives in this engine instance, so it can only ever hold this model; the key
+        # still names the model and its load settings, as mlx-lm's cache expects.
+        self._cache_key = f"{info.path}|{settings.to_dict()}"
         template = info.chat_template or getattr(tokenizer, "chat_template", None)
         self._info = ModelInfo(
             **{
@@ -110,7 +119,7 @@ class MlxEngine:
         return self._info
 
     def unload(self) -> None:
-        self._model = self._tokenizer = self._info = None
+        self._model = self._tokenizer = self._info = self._cache = None
         try:
             import mlx.core as mx
 
@@ -118,10 +127,25 @@ class MlxEngine:
         except Exception:  # unloading must never fail
             log.debug("mlx clear_cache failed", exc_info=True)
 
-    def tokenize_prompt(self, messages: list[Message]) -> list[int]:
+    def _has_special_token(self, text: str) -> bool:
+        added = getattr(self._tokenizer, "added_tokens_encoder", None) or {}
+        return text in added
+
+    def vocabulary(self) -> ModelVocabulary:
         info = self.describe()
-        prompt = render_for_model(info.chat_template, messages, bos_token=info.bos_token, eos_token=info.eos_token)
-        return list(self._tokenizer.encode(prompt, add_special_tokens=False))
+        return ModelVocabulary(
+            encode=lambda text: list(self._tokenizer.encode(text, add_special_tokens=False)),
+            has_special_token=self._has_special_token,
+            bos_token=info.bos_token or "",
+            eos_token=info.eos_token or "",
+            model_template=info.chat_template,
+        )
+
+    def prompt(self, request: ReplyRequest) -> Prompt:
+        return build_prompt(request, self.vocabulary(), self._context_length)
+
+    def tokenize_prompt(self, messages: list[Message]) -> list[int]:
+        return self.prompt(ReplyRequest(messages)).ids
 
     def greedy_token_ids(self, messages: list[Message], count: int) -> list[int]:
         """Greedy reply as token ids, up to the end of the turn (a diagnostic for engine parity)."""
@@ -138,41 +162,53 @@ class MlxEngine:
             out.append(token)
         return out
 
-    def generate(
-        self, messages: list[Message], params: GenerationParams, should_stop: Callable[[], bool]
-    ) -> Iterator[Event]:
+    def _cached_prefix(self, ids: list[int]) -> tuple[Any, list[int]]:
+        """(a KV cache already holding the longest cached prefix of ids, the ids still to prefill)."""
+        from mlx_lm.models.cache import make_prompt_cache, trim_prompt_cache
+
+        cache, rest = (None, ids) if not self._reuse else self._cache.fetch_nearest_cache(self._cache_key, ids)
+        if cache is None:
+            return make_prompt_cache(self._model), ids
+        if not rest:
+            # The whole prompt is cached: step back one token so there is something to feed.
+            trim_prompt_cache(cache, 1)
+            rest = ids[-1:]
+        return cache, list(rest)
+
+    def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[Event]:
         import mlx.core as mx
         from mlx_lm import stream_generate
 
+        if self._model is None:
+            raise NotLoadedError("No model is loaded.")
+        params = request.params
         start = time.perf_counter()
-        ids = self.tokenize_prompt(messages)
-        room = self._context_length - len(ids)
-        if room <= 0:
-            raise InvalidRequestError(
-                f"The conversation ({len(ids)} tokens) is longer than the context window "
-                f"({self._context_length} tokens)."
-            )
+        prompt = self.prompt(request)
+        ids = prompt.ids
+        cache, rest = self._cached_prefix(ids)
+        cached = len(ids) - len(rest)
         mx.random.seed(params.seed if params.seed is not None else random.getrandbits(32))
         mx.reset_peak_memory()
-        stops = StopMatcher(params.stop)
-        stats = GenerationStats(prompt_tokens=len(ids))
-        yield Started()
+        shaper = ReplyShaper(params, prompt.text)
+        stats = GenerationStats(prompt_tokens=len(ids), cached_tokens=cached, dropped_turns=prompt.dropped_turns)
+        yield Started(prompt.template.source, prompt.template.notice)
         finish = "length"
         response = None
+        cache_tokens = list(ids)  # what the KV cache holds when generation stops
         for response in stream_generate(
             self._model,
             self._tokenizer,
-            ids,
-            max_tokens=min(params.max_tokens, room),
+            rest,
+            max_tokens=prompt.max_tokens,
             sampler=sampler_for(params),
             logits_processors=logits_processors_for(params),
+            prompt_cache=cache,
         ):
+            cache_tokens.append(int(response.token))
             if stats.ttft_ms == 0.0:
                 stats.ttft_ms = (time.perf_counter() - start) * 1000
-            text = stops.feed(response.text)
-            if text:
-                yield Delta(text)
-            if stops.stopped:
+            yield from shaper.feed(response.text)
+            if shaper.stopped:
                 finish = "stop"
                 break
             if response.finish_reason:
@@ -181,10 +217,9 @@ class MlxEngine:
             if should_stop():
                 finish = "cancelled"
                 break
-        if finish != "stop":
-            tail = stops.flush()
-            if tail:
-                yield Delta(tail)
+        yield from shaper.finish()
+        if self._reuse:
+            self._cache.insert_cache(self._cache_key, cache_tokens, cache)
         if response is not None:
             stats.prompt_tps = float(response.prompt_tps)
             stats.generated_tokens = int(response.generation_tokens)
