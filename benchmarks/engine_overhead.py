@@ -147,6 +147,8 @@ def summarize(raw: list[dict[str, float]], ours: list[dict[str, float]], host_rs
         "ratio": round(our_tps / raw_tps, 3),
         "ttft_ms": round(statistics.median(r["ttft_ms"] for r in ours), 1),
         "raw_ttft_ms": round(statistics.median(r["ttft_ms"] for r in raw), 1),
+        "parlour_tps_runs": [round(r["tps"], 1) for r in ours],
+        "raw_tps_runs": [round(r["tps"], 1) for r in raw],
         "tokens_per_reply": [int(r["tokens"]) for r in ours],
         "raw_tokens_per_reply": [int(r["tokens"]) for r in raw],
         "runs": len(ours),
