@@ -92,6 +92,9 @@ class LlamaCppEngine:
             kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim),
             memory()[1],
         )
+        # llama.cpp pads the context to a multiple of 256, while llama-cpp-python sizes its token
+        # buffers from the number asked for: ask for the padded size so the two agree.
+        n_ctx = max(256, -(-n_ctx // 256) * 256)
         threads = settings.threads or default_threads()
         progress(0.2, "Reading weights")
         try:
