@@ -1,0 +1,217 @@
+"""Opening the store: one SQLite file in Parlour's data folder.
+
+Opening checks the file cheaply, moves a damaged one aside (never deleting
+it) and starts afresh, refuses a database from a newer Parlour without
+changing it, and runs forward migrations.
+
+Durability policy. The journal is a write-ahead log (WAL), so a commit is
+atomic and a crash or power cut never leaves the file half-written.
+`synchronous=NORMAL` makes every commit survive the app being killed (the
+data is with the operating system), which covers the once-a-second streaming
+checkpoints without a disk flush each time. Commits that must also survive a
+power cut (the person's own message, the end of a reply, imports, deletions)
+use `transaction(durable=True)`, which flushes the log to the drive at
+commit. On macOS `fullfsync` makes those flushes F_FULLFSYNC, because plain
+fsync there leaves the data in the drive's cache.
+
+Two programs may use the store at once (the app and `parlour export`, say):
+WAL lets readers run beside a writer, every write takes the lock up front
+(BEGIN IMMEDIATE) so two writers queue instead of deadlocking, and
+`busy_timeout` makes the queue wait instead of failing.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from app.paths import data_dir
+from app.store.errors import StoreDamagedError, StoreError, StoreTooNewError, translate
+from app.store.recovery import find_damage, move_aside
+from app.store.schema import LATEST_VERSION, migrate, schema_version
+
+log = logging.getLogger(__name__)
+
+STORE_FILE_NAME = "parlour.db"
+BUSY_TIMEOUT_MS = 5000
+_TOO_NEW = (
+    "This conversation store was written by a newer version of Parlour; "
+    "update Parlour to open it (nothing was changed)."
+)
+
+
+def store_path() -> Path:
+    """Where the store lives: the platform data folder, or PARLOUR_HOME when set."""
+    return data_dir() / STORE_FILE_NAME
+
+
+class Store:
+    """An open store: one SQLite connection, used from the thread that opened it."""
+
+    def __init__(self, connection: sqlite3.Connection, path: Path, notice: str | None = None) -> None:
+        self.connection = connection
+        self.path = path
+        # A sentence to show the person once, e.g. that a damaged store was moved aside.
+        self.notice = notice
+        self._depth = 0
+        self._durable = False
+
+    @contextmanager
+    def transaction(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
+        """One write transaction; a nested call joins the outer one.
+
+        SQLite failures a person can act on (disk full, store busy, store damaged) come out as
+        StoreError with a plain sentence; SQLite has already rolled the transaction back.
+        """
+        if self._depth:
+            if durable and not self._durable:
+                raise RuntimeError("a durable transaction cannot be nested in a non-durable one")
+            self._depth += 1
+            try:
+                yield self.connection
+            finally:
+                self._depth -= 1
+            return
+        if durable:
+            self.connection.execute("PRAGMA synchronous = FULL")
+        self._durable = durable
+        self._depth = 1
+        try:
+            try:
+                self.connection.execute("BEGIN IMMEDIATE")
+                yield self.connection
+                self.connection.execute("COMMIT")
+            except BaseException:
+                if self.connection.in_transaction:
+                    self.connection.execute("ROLLBACK")
+                raise
+        except sqlite3.Error as error:
+            raise _for_people(error) from error
+        finally:
+            self._depth = 0
+            self._durable = False
+            if durable:
+                self.connection.execute("PRAGMA synchronous = NORMAL")
+
+    def read(self, sql: str, parameters: tuple | dict = ()) -> list[sqlite3.Row]:
+        """Run one query outside any write transaction and return all rows."""
+        try:
+            return self.connection.execute(sql, parameters).fetchall()
+        except sqlite3.Error as error:
+            raise _for_people(error) from error
+
+    def close(self) -> None:
+        self.connection.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+def _for_people(error: sqlite3.Error) -> Exception:
+    translated = translate(error)
+    if translated is None:
+        return error
+    log.warning("store operation failed", exc_info=error)
+    return translated
+
+
+def open_store(path: Path | None = None) -> Store:
+    """Open (creating if needed) and migrate the store at `path`, by default `store_path()`.
+
+    Raises StoreTooNewError for a database from a newer Parlour, leaving it untouched. A damaged
+    file is moved aside and a fresh store opened; `Store.notice` then says where the old one went.
+    """
+    path = store_path() if path is None else path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    notice = None
+    reason = find_damage(path) or _probe(path)
+    if reason is not None:
+        moved = move_aside(path)
+        log.error("conversation store %s is damaged (%s); moved to %s", path, reason, moved)
+        notice = (
+            f"Parlour's conversation store was damaged, so it was moved to {moved} "
+            "and a new, empty store was started."
+        )
+    try:
+        connection = _connect(path)
+    except sqlite3.DatabaseError as error:
+        # The cheap checks passed but SQLite still refused the file; do not loop, tell the person.
+        log.exception("could not open conversation store %s", path)
+        raise StoreDamagedError(
+            f"Parlour could not open its conversation store at {path}; move that file away and restart."
+        ) from error
+    return Store(connection, path, notice)
+
+
+def _probe(path: Path) -> str | None:
+    """Read the database without changing it: why it is damaged, or None when it is sound.
+
+    A read-only connection never checkpoints or rewrites the header, so a store from a newer
+    Parlour is refused with its bytes exactly as they were.
+    """
+    if not path.exists() or path.stat().st_size == 0:
+        return None
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_MS / 1000)
+    except sqlite3.Error as error:
+        raise StoreError(f"Parlour could not read its conversation store at {path}: {error}.") from error
+    try:
+        version = schema_version(connection)
+        if version > LATEST_VERSION:
+            raise StoreTooNewError(_TOO_NEW)
+        # Touch every table's B-tree at both ends: cheap, and it finds most truncation that
+        # a pending write-ahead log hid from the size check.
+        tables = connection.execute("SELECT name, sql FROM sqlite_master WHERE type = 'table'").fetchall()
+        for name, sql in tables:
+            sql = (sql or "").upper()
+            if name.startswith("sqlite_") or sql.startswith("CREATE VIRTUAL"):
+                continue
+            connection.execute(f'SELECT * FROM "{name}" LIMIT 1').fetchall()
+            if "WITHOUT ROWID" not in sql:
+                connection.execute(f'SELECT * FROM "{name}" ORDER BY rowid DESC LIMIT 1').fetchall()
+        return None
+    except sqlite3.DatabaseError as error:
+        problem = translate(error)
+        if isinstance(problem, StoreDamagedError):
+            return str(error)
+        raise problem or StoreError(
+            f"Parlour could not read its conversation store at {path}: {error}."
+        ) from error
+    finally:
+        connection.close()
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
+    connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    try:
+        connection.row_factory = sqlite3.Row
+        connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        # Checked before any pragma that writes: another process may have upgraded the store
+        # since our probe, and a newer store must stay exactly as it is.
+        if schema_version(connection) > LATEST_VERSION:
+            raise StoreTooNewError(_TOO_NEW)
+        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        if mode.lower() != "wal":
+            # Some network file systems cannot share WAL memory; rollback journaling is still safe.
+            log.warning("conversation store %s runs in %s mode, not WAL", path, mode)
+        connection.execute("PRAGMA synchronous = NORMAL")
+        connection.execute("PRAGMA foreign_keys = ON")
+        # Keep the log file from staying huge after a big import.
+        connection.execute("PRAGMA journal_size_limit = 67108864")
+        if sys.platform == "darwin":
+            connection.execute("PRAGMA fullfsync = ON")
+            connection.execute("PRAGMA checkpoint_fullfsync = ON")
+        if schema_version(connection) < LATEST_VERSION:
+            migrate(connection)
+        return connection
+    except BaseException:
+        connection.close()
+        raise
