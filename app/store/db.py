@@ -118,7 +118,11 @@ def _for_people(error: sqlite3.Error) -> Exception:
     translated = translate(error)
     if translated is None:
         return error
-    log.warning("store operation failed", exc_info=error)
+    if isinstance(translated, StoreDamagedError):
+        log.error("conversation store is damaged", exc_info=error)
+    else:
+        # A full disk or a busy store is a condition, not a bug: one line, no traceback.
+        log.warning("conversation store write failed: %s", error)
     return translated
 
 

@@ -81,14 +81,21 @@ def search(store: Store, text: str, *, limit: int = 20, offset: int = 0) -> list
 
 
 def _newest_matches(store: Store, table: str, query: str) -> list[tuple[int, float]]:
-    """(rowid, bm25) of the newest matches; newest first, because FTS5 can stop early in that order."""
-    return [
-        (row[0], row[1])
-        for row in store.read(
-            f"SELECT rowid, rank FROM {table} WHERE {table} MATCH ? ORDER BY rowid DESC LIMIT ?",
-            (query, RANKED_MATCHES_LIMIT),
+    """(rowid, bm25) of the newest matches; newest first, because FTS5 can stop early in that order.
+
+    Only titles the person chose count: an automatic title repeats the first message, which
+    is found on its own, and would show every such hit twice.
+    """
+    if table == "title_search":
+        sql = (
+            "SELECT t.rowid, t.rank FROM title_search t JOIN conversations c ON c.id = t.rowid "
+            "WHERE title_search MATCH ? AND c.title_is_custom = 1 ORDER BY t.rowid DESC LIMIT ?"
         )
-    ]
+    else:
+        sql = (
+            "SELECT rowid, rank FROM message_search WHERE message_search MATCH ? ORDER BY rowid DESC LIMIT ?"
+        )
+    return [(row[0], row[1]) for row in store.read(sql, (query, RANKED_MATCHES_LIMIT))]
 
 
 def _hit(store: Store, query: str, kind: str, rowid: int, score: float) -> SearchHit:
