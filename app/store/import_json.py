@@ -246,14 +246,14 @@ def _text(data: dict, name: str, default: str | None = None, optional: bool = Fa
     if value is None and optional:
         return None
     if not isinstance(value, str):
-        raise _Problem(f"has a {name} that is not text")
+        raise _Problem(f"has a {name} field that is not text")
     return value
 
 
 def _boolean(data: dict, name: str, default: bool) -> bool:
     value = data.get(name, default)
     if not isinstance(value, bool):
-        raise _Problem(f"has a {name} that is not true or false")
+        raise _Problem(f"has a {name} field that is not true or false")
     return value
 
 
@@ -262,11 +262,11 @@ def _timestamp(data: dict, name: str, default: str) -> str:
     if value is None:
         return default
     if not isinstance(value, str):
-        raise _Problem(f"has a {name} that is not a time")
+        raise _Problem(f"has a {name} field that is not a valid time")
     try:
         return to_text(from_text(value))
     except (ValueError, OverflowError):
-        raise _Problem(f"has a {name} that is not a time") from None
+        raise _Problem(f"has a {name} field that is not a valid time") from None
 
 
 def _parameters(data: dict) -> str:
