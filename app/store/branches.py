@@ -37,9 +37,7 @@ _SUBTREE = """
 
 def load_thread(store: Store, conversation_id: int) -> Thread:
     """The conversation and its shown thread, oldest message first, read as one snapshot."""
-    connection = store.connection
-    connection.execute("BEGIN")  # a read transaction: one consistent snapshot, writers not blocked
-    try:
+    with store.snapshot() as connection:
         conversation = get_conversation(store, conversation_id)
         leaf = current_leaf(connection, conversation_id)
         if leaf is None:
@@ -53,8 +51,6 @@ def load_thread(store: Store, conversation_id: int) -> Thread:
             "SELECT id, parent_id FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
         ):
             children[parent_id].append(message_id)
-    finally:
-        connection.execute("COMMIT")
     messages = [message_from_row(row) for row in rows]
     alternatives = {
         message.id: tuple(children[message.parent_id])

@@ -115,6 +115,8 @@ def update_conversation(store: Store, conversation_id: int, **changes: Any) -> C
     for name, value in changes.items():
         if name == "parameters":
             value = _parameters_json(value or {})
+        elif name == "system_prompt":
+            value = value or ""
         elif name == "pinned":
             value = int(bool(value))
         values.append(value)

@@ -97,6 +97,21 @@ class Store:
             if durable:
                 self.connection.execute("PRAGMA synchronous = NORMAL")
 
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """Reads that must agree with each other: one read transaction (writers are not blocked).
+
+        Inside a write transaction it simply joins it.
+        """
+        if self.connection.in_transaction:
+            yield self.connection
+            return
+        self.connection.execute("BEGIN")
+        try:
+            yield self.connection
+        finally:
+            self.connection.execute("COMMIT")
+
     def read(self, sql: str, parameters: tuple | dict = ()) -> list[sqlite3.Row]:
         """Run one query outside any write transaction and return all rows."""
         try:
@@ -137,7 +152,14 @@ def open_store(path: Path | None = None) -> Store:
     notice = None
     reason = find_damage(path) or _probe(path)
     if reason is not None:
-        moved = move_aside(path)
+        try:
+            moved = move_aside(path)
+        except OSError as error:
+            log.exception("could not move the damaged conversation store %s aside", path)
+            raise StoreDamagedError(
+                f"Parlour's conversation store at {path} is damaged and could not be moved aside "
+                f"({error.strerror}); move it away yourself and restart Parlour."
+            ) from error
         log.error("conversation store %s is damaged (%s); moved to %s", path, reason, moved)
         notice = (
             f"Parlour's conversation store was damaged, so it was moved to {moved} "
@@ -145,11 +167,16 @@ def open_store(path: Path | None = None) -> Store:
         )
     try:
         connection = _connect(path)
-    except sqlite3.DatabaseError as error:
-        # The cheap checks passed but SQLite still refused the file; do not loop, tell the person.
+    except sqlite3.Error as error:
         log.exception("could not open conversation store %s", path)
-        raise StoreDamagedError(
-            f"Parlour could not open its conversation store at {path}; move that file away and restart."
+        problem = translate(error)
+        if isinstance(problem, StoreDamagedError):
+            # The cheap checks passed but SQLite still refused the file; do not loop, tell the person.
+            problem = StoreDamagedError(
+                f"Parlour could not open its conversation store at {path}; move that file away and restart."
+            )
+        raise problem or StoreError(
+            f"Parlour could not open its conversation store at {path}: {error}."
         ) from error
     return Store(connection, path, notice)
 

@@ -208,9 +208,7 @@ def shown_thread(conversation: Conversation, messages: list[Message]) -> list[Me
 
 def _snapshot(store: Store, conversation_ids: Iterable[int]) -> Iterator[tuple[Conversation, list[Message]]]:
     """Each conversation with all its messages (oldest first), read in one read transaction."""
-    connection = store.connection
-    connection.execute("BEGIN")
-    try:
+    with store.snapshot() as connection:
         for conversation_id in conversation_ids:
             row = connection.execute(
                 f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,)
@@ -222,5 +220,3 @@ def _snapshot(store: Store, conversation_ids: Iterable[int]) -> Iterator[tuple[C
                 (conversation_id,),
             ).fetchall()
             yield conversation_from_row(row), [message_from_row(message) for message in messages]
-    finally:
-        connection.execute("COMMIT")
