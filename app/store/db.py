@@ -18,6 +18,13 @@ Two programs may use the store at once (the app and `parlour export`, say):
 WAL lets readers run beside a writer, every write takes the lock up front
 (BEGIN IMMEDIATE) so two writers queue instead of deadlocking, and
 `busy_timeout` makes the queue wait instead of failing.
+
+Copying the log into the database file (a WAL checkpoint) costs a drive flush
+and tens of milliseconds. SQLite would do it inside whichever commit crosses
+its threshold, a streaming checkpoint on the GUI thread included; so the
+threshold is set high, as a safety net, and a finished reply starts a passive
+checkpoint on a background thread (`start_log_checkpoint`), which neither
+waits for nor blocks anyone.
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ from __future__ import annotations
 import logging
 import sqlite3
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,6 +46,8 @@ log = logging.getLogger(__name__)
 
 STORE_FILE_NAME = "parlour.db"
 BUSY_TIMEOUT_MS = 5000
+# Pages (4 KiB each) the log may hold before a commit copies it into the database file itself.
+LOG_CHECKPOINT_PAGES = 4000
 _TOO_NEW = (
     "This conversation store was written by a newer version of Parlour; "
     "update Parlour to open it (nothing was changed)."
@@ -59,6 +69,7 @@ class Store:
         self.notice = notice
         self._depth = 0
         self._durable = False
+        self._checkpointer: threading.Thread | None = None
 
     @contextmanager
     def transaction(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
@@ -119,7 +130,28 @@ class Store:
         except sqlite3.Error as error:
             raise _for_people(error) from error
 
+    def start_log_checkpoint(self) -> threading.Thread:
+        """Copy the write-ahead log into the database file on a background thread; returns it.
+
+        A thread already at work is returned instead of starting another.
+        """
+        running = self._checkpointer
+        if running is not None and running.is_alive():
+            return running
+        self._checkpointer = threading.Thread(
+            target=_checkpoint_log, args=(self.path,), name="store-log-checkpoint", daemon=True
+        )
+        self._checkpointer.start()
+        return self._checkpointer
+
+    def wait_for_log_checkpoint(self, timeout: float | None = None) -> None:
+        """Wait until a background checkpoint, if one is running, has finished."""
+        if self._checkpointer is not None:
+            self._checkpointer.join(timeout)
+
     def close(self) -> None:
+        # Nothing of ours may touch the file once it is closed.
+        self.wait_for_log_checkpoint()
         self.connection.close()
 
     def __enter__(self) -> Store:
@@ -127,6 +159,19 @@ class Store:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _checkpoint_log(path: Path) -> None:
+    # Its own connection: sqlite3 connections belong to one thread. PASSIVE copies what it can
+    # without waiting for readers or writers; what it cannot copy waits for the next time.
+    try:
+        connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        try:
+            connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.Error:
+        log.warning("background checkpoint of %s failed", path, exc_info=True)
 
 
 def _for_people(error: sqlite3.Error) -> Exception:
@@ -235,6 +280,7 @@ def _connect(path: Path) -> sqlite3.Connection:
             log.warning("conversation store %s runs in %s mode, not WAL", path, mode)
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
+        connection.execute(f"PRAGMA wal_autocheckpoint = {LOG_CHECKPOINT_PAGES}")
         # Keep the log file from staying huge after a big import.
         connection.execute("PRAGMA journal_size_limit = 67108864")
         if sys.platform == "darwin":

@@ -108,6 +108,7 @@ class ReplyWriter:
             return False
         self._unsaved = False
         self.problem = None
+        self._after_write()
         return True
 
     def finish(
@@ -125,6 +126,11 @@ class ReplyWriter:
         self._ending = (finish_reason, stats or MessageStats(), error)
         self._unsaved = True
         return self.flush()
+
+    def _after_write(self) -> None:
+        if self._ending is not None:
+            # The reply is complete: a good moment to fold the log into the database, off this thread.
+            self._store.start_log_checkpoint()
 
     def _write(self) -> None:
         content, reasoning = self.text, self.reasoning

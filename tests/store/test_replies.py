@@ -184,3 +184,16 @@ def test_a_stalling_stream_is_saved_by_the_timer(store: Store, clock: ManualCloc
             clock.advance(0.25)
             writer.flush_if_due()
             _assert_everything_older_than_a_second_is_stored(store, writer.message_id, appended, clock.now)
+
+
+def test_a_finished_reply_is_folded_into_the_database_file_in_the_background(store: Store) -> None:
+    conversation_id, user_id = _question(store)
+    store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    writer = start_reply(store, conversation_id, user_id, interval_s=0)
+    marker = "Oolong-marker-" * 50
+    writer.append(marker)
+    # Streaming checkpoints go to the write-ahead log only; the database file itself is untouched.
+    assert marker.encode() not in store.path.read_bytes()
+    assert writer.finish()
+    store.wait_for_log_checkpoint(timeout=10)  # the one finish() started
+    assert marker.encode() in store.path.read_bytes()
