@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import os
 import random
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -215,3 +218,48 @@ def test_a_truncated_store_with_a_pending_log_is_caught_by_the_probe(tmp_path: P
     with open_store(copy) as store:
         assert store.notice is not None and "damaged" in store.notice
         assert list_recent(store) == []
+
+
+@pytest.fixture
+def tiny_file_system(tmp_path: Path):
+    """A real 2 MiB file system (tmpfs), where the machine lets us mount one (root on Linux)."""
+    mount_point = tmp_path / "tiny"
+    mount_point.mkdir()
+    if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small file system needs root on Linux")
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], capture_output=True
+    )
+    if mounted.returncode != 0:
+        pytest.skip("this machine does not allow mounting a tmpfs")
+    try:
+        yield mount_point
+    finally:
+        subprocess.run(["umount", str(mount_point)], check=True)
+
+
+def test_a_really_full_file_system_loses_nothing(tiny_file_system: Path) -> None:
+    store = open_store(tiny_file_system / "parlour.db")
+    try:
+        conversation = create_conversation(store)
+        user = add_user_message(store, conversation.id, "Fill the disk, please")
+        status = os.statvfs(tiny_file_system)
+        filler = tiny_file_system / "someone-elses-big-file"
+        filler.write_bytes(b"\0" * (status.f_bavail * status.f_frsize - 300_000))
+        writer = start_reply(store, conversation.id, user.id, interval_s=0)
+        for number in range(2000):
+            writer.append(f"chunk {number} " * 50)
+            if writer.problem:
+                break
+        assert writer.problem == DISK_FULL_MESSAGE
+        assert writer.text.startswith(get_message(store, writer.message_id).content)
+        with pytest.raises(DiskFullError):
+            add_user_message(store, conversation.id, "another question " * 10000)
+        assert check_integrity(store.connection) == []
+        filler.unlink()  # the person frees some space
+        assert writer.finish()
+        assert get_message(store, writer.message_id).content == writer.text
+    finally:
+        store.close()
+    with open_store(tiny_file_system / "parlour.db") as reopened:
+        assert check_integrity(reopened.connection) == []
