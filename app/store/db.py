@@ -101,7 +101,10 @@ class Store:
                     self.connection.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
-            raise _for_people(error) from error
+            problem = _for_people(error)
+            if problem is None:
+                raise
+            raise problem from error
         finally:
             self._depth = 0
             self._durable = False
@@ -128,7 +131,10 @@ class Store:
         try:
             return self.connection.execute(sql, parameters).fetchall()
         except sqlite3.Error as error:
-            raise _for_people(error) from error
+            problem = _for_people(error)
+            if problem is None:
+                raise
+            raise problem from error
 
     def start_log_checkpoint(self) -> threading.Thread:
         """Copy the write-ahead log into the database file on a background thread; returns it.
@@ -174,13 +180,12 @@ def _checkpoint_log(path: Path) -> None:
         log.warning("background checkpoint of %s failed", path, exc_info=True)
 
 
-def _for_people(error: sqlite3.Error) -> Exception:
+def _for_people(error: sqlite3.Error) -> StoreError | None:
+    """The person-facing error for a SQLite failure, logged; None for a bug (let it propagate)."""
     translated = translate(error)
-    if translated is None:
-        return error
     if isinstance(translated, StoreDamagedError):
         log.error("conversation store is damaged", exc_info=error)
-    else:
+    elif translated is not None:
         # A full disk or a busy store is a condition, not a bug: one line, no traceback.
         log.warning("conversation store write failed: %s", error)
     return translated
