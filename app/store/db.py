@@ -33,6 +33,7 @@ import logging
 import sqlite3
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -201,6 +202,11 @@ def open_store(path: Path | None = None) -> Store:
     path.parent.mkdir(parents=True, exist_ok=True)
     notice = None
     reason = find_damage(path) or _probe(path)
+    if reason is not None:
+        # Look twice before moving anything: another process finishing a checkpoint at the very
+        # moment we read the header could make a sound file look short for an instant.
+        time.sleep(0.05)
+        reason = find_damage(path) or _probe(path)
     if reason is not None:
         try:
             moved = move_aside(path)
