@@ -40,7 +40,14 @@ from pathlib import Path
 
 from app.paths import data_dir
 from app.store.errors import StoreDamagedError, StoreError, StoreTooNewError, translate
-from app.store.recovery import find_damage, move_aside
+from app.store.recovery import (
+    clear_damage_mark,
+    find_damage,
+    full_check_finds_damage,
+    is_marked_damaged,
+    mark_damaged,
+    move_aside,
+)
 from app.store.schema import LATEST_VERSION, migrate, schema_version
 
 log = logging.getLogger(__name__)
@@ -102,7 +109,7 @@ class Store:
                     self.connection.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
-            problem = _for_people(error)
+            problem = _for_people(error, self.path)
             if problem is None:
                 raise
             raise problem from error
@@ -132,7 +139,7 @@ class Store:
         try:
             return self.connection.execute(sql, parameters).fetchall()
         except sqlite3.Error as error:
-            problem = _for_people(error)
+            problem = _for_people(error, self.path)
             if problem is None:
                 raise
             raise problem from error
@@ -181,11 +188,12 @@ def _checkpoint_log(path: Path) -> None:
         log.warning("background checkpoint of %s failed", path, exc_info=True)
 
 
-def _for_people(error: sqlite3.Error) -> StoreError | None:
+def _for_people(error: sqlite3.Error, path: Path) -> StoreError | None:
     """The person-facing error for a SQLite failure, logged; None for a bug (let it propagate)."""
     translated = translate(error)
     if isinstance(translated, StoreDamagedError):
-        log.error("conversation store is damaged", exc_info=error)
+        log.error("conversation store %s is damaged", path, exc_info=error)
+        mark_damaged(path)
     elif translated is not None:
         # A full disk or a busy store is a condition, not a bug: one line, no traceback.
         log.warning("conversation store write failed: %s", error)
@@ -207,6 +215,11 @@ def open_store(path: Path | None = None) -> Store:
         # moment we read the header could make a sound file look short for an instant.
         time.sleep(0.05)
         reason = find_damage(path) or _probe(path)
+    if reason is None and is_marked_damaged(path):
+        # SQLite reported damage last time: only now is reading the whole file worth its cost.
+        reason = full_check_finds_damage(path)
+        if reason is None:
+            clear_damage_mark(path)
     if reason is not None:
         try:
             moved = move_aside(path)

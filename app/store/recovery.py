@@ -4,12 +4,15 @@ A full `PRAGMA integrity_check` reads the whole file (seconds for a large
 store), too slow for every start. At open we check what costs nothing and
 catches the usual damage: the header (random bytes, a wrong header) and the
 file size against the page count the header records (a truncated file). SQLite
-reports anything subtler as SQLITE_CORRUPT later, and `check_integrity`
-runs the full check on request.
+reports anything subtler as SQLITE_CORRUPT later: the store then leaves a
+mark beside the file (`mark_damaged`), and the next open runs SQLite's full
+check on that file only, moving it aside if the check confirms the damage.
+`check_integrity` runs the full check on request.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 from pathlib import Path
@@ -58,6 +61,39 @@ def _has_pending_wal(path: Path) -> bool:
         return False
 
 
+def _mark(path: Path) -> Path:
+    return path.with_name(path.name + ".damage-seen")
+
+
+def mark_damaged(path: Path) -> None:
+    """Remember that SQLite reported damage in this file, so the next open checks it fully."""
+    # If even the mark cannot be written, the damage is simply reported again next time.
+    with contextlib.suppress(OSError):
+        _mark(path).touch()
+
+
+def is_marked_damaged(path: Path) -> bool:
+    return _mark(path).exists()
+
+
+def clear_damage_mark(path: Path) -> None:
+    _mark(path).unlink(missing_ok=True)
+
+
+def full_check_finds_damage(path: Path) -> str | None:
+    """SQLite's quick_check over the whole file, read-only: the first problem, or None."""
+    try:
+        connection = sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)
+        try:
+            rows = connection.execute("PRAGMA quick_check").fetchall()
+        finally:
+            connection.close()
+    except sqlite3.DatabaseError as error:
+        return str(error)
+    problems = [row[0] for row in rows if row[0] != "ok"]
+    return problems[0] if problems else None
+
+
 def move_aside(path: Path) -> Path:
     """Rename a damaged database (and its -wal/-shm companions) next to itself; returns the new path.
 
@@ -75,6 +111,7 @@ def move_aside(path: Path) -> Path:
         if companion.exists():
             os.replace(companion, target.with_name(target.name + suffix))
     os.replace(path, target)
+    clear_damage_mark(path)
     return target
 
 
