@@ -1,0 +1,13 @@
+"""Parlour's local store: every conversation in one SQLite file on this machine.
+
+Plain Python, no Qt. Modules, each with one job:
+
+- db: open the store (damaged files moved aside, newer ones refused), transactions, durability
+- schema: the forward migrations; recovery: cheap damage checks, moving a file aside
+- conversations, messages, branches: conversations and their message trees
+- replies: streaming a reply with checkpoints; interrupted replies, continue, regenerate
+- search: full-text search with ranked, highlighted snippets
+- export, import_json: Markdown and lossless JSON out, JSON back in
+- presets, templates, settings: named parameters, chat templates and overrides, settings
+- instance: one app owns the store; commands: `parlour export|import|conversations`
+"""

@@ -1,0 +1,222 @@
+"""Exporting conversations: Markdown to read, JSON to keep everything.
+
+The JSON export is lossless: every branch, status, statistic, parameter and
+timestamp, with a format name and version so a later Parlour knows what it
+reads (import_json.py reads it back). Markdown shows each conversation's
+shown thread only, and says when other branches were left out.
+
+An export reads one consistent snapshot of the store, so it can run while the
+app is writing.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from app import __version__
+from app.store.db import Store
+from app.store.errors import NotFoundError
+from app.store.records import (
+    CONVERSATION_COLUMNS,
+    MESSAGE_COLUMNS,
+    Conversation,
+    Message,
+    conversation_from_row,
+    message_from_row,
+)
+from app.store.timestamps import now_text, to_text
+
+FORMAT_NAME = "parlour-conversations"
+FORMAT_VERSION = 1
+
+_SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
+
+
+def export_json(store: Store, conversation_ids: Iterable[int]) -> Iterator[str]:
+    """The export as text chunks (one conversation per line), to stream into a file."""
+    yield json.dumps(
+        {
+            "format": FORMAT_NAME,
+            "format_version": FORMAT_VERSION,
+            "exported_at": now_text(),
+            "exported_by": f"Parlour {__version__}",
+        },
+        ensure_ascii=False,
+    )[:-1]
+    yield ', "conversations": ['
+    for index, (conversation, messages) in enumerate(_snapshot(store, conversation_ids)):
+        yield ("\n" if index == 0 else ",\n") + json.dumps(
+            conversation_to_json(conversation, messages), ensure_ascii=False, allow_nan=False
+        )
+    yield "\n]}\n"
+
+
+def export_markdown(store: Store, conversation_ids: Iterable[int]) -> Iterator[str]:
+    """The export as Markdown text chunks; conversations are separated by a rule."""
+    for index, (conversation, messages) in enumerate(_snapshot(store, conversation_ids)):
+        if index:
+            yield "\n---\n\n"
+        yield conversation_to_markdown(conversation, messages)
+
+
+def conversation_to_json(conversation: Conversation, messages: list[Message]) -> dict[str, Any]:
+    return {
+        "id": conversation.id,
+        "title": conversation.title,
+        "title_is_custom": conversation.title_is_custom,
+        "created_at": to_text(conversation.created_at),
+        "updated_at": to_text(conversation.updated_at),
+        "model": conversation.model,
+        "engine": conversation.engine,
+        "system_prompt": conversation.system_prompt,
+        "parameters": conversation.parameters,
+        "template": conversation.template,
+        "folder": conversation.folder,
+        "pinned": conversation.pinned,
+        "current_leaf": shown_leaf(conversation, messages),
+        "messages": [_message_to_json(message) for message in messages],
+    }
+
+
+def _message_to_json(message: Message) -> dict[str, Any]:
+    stats = message.stats
+    return {
+        "id": message.id,
+        "parent": message.parent_id,
+        "role": message.role,
+        "status": message.status,
+        "created_at": to_text(message.created_at),
+        "model": message.model,
+        "finish_reason": message.finish_reason,
+        "error": message.error,
+        "stats": {
+            "prompt_tokens": stats.prompt_tokens,
+            "generated_tokens": stats.generated_tokens,
+            "cached_tokens": stats.cached_tokens,
+            "time_to_first_token_s": stats.time_to_first_token_s,
+            "tokens_per_second": stats.tokens_per_second,
+        },
+        "reasoning": message.reasoning,
+        "content": message.content,
+    }
+
+
+def conversation_to_markdown(conversation: Conversation, messages: list[Message]) -> str:
+    lines = [f"# {conversation.title or 'Untitled conversation'}", ""]
+    facts = [
+        f"Created {_readable_time(conversation.created_at)}",
+        f"updated {_readable_time(conversation.updated_at)}",
+    ]
+    if conversation.model:
+        engine = f" ({conversation.engine})" if conversation.engine else ""
+        facts.insert(0, f"Model: {conversation.model}{engine}")
+    if conversation.folder:
+        facts.append(f"folder: {conversation.folder}")
+    lines += ["*" + " · ".join(facts) + "*", ""]
+    if conversation.parameters:
+        lines += ["Parameters: `" + json.dumps(conversation.parameters, ensure_ascii=False) + "`", ""]
+    if conversation.system_prompt:
+        lines += ["**System prompt**", "", *_quoted(conversation.system_prompt), ""]
+    thread = shown_thread(conversation, messages)
+    hidden = len(messages) - len(thread)
+    if hidden:
+        lines += [
+            f"*This conversation has other branches ({hidden} {'message' if hidden == 1 else 'messages'} "
+            "not shown here); "
+            "the JSON export keeps them all.*",
+            "",
+        ]
+    for message in thread:
+        lines += _message_to_markdown(message)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _message_to_markdown(message: Message) -> list[str]:
+    speaker = _SPEAKERS.get(message.role, message.role.title())
+    heading = [speaker]
+    if message.model and message.role == "assistant":
+        heading.append(message.model)
+    heading.append(_readable_time(message.created_at))
+    lines = ["## " + " · ".join(heading), ""]
+    if message.reasoning:
+        lines += [
+            "<details><summary>Reasoning</summary>",
+            "",
+            message.reasoning.strip("\n"),
+            "",
+            "</details>",
+            "",
+        ]
+    lines += [message.content.strip("\n") or "*(empty)*", ""]
+    notes = _stats_notes(message)
+    if message.status == "interrupted":
+        notes.append("interrupted: Parlour stopped before this reply was finished")
+    elif message.status == "streaming":
+        notes.append("still being written when exported")
+    if message.finish_reason == "error" and message.error:
+        notes.append(f"error: {message.error}")
+    if notes:
+        lines += ["*" + " · ".join(notes) + "*", ""]
+    return lines
+
+
+def _stats_notes(message: Message) -> list[str]:
+    stats = message.stats
+    notes = []
+    if stats.generated_tokens is not None:
+        notes.append(f"{stats.generated_tokens} tokens")
+    if stats.tokens_per_second is not None:
+        notes.append(f"{stats.tokens_per_second:.1f} tokens/s")
+    if stats.time_to_first_token_s is not None:
+        notes.append(f"{stats.time_to_first_token_s:.2f} s to first token")
+    if message.finish_reason in ("length", "cancelled"):
+        notes.append(
+            {"length": "stopped at the length limit", "cancelled": "stopped by you"}[message.finish_reason]
+        )
+    return notes
+
+
+def _quoted(text: str) -> list[str]:
+    return ["> " + line if line else ">" for line in text.splitlines()]
+
+
+def _readable_time(moment: Any) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def shown_leaf(conversation: Conversation, messages: list[Message]) -> int | None:
+    """The conversation's chosen leaf, or its newest message when that is unset or gone."""
+    ids = {message.id for message in messages}
+    if conversation.current_leaf_id in ids:
+        return conversation.current_leaf_id
+    return max(ids) if ids else None
+
+
+def shown_thread(conversation: Conversation, messages: list[Message]) -> list[Message]:
+    by_id = {message.id: message for message in messages}
+    thread = []
+    cursor = shown_leaf(conversation, messages)
+    while cursor is not None:
+        message = by_id[cursor]
+        thread.append(message)
+        cursor = message.parent_id
+    thread.reverse()
+    return thread
+
+
+def _snapshot(store: Store, conversation_ids: Iterable[int]) -> Iterator[tuple[Conversation, list[Message]]]:
+    """Each conversation with all its messages (oldest first), read in one read transaction."""
+    with store.snapshot() as connection:
+        for conversation_id in conversation_ids:
+            row = connection.execute(
+                f"SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = ?", (conversation_id,)
+            ).fetchone()
+            if row is None:
+                raise NotFoundError(f"There is no conversation with the ID {conversation_id}.")
+            messages = connection.execute(
+                f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
+                (conversation_id,),
+            ).fetchall()
+            yield conversation_from_row(row), [message_from_row(message) for message in messages]

@@ -1,0 +1,280 @@
+"""Importing a JSON export (export.py's format) as new conversations.
+
+The whole file is checked before anything is written, and written in one
+transaction: a malformed or hostile file is refused with one sentence saying
+where the problem is, and never leaves half an import behind. Message IDs in
+the file only describe the tree; the store gives the messages new IDs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from app.store.db import Store
+from app.store.errors import ImportFormatError
+from app.store.export import FORMAT_NAME, FORMAT_VERSION
+from app.store.records import FINISH_REASONS, ROLES, STATUSES
+from app.store.timestamps import from_text, now_text, to_text
+
+_STATS_INTEGERS = ("prompt_tokens", "generated_tokens", "cached_tokens")
+_STATS_REALS = ("time_to_first_token_s", "tokens_per_second")
+_MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER
+
+
+@dataclass
+class _MessagePlan:
+    key: Any
+    parent_key: Any
+    values: dict[str, Any]
+
+
+@dataclass
+class _ConversationPlan:
+    values: dict[str, Any]
+    current_leaf_key: Any
+    messages: list[_MessagePlan] = field(default_factory=list)
+
+
+def import_file(store: Store, path: Path) -> list[int]:
+    """Import every conversation in the file; returns the new conversation IDs."""
+    return import_document(store, read_document(path), source=path.name)
+
+
+def read_document(path: Path) -> Any:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as error:
+        raise ImportFormatError(f"There is no file at {path}.") from error
+    except IsADirectoryError as error:
+        raise ImportFormatError(f"{path} is a folder, not an exported file.") from error
+    except UnicodeDecodeError as error:
+        raise ImportFormatError(f"{path.name} is not a Parlour export: it is not UTF-8 text.") from error
+    except OSError as error:
+        raise ImportFormatError(f"Parlour could not read {path}: {error.strerror}.") from error
+    try:
+        return json.loads(text, parse_constant=_refuse_constant)
+    except json.JSONDecodeError as error:
+        raise ImportFormatError(
+            f"{path.name} is not valid JSON (line {error.lineno}, column {error.colno})."
+        ) from error
+    except RecursionError as error:
+        raise ImportFormatError(f"{path.name} is nested too deeply to be a Parlour export.") from error
+    except ValueError as error:  # NaN/Infinity, or an integer with thousands of digits
+        raise ImportFormatError(f"{path.name} is not a Parlour export: {error}.") from error
+
+
+def import_document(store: Store, document: Any, source: str = "The file") -> list[int]:
+    """Import an already parsed export; everything is checked first, then written at once."""
+    plans = _plan(document, source)
+    new_ids = []
+    with store.transaction(durable=True) as connection:
+        for plan in plans:
+            columns = ", ".join(plan.values)
+            marks = ", ".join("?" for _ in plan.values)
+            cursor = connection.execute(
+                f"INSERT INTO conversations ({columns}) VALUES ({marks})", tuple(plan.values.values())
+            )
+            conversation_id = cursor.lastrowid
+            ids: dict[Any, int] = {}
+            for message in plan.messages:
+                values = {
+                    **message.values,
+                    "conversation_id": conversation_id,
+                    "parent_id": None if message.parent_key is None else ids[message.parent_key],
+                }
+                columns = ", ".join(values)
+                marks = ", ".join("?" for _ in values)
+                cursor = connection.execute(
+                    f"INSERT INTO messages ({columns}) VALUES ({marks})", tuple(values.values())
+                )
+                ids[message.key] = cursor.lastrowid
+            leaf = ids.get(plan.current_leaf_key) if plan.current_leaf_key is not None else None
+            if leaf is None and ids:
+                leaf = max(ids.values())
+            connection.execute(
+                "UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id)
+            )
+            new_ids.append(conversation_id)
+    return new_ids
+
+
+def _refuse_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number JSON allows")
+
+
+class _Problem(Exception):
+    """Where in the document a check failed; turned into one sentence at the top."""
+
+
+def _plan(document: Any, source: str) -> list[_ConversationPlan]:
+    if not isinstance(document, dict) or document.get("format") != FORMAT_NAME:
+        raise ImportFormatError(f"{source} is not a Parlour conversation export.")
+    version = document.get("format_version")
+    if not _is_integer(version) or version < 1:
+        raise ImportFormatError(f"{source} has no valid format version.")
+    if version > FORMAT_VERSION:
+        raise ImportFormatError(
+            f"{source} was exported by a newer version of Parlour; update Parlour to import it."
+        )
+    conversations = document.get("conversations")
+    if not isinstance(conversations, list):
+        raise ImportFormatError(f"{source} has no list of conversations.")
+    plans = []
+    for number, conversation in enumerate(conversations, start=1):
+        try:
+            plans.append(_plan_conversation(conversation))
+        except _Problem as problem:
+            raise ImportFormatError(
+                f"{source} cannot be imported: conversation {number} {problem}; nothing was imported."
+            ) from None
+    return plans
+
+
+def _plan_conversation(data: Any) -> _ConversationPlan:
+    if not isinstance(data, dict):
+        raise _Problem("is not an object")
+    now = now_text()
+    title = _text(data, "title", default="")
+    values = {
+        "title": title,
+        "title_is_custom": int(_boolean(data, "title_is_custom", default=bool(title))),
+        "created_at": _timestamp(data, "created_at", default=now),
+        "updated_at": _timestamp(data, "updated_at", default=now),
+        "model": _text(data, "model", optional=True),
+        "engine": _text(data, "engine", optional=True),
+        "system_prompt": _text(data, "system_prompt", default=""),
+        "parameters": _parameters(data),
+        "template": _text(data, "template", optional=True),
+        "folder": _text(data, "folder", optional=True),
+        "pinned": int(_boolean(data, "pinned", default=False)),
+    }
+    messages = data.get("messages")
+    if not isinstance(messages, list):
+        raise _Problem("has no list of messages")
+    plan = _ConversationPlan(
+        values, current_leaf_key=_key(data.get("current_leaf"), "current_leaf", optional=True)
+    )
+    seen: set[Any] = set()
+    for number, message in enumerate(messages, start=1):
+        try:
+            planned = _plan_message(message, seen)
+        except _Problem as problem:
+            raise _Problem(f"message {number} {problem}") from None
+        seen.add(planned.key)
+        plan.messages.append(planned)
+    if plan.current_leaf_key is not None and plan.current_leaf_key not in seen:
+        raise _Problem("shows a message that is not in it")
+    return plan
+
+
+def _plan_message(data: Any, seen: set[Any]) -> _MessagePlan:
+    if not isinstance(data, dict):
+        raise _Problem("is not an object")
+    key = _key(data.get("id"), "id")
+    if key in seen:
+        raise _Problem(f"repeats the ID {key!r}")
+    parent = _key(data.get("parent"), "parent", optional=True)
+    if parent is not None and parent not in seen:
+        # Parents must come first: this also rules out cycles.
+        raise _Problem("answers a message that does not come before it")
+    role = data.get("role")
+    if role not in ROLES:
+        raise _Problem(f"has an unknown role {str(role)[:40]!r}")
+    status = data.get("status", "done")
+    if status not in STATUSES:
+        raise _Problem(f"has an unknown status {str(status)[:40]!r}")
+    if status == "streaming":
+        status = "interrupted"  # nobody is writing it in this store: it was cut off
+    finish_reason = data.get("finish_reason")
+    if finish_reason is not None and finish_reason not in FINISH_REASONS:
+        raise _Problem(f"has an unknown finish reason {str(finish_reason)[:40]!r}")
+    values = {
+        "role": role,
+        "status": status,
+        "created_at": _timestamp(data, "created_at", default=now_text()),
+        "model": _text(data, "model", optional=True),
+        "finish_reason": finish_reason,
+        "error": _text(data, "error", optional=True),
+        "reasoning": _text(data, "reasoning", default=""),
+        "content": _text(data, "content"),
+        **_stats(data.get("stats")),
+    }
+    return _MessagePlan(key, parent, values)
+
+
+def _stats(stats: Any) -> dict[str, Any]:
+    if stats is None:
+        return {}
+    if not isinstance(stats, dict):
+        raise _Problem("has statistics that are not an object")
+    values: dict[str, Any] = {}
+    for name in _STATS_INTEGERS:
+        value = stats.get(name)
+        if value is not None and not (_is_integer(value) and 0 <= value <= _MAX_INTEGER):
+            raise _Problem(f"has an invalid {name}")
+        values[name] = value
+    for name in _STATS_REALS:
+        value = stats.get(name)
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+                raise _Problem(f"has an invalid {name}")
+            if value < 0:
+                raise _Problem(f"has a negative {name}")
+            value = float(value)
+        values[name] = value
+    return values
+
+
+def _key(value: Any, name: str, optional: bool = False) -> Any:
+    if value is None and optional:
+        return None
+    if _is_integer(value) or isinstance(value, str):
+        return value
+    raise _Problem(f"has an invalid {name}")
+
+
+def _text(data: dict, name: str, default: str | None = None, optional: bool = False) -> str | None:
+    if name not in data:
+        if default is None and not optional:
+            raise _Problem(f"has no {name}")
+        return default
+    value = data[name]
+    if value is None and optional:
+        return None
+    if not isinstance(value, str):
+        raise _Problem(f"has a {name} field that is not text")
+    return value
+
+
+def _boolean(data: dict, name: str, default: bool) -> bool:
+    value = data.get(name, default)
+    if not isinstance(value, bool):
+        raise _Problem(f"has a {name} field that is not true or false")
+    return value
+
+
+def _timestamp(data: dict, name: str, default: str) -> str:
+    value = data.get(name)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise _Problem(f"has a {name} field that is not a valid time")
+    try:
+        return to_text(from_text(value))
+    except (ValueError, OverflowError):
+        raise _Problem(f"has a {name} field that is not a valid time") from None
+
+
+def _parameters(data: dict) -> str:
+    value = data.get("parameters", {})
+    if not isinstance(value, dict):
+        raise _Problem("has parameters that are not an object")
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=True)
+
+
+def _is_integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

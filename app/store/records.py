@@ -1,0 +1,128 @@
+"""The rows the store hands out: plain frozen dataclasses, no database handles inside."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from app.store.timestamps import from_text
+
+ROLES = ("system", "user", "assistant", "tool")
+# Where a message is in its life in the store: a reply being streamed, one cut off by a crash
+# (it can be continued or regenerated), or a finished message.
+STATUSES = ("done", "streaming", "interrupted")
+# Why the engine stopped, as the engine protocol reports it.
+FINISH_REASONS = ("stop", "length", "cancelled", "error")
+
+
+@dataclass(frozen=True, slots=True)
+class MessageStats:
+    """What the engine reported about one reply; None where it did not say."""
+
+    prompt_tokens: int | None = None
+    generated_tokens: int | None = None
+    cached_tokens: int | None = None
+    time_to_first_token_s: float | None = None
+    tokens_per_second: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    id: int
+    conversation_id: int
+    parent_id: int | None
+    role: str
+    content: str
+    reasoning: str
+    status: str
+    created_at: datetime
+    model: str | None = None
+    stats: MessageStats = field(default_factory=MessageStats)
+    finish_reason: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Conversation:
+    id: int
+    title: str
+    title_is_custom: bool
+    created_at: datetime
+    updated_at: datetime
+    model: str | None
+    engine: str | None
+    system_prompt: str
+    parameters: dict[str, Any]
+    template: str | None
+    folder: str | None
+    pinned: bool
+    current_leaf_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Thread:
+    """The shown thread of a conversation: the path from the root to the chosen leaf.
+
+    `alternatives` maps a message id to all its siblings' ids (itself included, oldest
+    first) for the messages that have other branches, so a view can show "2 / 3".
+    """
+
+    conversation: Conversation
+    messages: list[Message]
+    alternatives: dict[int, tuple[int, ...]]
+
+
+MESSAGE_COLUMNS = (
+    "id, conversation_id, parent_id, role, content, reasoning, status, created_at, model, "
+    "prompt_tokens, generated_tokens, cached_tokens, time_to_first_token_s, tokens_per_second, "
+    "finish_reason, error"
+)
+
+CONVERSATION_COLUMNS = (
+    "id, title, title_is_custom, created_at, updated_at, model, engine, system_prompt, parameters, "
+    "template, folder, pinned, current_leaf_id"
+)
+
+
+def message_from_row(row: sqlite3.Row) -> Message:
+    return Message(
+        id=row["id"],
+        conversation_id=row["conversation_id"],
+        parent_id=row["parent_id"],
+        role=row["role"],
+        content=row["content"],
+        reasoning=row["reasoning"],
+        status=row["status"],
+        created_at=from_text(row["created_at"]),
+        model=row["model"],
+        stats=MessageStats(
+            prompt_tokens=row["prompt_tokens"],
+            generated_tokens=row["generated_tokens"],
+            cached_tokens=row["cached_tokens"],
+            time_to_first_token_s=row["time_to_first_token_s"],
+            tokens_per_second=row["tokens_per_second"],
+        ),
+        finish_reason=row["finish_reason"],
+        error=row["error"],
+    )
+
+
+def conversation_from_row(row: sqlite3.Row) -> Conversation:
+    return Conversation(
+        id=row["id"],
+        title=row["title"],
+        title_is_custom=bool(row["title_is_custom"]),
+        created_at=from_text(row["created_at"]),
+        updated_at=from_text(row["updated_at"]),
+        model=row["model"],
+        engine=row["engine"],
+        system_prompt=row["system_prompt"],
+        parameters=json.loads(row["parameters"]),
+        template=row["template"],
+        folder=row["folder"],
+        pinned=bool(row["pinned"]),
+        current_leaf_id=row["current_leaf_id"],
+    )

@@ -1,0 +1,95 @@
+"""Stored chat templates: named ones the person wrote, and per-model overrides.
+
+The store only keeps the Jinja source; rendering (always sandboxed) belongs to
+engines/templates.py. An override holds its own copy of the source, so
+editing or deleting a named template never changes how a model renders
+behind the person's back.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+from app.store.db import Store
+from app.store.errors import NotFoundError, StoreError
+from app.store.timestamps import from_text, now_text
+
+
+@dataclass(frozen=True, slots=True)
+class StoredTemplate:
+    id: int
+    name: str
+    source: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def save_template(store: Store, name: str, source: str) -> StoredTemplate:
+    """Create the named template or replace its source."""
+    name = name.strip()
+    if not name:
+        raise StoreError("A template needs a name.")
+    now = now_text()
+    with store.transaction(durable=True) as connection:
+        connection.execute(
+            "INSERT INTO templates (name, source, created_at, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT (name) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",
+            (name, source, now, now),
+        )
+    return get_template(store, name)
+
+
+def get_template(store: Store, name: str) -> StoredTemplate:
+    rows = store.read("SELECT * FROM templates WHERE name = ?", (name.strip(),))
+    if not rows:
+        raise NotFoundError(f"There is no template called “{name}”.")
+    return _template(rows[0])
+
+
+def list_templates(store: Store) -> list[StoredTemplate]:
+    return [_template(row) for row in store.read("SELECT * FROM templates ORDER BY name COLLATE NOCASE")]
+
+
+def delete_template(store: Store, name: str) -> None:
+    with store.transaction(durable=True) as connection:
+        cursor = connection.execute("DELETE FROM templates WHERE name = ?", (name.strip(),))
+    if cursor.rowcount == 0:
+        raise NotFoundError(f"There is no template called “{name}”.")
+
+
+def set_model_template(store: Store, model: str, source: str) -> None:
+    """Use `source` instead of the template that comes with `model` (a model key from the catalog)."""
+    with store.transaction(durable=True) as connection:
+        connection.execute(
+            "INSERT INTO model_template_overrides (model, source, updated_at) VALUES (?, ?, ?) "
+            "ON CONFLICT (model) DO UPDATE SET source = excluded.source, updated_at = excluded.updated_at",
+            (model, source, now_text()),
+        )
+
+
+def model_template(store: Store, model: str) -> str | None:
+    """The override for `model`, or None when the model's own template applies."""
+    rows = store.read("SELECT source FROM model_template_overrides WHERE model = ?", (model,))
+    return rows[0][0] if rows else None
+
+
+def model_template_overrides(store: Store) -> dict[str, str]:
+    return {row[0]: row[1] for row in store.read("SELECT model, source FROM model_template_overrides")}
+
+
+def clear_model_template(store: Store, model: str) -> None:
+    """Go back to the model's own template (nothing happens if there was no override)."""
+    with store.transaction(durable=True) as connection:
+        connection.execute("DELETE FROM model_template_overrides WHERE model = ?", (model,))
+
+
+def _template(row: sqlite3.Row) -> StoredTemplate:
+    return StoredTemplate(
+        id=row["id"],
+        name=row["name"],
+        source=row["source"],
+        created_at=from_text(row["created_at"]),
+        updated_at=from_text(row["updated_at"]),
+    )
