@@ -11,6 +11,7 @@ import json
 import logging
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from app import __version__
@@ -45,6 +46,12 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--system", metavar="TEXT", help="a system prompt")
     chat.add_argument("--context-length", type=int, help="context window in tokens (default: the model's, max 8192)")
     _add_sampling_options(chat)
+    chat.add_argument("--template", metavar="FILE", help="a Jinja chat template to use instead of the model's")
+    chat.add_argument("--thinking", choices=["on", "off"], help="for reasoning models whose template supports it")
+    chat.add_argument("--context-policy", choices=["drop_oldest", "stop"], default="drop_oldest",
+                      help="when the conversation outgrows the context window")  # fmt: skip
+    chat.add_argument("--show-prompt", action="store_true",
+                      help="print the exact prompt and which template made it, instead of replying")  # fmt: skip
     chat.add_argument("--json", action="store_true", help="print one JSON object per line (deltas, then stats)")
     chat.set_defaults(func=cmd_chat)
 
@@ -55,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser("doctor", help="what this machine offers: memory, GPU, engine versions")
     doctor.add_argument("--json", action="store_true")
     doctor.set_defaults(func=cmd_doctor)
+
+    from app.store.commands import add_store_commands  # light: argparse wiring only
+
+    add_store_commands(sub)
     return parser
 
 
@@ -88,12 +99,29 @@ def params_from_args(args: argparse.Namespace) -> Any:
             values[name] = value
     if args.stop:
         values["stop"] = tuple(args.stop)
+    if getattr(args, "context_policy", None):
+        values["context_policy"] = args.context_policy
     return GenerationParams(**values)
+
+
+def read_template(path: str | None) -> str | None:
+    """A user's template file, checked before use: syntax errors name their line."""
+    from engines.base import EngineError
+    from engines.templates import check_template
+
+    if not path:
+        return None
+    try:
+        source = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise EngineError(f"Cannot read the template file {path} ({err.__class__.__name__}).") from None
+    check_template(source)
+    return source
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
     from app.library.catalog import resolve_model
-    from engines.base import EngineError, Finished, LoadSettings
+    from engines.base import Delta, EngineError, Finished, LoadSettings, Started
     from engines.host import choose_engine
     from engines.host_client import EngineClient
     from engines.inspect import inspect_model
@@ -106,8 +134,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         choose_engine(info.engine, args.engine)
         if args.context_length is not None and args.context_length < 16:
             raise EngineError("The context length must be at least 16 tokens.")
+        template = read_template(args.template)
     except EngineError as err:
         return fail(str(err))
+    template_vars = {"enable_thinking": args.thinking == "on"} if args.thinking else None
 
     messages = []
     if args.system:
@@ -116,16 +146,20 @@ def cmd_chat(args: argparse.Namespace) -> int:
     with EngineClient(log_file=engine_log) as client:
         try:
             client.load(str(path), args.engine, LoadSettings(context_length=args.context_length))
+            if args.show_prompt:
+                return _show_prompt(client.render(messages, params, template, template_vars), args.json)
         except EngineError as err:
             return fail(str(err))
-        reply = client.generate(messages, params)
+        reply = client.generate(messages, params, template, template_vars)
         finished: Finished | None = None
         try:
             for event in reply:
                 if isinstance(event, Finished):
                     finished = event
-                elif getattr(event, "text", None):
-                    _print_delta(event.text, args.json)  # type: ignore[union-attr]
+                elif isinstance(event, Delta):
+                    _print_delta(event, args.json)
+                elif isinstance(event, Started) and event.notice:
+                    print(f"parlour: {event.notice}", file=sys.stderr)
         except KeyboardInterrupt:
             reply.cancel()
             for event in reply:
@@ -146,12 +180,33 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_delta(text: str, as_json: bool) -> None:
+def _print_delta(delta: Any, as_json: bool) -> None:
     if as_json:
-        sys.stdout.write(json.dumps({"delta": text}, ensure_ascii=False) + "\n")
+        record = {"delta": delta.text, "reasoning": True} if delta.reasoning else {"delta": delta.text}
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif delta.reasoning:
+        sys.stderr.write(delta.text)  # thinking goes beside the answer, not into it
+        sys.stderr.flush()
+        return
     else:
-        sys.stdout.write(text)
+        sys.stdout.write(delta.text)
     sys.stdout.flush()
+
+
+def _show_prompt(prompt: dict[str, Any], as_json: bool) -> int:
+    if as_json:
+        print(json.dumps({k: prompt.get(k) for k in ("template_source", "notice", "tokens", "dropped_turns", "text")},
+                         ensure_ascii=False))  # fmt: skip
+        return 0
+    source = {"model": "the model's own template", "override": "your template"}.get(
+        prompt["template_source"], f"Parlour's built-in {str(prompt['template_source']).split(':')[-1]} template"
+    )
+    print(f"# Template: {source}; {prompt['tokens']} tokens", file=sys.stderr)
+    if prompt.get("notice"):
+        print(f"# {prompt['notice']}", file=sys.stderr)
+    sys.stdout.write(prompt["text"])
+    sys.stdout.flush()
+    return 0
 
 
 # --- models and doctor ----------------------------------------------------------------------------------
