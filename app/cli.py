@@ -66,6 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.store.commands import add_store_commands  # light: argparse wiring only
 
     add_store_commands(sub)
+    from app.template_commands import add_template_commands
+
+    add_template_commands(sub)
     return parser
 
 
@@ -135,6 +138,10 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if args.context_length is not None and args.context_length < 16:
             raise EngineError("The context length must be at least 16 tokens.")
         template = read_template(args.template)
+        if template is None:
+            from app.template_commands import override_for
+
+            template = override_for(path)
     except EngineError as err:
         return fail(str(err))
     template_vars = {"enable_thinking": args.thinking == "on"} if args.thinking else None
