@@ -289,13 +289,20 @@ class EngineClient:
 
     @staticmethod
     def _reply_request(
-        op: str, messages: list[Message], params: GenerationParams | None, template: str | None, template_vars: Any
+        op: str,
+        messages: list[Message],
+        params: GenerationParams | None,
+        template: str | None,
+        template_vars: Any,
+        continue_final: bool = False,
     ) -> dict[str, Any]:
         request: dict[str, Any] = {"op": op, "messages": messages, "params": (params or GenerationParams()).to_dict()}
         if template:
             request["template"] = template
         if template_vars:
             request["template_vars"] = dict(template_vars)
+        if continue_final:
+            request["continue_final"] = True
         return request
 
     def start_generate(
@@ -305,8 +312,10 @@ class EngineClient:
         listener: Listener,
         template: str | None = None,
         template_vars: dict[str, Any] | None = None,
+        continue_final: bool = False,
     ) -> str:
-        return self.submit(self._reply_request("generate", messages, params, template, template_vars), listener)
+        request = self._reply_request("generate", messages, params, template, template_vars, continue_final)
+        return self.submit(request, listener)
 
     def generate(
         self,

@@ -24,6 +24,9 @@ class ReplyRequest:
     params: GenerationParams = field(default_factory=GenerationParams)
     template_override: str | None = None  # the user's template for this model, if any
     template_vars: dict[str, Any] = field(default_factory=dict)  # e.g. {"enable_thinking": False}
+    # Continue the last (assistant) message instead of starting a new reply: an interrupted
+    # or length-stopped reply picks up where it ended.
+    continue_final: bool = False
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ReplyRequest:
@@ -32,6 +35,7 @@ class ReplyRequest:
             params=GenerationParams.from_dict(data.get("params") or {}),
             template_override=data.get("template") or None,
             template_vars=dict(data.get("template_vars") or {}),
+            continue_final=bool(data.get("continue_final", False)),
         )
 
 
@@ -59,15 +63,25 @@ def build_prompt(request: ReplyRequest, vocab: ModelVocabulary, context_length: 
     template = choose_template(request.template_override, vocab.model_template, vocab.has_special_token)
     rendered: dict[int, str] = {}
 
+    continuing = request.continue_final and request.messages[-1].get("role") == "assistant"
+
     def render(messages: list[Message]) -> str:
-        return render_chat(
+        text = render_chat(
             template.text,
             messages,
-            add_generation_prompt=True,
+            add_generation_prompt=not continuing,
             bos_token=vocab.bos_token,
             eos_token=vocab.eos_token,
             **request.template_vars,
         )
+        if continuing:
+            # As transformers' continue_final_message: cut what the template adds after the
+            # final message's text (its end-of-turn), so the model carries on from there.
+            final = str(messages[-1].get("content", "")).rstrip()
+            cut = text.rfind(final) if final else -1
+            if cut >= 0:
+                text = text[: cut + len(final)]
+        return text
 
     def tokenize(messages: list[Message]) -> list[int]:
         text = render(messages)

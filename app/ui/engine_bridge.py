@@ -25,11 +25,25 @@ class EngineBridge(QObject):
     def load(self, path: str, engine: str = "auto", settings: LoadSettings | None = None) -> str:
         return self.client.start_load(path, engine, settings, self._listener)
 
-    def generate(self, messages: list[Message], params: GenerationParams) -> str:
-        return self.client.start_generate(messages, params, self._listener)
+    def generate(
+        self,
+        messages: list[Message],
+        params: GenerationParams,
+        template: str | None = None,
+        continue_final: bool = False,
+    ) -> str:
+        return self.client.start_generate(messages, params, self._listener, template, None, continue_final)
+
+    def render(self, messages: list[Message], params: GenerationParams, template: str | None = None) -> str:
+        """Ask for the exact prompt; the answer arrives as a "prompt" message."""
+        request = EngineClient._reply_request("render", messages, params, template, None)
+        return self.client.submit(request, self._listener)
 
     def cancel(self, request_id: str) -> None:
         self.client.cancel(request_id)
+
+    def unload(self) -> str:
+        return self.client.submit({"op": "unload"}, self._listener)
 
     def shutdown(self) -> None:
         self.client.close()

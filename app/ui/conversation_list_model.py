@@ -1,0 +1,117 @@
+"""The sidebar's list: conversations grouped by date (pinned first), or search hits.
+
+Group headers are rows of their own so the view stays a plain list; they cannot be
+selected. Rows change only on the GUI thread, through reset or remove/insert.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import IntEnum
+from typing import Any
+
+from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+
+Index = QModelIndex | QPersistentModelIndex
+
+
+class ConversationRole(IntEnum):
+    ConversationId = Qt.ItemDataRole.UserRole + 1
+    Kind = Qt.ItemDataRole.UserRole + 2  # "header", "conversation" or "hit"
+    Pinned = Qt.ItemDataRole.UserRole + 3
+    MessageId = Qt.ItemDataRole.UserRole + 4
+
+
+@dataclass(frozen=True)
+class ConversationRow:
+    kind: str
+    text: str
+    conversation_id: int | None = None
+    pinned: bool = False
+    message_id: int | None = None
+    tooltip: str = ""
+
+
+def date_group(updated: datetime, now: datetime) -> str:
+    local_updated = updated.astimezone()
+    today = now.astimezone().date()
+    day = local_updated.date()
+    if day == today:
+        return "Today"
+    if day == today - timedelta(days=1):
+        return "Yesterday"
+    if day > today - timedelta(days=7):
+        return "Previous 7 days"
+    if day > today - timedelta(days=30):
+        return "Previous 30 days"
+    return "Older"
+
+
+def grouped_rows(conversations: list[Any], now: datetime | None = None) -> list[ConversationRow]:
+    """Headers and conversation rows: pinned first, then by date group, newest first within each."""
+    now = now or datetime.now(UTC)
+    rows: list[ConversationRow] = []
+    pinned = [c for c in conversations if c.pinned]
+    if pinned:
+        rows.append(ConversationRow("header", "Pinned"))
+        rows.extend(ConversationRow("conversation", c.title or "New chat", c.id, True) for c in pinned)
+    current = None
+    for conversation in (c for c in conversations if not c.pinned):
+        group = date_group(conversation.updated_at, now)
+        if group != current:
+            rows.append(ConversationRow("header", group))
+            current = group
+        rows.append(ConversationRow("conversation", conversation.title or "New chat", conversation.id))
+    return rows
+
+
+class ConversationListModel(QAbstractListModel):
+    def __init__(self) -> None:
+        super().__init__()
+        self._rows: list[ConversationRow] = []
+
+    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return row.text
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return row.tooltip or None
+        if role == ConversationRole.ConversationId:
+            return row.conversation_id
+        if role == ConversationRole.Kind:
+            return row.kind
+        if role == ConversationRole.Pinned:
+            return row.pinned
+        if role == ConversationRole.MessageId:
+            return row.message_id
+        return None
+
+    def flags(self, index: Index) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        if self._rows[index.row()].kind == "header":
+            return Qt.ItemFlag.ItemIsEnabled
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    def roleNames(self) -> dict[int, bytes]:
+        return {**super().roleNames(), **{role.value: role.name.encode() for role in ConversationRole}}
+
+    def set_rows(self, rows: list[ConversationRow]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_for(self, conversation_id: int) -> int:
+        for i, row in enumerate(self._rows):
+            if row.kind == "conversation" and row.conversation_id == conversation_id:
+                return i
+        return -1
+
+    def rows(self) -> list[ConversationRow]:
+        return list(self._rows)

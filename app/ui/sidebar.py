@@ -1,0 +1,113 @@
+"""The conversation sidebar: new chat, a debounced full-text search box, and the list.
+
+It shows what it is given and reports what the user asks for; the controller talks
+to the store.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QMenu,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.ui.conversation_list_model import ConversationListModel, ConversationRole
+
+SEARCH_DEBOUNCE_MS = 250
+
+
+class Sidebar(QWidget):
+    new_chat_requested = Signal()
+    conversation_chosen = Signal(int)
+    search_changed = Signal(str)  # debounced; "" means show the list again
+    rename_requested = Signal(int, str)
+    delete_requested = Signal(int)
+    pin_toggled = Signal(int, bool)
+    undo_requested = Signal()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.model = ConversationListModel()
+        self.new_button = QPushButton("New chat")
+        self.new_button.clicked.connect(self.new_chat_requested)
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search chats")
+        self.search.setClearButtonEnabled(True)
+        self._debounce = QTimer(self)
+        self._debounce.setSingleShot(True)
+        self._debounce.setInterval(SEARCH_DEBOUNCE_MS)
+        self._debounce.timeout.connect(lambda: self.search_changed.emit(self.search.text().strip()))
+        self.search.textChanged.connect(lambda _text: self._debounce.start())
+        self.list = QListView()
+        self.list.setModel(self.model)
+        self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.list.customContextMenuRequested.connect(self._menu)
+        self.list.clicked.connect(self._chosen)
+        self.list.activated.connect(self._chosen)
+        self.undo_bar = QPushButton("")
+        self.undo_bar.setFlat(True)
+        self.undo_bar.setVisible(False)
+        self.undo_bar.clicked.connect(self.undo_requested)
+        self.empty_note = QLabel("")
+        self.empty_note.setWordWrap(True)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.new_button)
+        layout.addWidget(self.search)
+        layout.addWidget(self.list, 1)
+        layout.addWidget(self.empty_note)
+        layout.addWidget(self.undo_bar)
+
+    def _chosen(self, index: QModelIndex) -> None:
+        conversation_id = index.data(ConversationRole.ConversationId)
+        if conversation_id is not None:
+            self.conversation_chosen.emit(int(conversation_id))
+
+    def select(self, conversation_id: int | None) -> None:
+        row = self.model.row_for(conversation_id) if conversation_id is not None else -1
+        if row >= 0:
+            self.list.setCurrentIndex(self.model.index(row))
+        else:
+            self.list.clearSelection()
+
+    def show_undo(self, text: str | None) -> None:
+        self.undo_bar.setVisible(bool(text))
+        self.undo_bar.setText(f"{text} — Undo" if text else "")
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def _menu(self, position: QPoint) -> None:
+        index = self.list.indexAt(position)
+        conversation_id = index.data(ConversationRole.ConversationId)
+        if conversation_id is None or index.data(ConversationRole.Kind) != "conversation":
+            return
+        menu = QMenu(self)
+        pinned = bool(index.data(ConversationRole.Pinned))
+        rename = menu.addAction("Rename…")
+        pin = menu.addAction("Unpin" if pinned else "Pin")
+        delete = menu.addAction("Delete")
+        chosen = menu.exec(self.list.viewport().mapToGlobal(position))
+        if chosen is rename:
+            self.ask_rename(int(conversation_id), str(index.data()))
+        elif chosen is pin:
+            self.pin_toggled.emit(int(conversation_id), not pinned)
+        elif chosen is delete:
+            self.delete_requested.emit(int(conversation_id))
+
+    def ask_rename(self, conversation_id: int, current: str) -> None:
+        title, ok = QInputDialog.getText(self, "Rename chat", "Title:", text=current)
+        if ok and title.strip():
+            self.rename_requested.emit(conversation_id, title.strip())
+
+    def set_note(self, text: str, *_: Any) -> None:
+        self.empty_note.setText(text)
