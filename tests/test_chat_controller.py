@@ -1,0 +1,127 @@
+"""The chat controller with a real store, the real engine host and the starter model."""
+
+from __future__ import annotations
+
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from app.store import branches
+from app.store.db import open_store
+from app.ui.chat_controller import ChatController
+from app.ui.engine_bridge import EngineBridge
+from engines.base import GenerationParams
+from tests.conftest import FRANCE
+
+TIMEOUT_MS = 120_000
+
+
+@pytest.fixture
+def controller(qtbot, tmp_path: Path, starter_gguf: Path) -> Iterator[ChatController]:
+    store = open_store(tmp_path / "parlour.db")
+    bridge = EngineBridge()
+    bridge.client.load(str(starter_gguf))
+    chat = ChatController(store, bridge)
+    chat.set_model(str(starter_gguf), "SmolLM2", "llamacpp")
+    chat.set_params(GenerationParams(temperature=0.0, max_tokens=48, repeat_penalty=1.0))
+    yield chat
+    chat.shutdown()
+    bridge.shutdown()
+    store.close()
+
+
+def finish(qtbot, chat: ChatController, start) -> tuple[str, dict, object]:  # noqa: ANN001
+    with qtbot.waitSignal(chat.reply_finished, timeout=TIMEOUT_MS) as blocker:
+        assert start() is not False
+    return tuple(blocker.args)  # type: ignore[return-value]
+
+
+def shown(chat: ChatController) -> list[tuple[str, str]]:
+    thread = branches.load_thread(chat.store, chat.conversation_id)
+    return [(m.role, m.content) for m in thread.messages]
+
+
+def test_send_stores_the_question_first_and_the_streamed_reply(qtbot, controller: ChatController) -> None:
+    deltas: list[str] = []
+    controller.reply_delta.connect(lambda text, _reasoning: deltas.append(text))
+    reason, stats, error = finish(qtbot, controller, lambda: controller.send(FRANCE))
+    assert reason == "stop" and error is None
+    assert stats["generated_tokens"] > 3
+    thread = shown(controller)
+    assert thread[0] == ("user", FRANCE)
+    assert thread[1][0] == "assistant" and "Paris" in thread[1][1]
+    assert "".join(deltas) == thread[1][1]
+    stored = branches.load_thread(controller.store, controller.conversation_id).messages[1]
+    assert stored.status == "done" and stored.finish_reason == "stop"
+    assert stored.stats.generated_tokens == stats["generated_tokens"]
+
+
+def test_regenerate_branches_and_the_switcher_moves_between_them(qtbot, controller: ChatController) -> None:
+    finish(qtbot, controller, lambda: controller.send("Name a colour."))
+    first_reply = branches.load_thread(controller.store, controller.conversation_id).messages[1]
+    controller.set_params(GenerationParams(temperature=1.0, seed=7, max_tokens=24))
+    finish(qtbot, controller, lambda: controller.regenerate(first_reply.id))
+    thread = branches.load_thread(controller.store, controller.conversation_id)
+    second_reply = thread.messages[1]
+    assert second_reply.id != first_reply.id
+    assert thread.alternatives[second_reply.id] == (first_reply.id, second_reply.id)
+    controller.switch_branch(second_reply.id, -1)
+    assert branches.load_thread(controller.store, controller.conversation_id).messages[1].id == first_reply.id
+    controller.switch_branch(first_reply.id, +1)
+    assert branches.load_thread(controller.store, controller.conversation_id).messages[1].id == second_reply.id
+
+
+def test_edit_makes_a_sibling_user_message_with_its_own_reply(qtbot, controller: ChatController) -> None:
+    finish(qtbot, controller, lambda: controller.send("What is 2 + 2?"))
+    original = branches.load_thread(controller.store, controller.conversation_id).messages[0]
+    finish(qtbot, controller, lambda: controller.edit(original.id, FRANCE))
+    thread = branches.load_thread(controller.store, controller.conversation_id)
+    assert thread.messages[0].content == FRANCE and "Paris" in thread.messages[1].content
+    assert original.id in thread.alternatives[thread.messages[0].id]
+
+
+def test_max_tokens_reaches_the_engine_and_continue_extends_the_reply(qtbot, controller: ChatController) -> None:
+    controller.set_params(GenerationParams(temperature=0.0, max_tokens=5, repeat_penalty=1.0))
+    reason, stats, _ = finish(qtbot, controller, lambda: controller.send("Write a poem about the sea."))
+    assert reason == "length" and stats["generated_tokens"] == 5
+    reply = branches.load_thread(controller.store, controller.conversation_id).messages[1]
+    controller.set_params(GenerationParams(temperature=0.0, max_tokens=8, repeat_penalty=1.0))
+    finish(qtbot, controller, lambda: controller.continue_reply(reply.id))
+    continued = branches.load_thread(controller.store, controller.conversation_id).messages[1]
+    assert continued.id == reply.id
+    assert continued.content.startswith(reply.content) and len(continued.content) > len(reply.content)
+
+
+def test_engine_crash_keeps_the_text_and_the_next_message_works(qtbot, controller: ChatController) -> None:
+    controller.set_params(GenerationParams(max_tokens=1500))
+    got_text = []
+    controller.reply_delta.connect(lambda text, _r: got_text.append(text))
+    with qtbot.waitSignal(controller.reply_finished, timeout=TIMEOUT_MS) as blocker:
+        controller.send("Write a very long story about a lighthouse.")
+        qtbot.waitUntil(lambda: len(got_text) > 3, timeout=TIMEOUT_MS)
+        os.kill(controller.bridge.client.pid, signal.SIGKILL)
+    reason, _, error = blocker.args
+    assert reason == "error" and "killed by signal 9" in error
+    reply = branches.load_thread(controller.store, controller.conversation_id).messages[1]
+    assert reply.finish_reason == "error" and reply.content  # the text so far is kept
+    assert reply.content.startswith("".join(got_text)[:10])
+    controller.set_params(GenerationParams(temperature=0.0, max_tokens=24))
+    reason, _, _ = finish(qtbot, controller, lambda: controller.send("Say hello."))
+    assert reason in ("stop", "length")
+
+
+def test_stop_cancels_within_a_token_and_keeps_the_text(qtbot, controller: ChatController) -> None:
+    controller.set_params(GenerationParams(max_tokens=1500))
+    seen = []
+    controller.reply_delta.connect(lambda text, _r: seen.append(text))
+    with qtbot.waitSignal(controller.reply_finished, timeout=TIMEOUT_MS) as blocker:
+        controller.send("Write a very long story about a mountain.")
+        qtbot.waitUntil(lambda: len(seen) > 2, timeout=TIMEOUT_MS)
+        controller.stop()
+    reason, stats, _ = blocker.args
+    assert reason == "cancelled" and stats["generated_tokens"] < 200
+    reply = branches.load_thread(controller.store, controller.conversation_id).messages[1]
+    assert reply.finish_reason == "cancelled" and reply.content == "".join(seen)
