@@ -1,28 +1,67 @@
-"""Start the Qt application and show the main window."""
+"""Start the Qt application: one instance per data folder, the store opened (or a damaged
+one moved aside with a notice), interrupted replies marked, then the main window."""
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import time
 
+log = logging.getLogger(__name__)
+
 
 def run_app(argv: list[str], engine_log: str | None) -> int:
     started = time.perf_counter()
-    from PySide6.QtWidgets import QApplication
+    from PySide6.QtWidgets import QApplication, QMessageBox
 
-    from app.ui.main_window import MainWindow
+    from app.store.db import open_store
+    from app.store.errors import StoreError, StoreInUseError
+    from app.store.instance import InstanceLock
+    from app.store.replies import mark_interrupted_replies
+    from app.ui.single_instance import RaiseRequests, ask_running_instance_to_raise
+    from app.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Parlour")
     app.setOrganizationName("Parlour")
-    window = MainWindow(engine_log=engine_log)
+    apply_theme(app)
+    try:
+        lock = InstanceLock.acquire()
+    except StoreInUseError:
+        if ask_running_instance_to_raise():
+            print("Parlour is already open; its window was brought forward.", file=sys.stderr)
+            return 0
+        QMessageBox.warning(None, "Parlour", "Another Parlour is using your chats; close it and try again.")
+        return 2
+    try:
+        store = open_store()
+    except StoreError as err:
+        QMessageBox.critical(None, "Parlour", str(err))
+        lock.release()
+        return 2
+    interrupted = mark_interrupted_replies(store)
+
+    from app.ui.main_window import MainWindow
+
+    window = MainWindow(store, engine_log=engine_log)
+    raise_requests = RaiseRequests(window)
+    raise_requests.raise_requested.connect(window.bring_forward)
     window.show()
+    if store.notice:
+        window.show_notice(store.notice)
+    elif interrupted:
+        replies = "1 reply was" if interrupted == 1 else f"{interrupted} replies were"
+        window.show_notice(f"{replies} cut off when Parlour last stopped; open the chat to continue or regenerate.")
     if os.environ.get("PARLOUR_MEASURE_STARTUP"):
         # For benchmarks: time from process start to the window shown, then quit.
         app.processEvents()
         print(f"window_shown_s={time.perf_counter() - started:.3f}", flush=True)
         window.close()
+        store.close()
+        lock.release()
         return 0
     code = app.exec()
+    store.close()
+    lock.release()
     return int(code)
