@@ -150,16 +150,28 @@ class ChatView(QAbstractScrollArea):
         ]
 
     def _rebuild(self, *_: Any) -> None:
-        for widget in [*self._widgets.values(), *self._spare.values()]:
-            widget.deleteLater()
+        """The whole thread changed (another conversation, or a branch switch in this one).
+
+        Widgets of messages that are still there are reused, and if the message at the top of the
+        screen is still there the view stays on it: switching a branch mid-thread keeps your place.
+        """
+        rows = self._all_rows()
+        ids = {row.id for row in rows}
+        kept = {i: w for i, w in [*self._spare.items(), *self._widgets.items()] if i in ids and i != self._editing}
+        for message_id, widget in [*self._widgets.items(), *self._spare.items()]:
+            if kept.get(message_id) is not widget:
+                widget.hide()
+                widget.deleteLater()
+        for widget in kept.values():
             widget.hide()
         self._widgets.clear()
-        self._spare.clear()
-        self._dirty.clear()
+        self._spare = kept
+        self._dirty.clear()  # a reused widget is brought up to date when it is shown again
         self._editing = None
-        self._following, self._anchor = True, None
+        if self._anchor is None or self._anchor[0] not in ids:
+            self._following, self._anchor = True, None
+        self._reasoning_open &= ids
         self._set_width(self._content_width())
-        rows = self._all_rows()
         self._heights.reset([self._estimate(row) for row in rows])
         self._measured = [False] * len(rows)
         self._relayout()

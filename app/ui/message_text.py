@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import math
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
 from PySide6.QtGui import QTextDocument, QWheelEvent
-from PySide6.QtWidgets import QFrame, QSizePolicy, QTextBrowser, QWidget
+from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QSizePolicy, QTextBrowser, QWidget
 
 
 class MessageText(QTextBrowser):
@@ -53,4 +53,11 @@ class MessageText(QTextBrowser):
         return hint
 
     def wheelEvent(self, event: QWheelEvent) -> None:
-        event.ignore()  # the chat view scrolls, not the message
+        """The chat view scrolls, not the message: hand the wheel to the view's scroll bar."""
+        scroller = self.parentWidget()
+        while scroller is not None and not isinstance(scroller, QAbstractScrollArea):
+            scroller = scroller.parentWidget()
+        if scroller is None:
+            event.ignore()
+            return
+        QCoreApplication.sendEvent(scroller.verticalScrollBar(), event)

@@ -79,9 +79,9 @@ class MessageWidget(QFrame):
         self.role_label.setFont(bold)
         header.addWidget(self.role_label)
         header.addStretch(1)
-        self.branch_prev = self._tool_button("‹", "Previous branch", lambda: self._request("branch_prev"))
+        self.branch_prev = self._tool_button("‹", "Previous branch", "branch_prev")
         self.branch_label = QLabel()
-        self.branch_next = self._tool_button("›", "Next branch", lambda: self._request("branch_next"))
+        self.branch_next = self._tool_button("›", "Next branch", "branch_next")
         for widget in (self.branch_prev, self.branch_label, self.branch_next):
             widget.setVisible(False)
             header.addWidget(widget)
@@ -133,7 +133,7 @@ class MessageWidget(QFrame):
         footer.addWidget(self.stats_label, 1)
         self.buttons: dict[str, QToolButton] = {}
         for action, text, tip in ACTIONS:
-            button = self._tool_button(text, tip, lambda action=action: self._request(action))
+            button = self._tool_button(text, tip, action)
             button.setVisible(False)
             self.buttons[action] = button
             footer.addWidget(button)
@@ -341,12 +341,12 @@ class MessageWidget(QFrame):
     def _request(self, action: str) -> None:
         self.action_requested.emit(action, self.message_id)
 
-    def _tool_button(self, text: str, tip: str, slot) -> QToolButton:
+    def _tool_button(self, text: str, tip: str, action: str) -> QToolButton:
         button = QToolButton()
         button.setText(text)
         button.setToolTip(tip)
         button.setAccessibleName(tip)
         button.setAutoRaise(True)
         button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
-        button.clicked.connect(slot)
+        button.clicked.connect(lambda _checked=False, action=action: self._request(action))
         return button
