@@ -98,6 +98,10 @@ class ChatView(QAbstractScrollArea):
     def model(self) -> MessageModel | None:
         return self._model
 
+    @property
+    def theme(self) -> ChatTheme:
+        return self._theme
+
     def widget_for(self, message_id: Any) -> MessageWidget | None:
         """The widget showing this message, if it is laid out now."""
         return self._widgets.get(message_id)
@@ -378,6 +382,11 @@ class ChatView(QAbstractScrollArea):
             theme = ChatTheme.from_palette(self.palette(), self.font())
             if theme != self._theme:
                 self._theme = theme
+                for widget in [*self._widgets.values(), *self._spare.values()]:  # drawn in the old colours
+                    widget.hide()
+                    widget.deleteLater()
+                self._widgets.clear()
+                self._spare.clear()
                 if self._model is not None:
                     self._rebuild()
 

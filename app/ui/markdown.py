@@ -53,6 +53,7 @@ class MarkdownDocument:
         self.theme = theme
         self.document = QTextDocument(parent)
         self.document.setUndoRedoEnabled(False)
+        self.document.setDocumentMargin(0)  # text lines up with the message's header
         self.document.setDefaultFont(theme.font)
         self.blocks_rendered = 0  # how many blocks were written: lets tests check the work per update
         self._highlighter: CodeHighlighter | None = None

@@ -69,7 +69,7 @@ class MessageWidget(QFrame):
             self.setBackgroundRole(QPalette.ColorRole.AlternateBase)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 8, 14, 8)
-        layout.setSpacing(4)
+        layout.setSpacing(6)
 
         header = QHBoxLayout()
         header.setSpacing(2)
@@ -87,13 +87,12 @@ class MessageWidget(QFrame):
             header.addWidget(widget)
         layout.addLayout(header)
 
-        self.reasoning_button = QToolButton()
-        self.reasoning_button.setCheckable(True)
+        self.reasoning_button = QToolButton()  # not checkable: a checked tool button looks pressed
         self.reasoning_button.setAutoRaise(True)
         self.reasoning_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
-        self.reasoning_button.setChecked(reasoning_open)
         self.reasoning_button.setArrowType(Qt.ArrowType.DownArrow if reasoning_open else Qt.ArrowType.RightArrow)
-        self.reasoning_button.toggled.connect(self._on_reasoning_toggled)
+        self.reasoning_button.setToolTip("Show or hide the model's reasoning")
+        self.reasoning_button.clicked.connect(lambda _checked=False: self.set_reasoning_open(not self._reasoning_open))
         self.reasoning_button.setVisible(False)
         layout.addWidget(self.reasoning_button)
         self._reasoning_index = layout.count()
@@ -105,6 +104,7 @@ class MessageWidget(QFrame):
             self.markdown = None
             document = QTextDocument(self)
             document.setUndoRedoEnabled(False)
+            document.setDocumentMargin(0)  # text lines up with the message's header
             document.setDefaultFont(theme.font)
         self.content_view = MessageText(document)
         self.content_view.link_clicked.connect(self._on_link)
@@ -243,6 +243,7 @@ class MessageWidget(QFrame):
         if self.reasoning_view is None:
             document = QTextDocument(self)
             document.setUndoRedoEnabled(False)
+            document.setDocumentMargin(0)  # text lines up with the message's header
             document.setDefaultFont(self.theme.font)
             self.reasoning_view = MessageText(document)
             muted = self.reasoning_view.palette()
@@ -251,7 +252,9 @@ class MessageWidget(QFrame):
             self.layout().insertWidget(self._reasoning_index, self.reasoning_view)
         return self.reasoning_view
 
-    def _on_reasoning_toggled(self, checked: bool) -> None:
+    def set_reasoning_open(self, checked: bool) -> None:
+        if checked == self._reasoning_open:
+            return
         self._reasoning_open = checked
         self.reasoning_button.setArrowType(Qt.ArrowType.DownArrow if checked else Qt.ArrowType.RightArrow)
         if self._row is not None:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import QPoint, QPointF, Qt
-from PySide6.QtGui import QGuiApplication, QTextCursor, QWheelEvent
+from PySide6.QtGui import QColor, QGuiApplication, QPalette, QTextCursor, QWheelEvent
 from PySide6.QtWidgets import QPushButton
 
+from app.ui.chat_theme import DARK_CODE_STYLE, LIGHT_CODE_STYLE
 from app.ui.chat_view import ChatView
 from app.ui.markdown import COPY_SCHEME
 from app.ui.message_model import DONE, ERROR, INTERRUPTED, STREAMING, MessageModel, MessageRow
@@ -295,3 +296,22 @@ def test_a_branch_switch_keeps_the_place_and_reuses_widgets(qtbot, chat) -> None
     assert 0 <= view.widget_for(top_id).y() + view._anchor[1] < 5
     model.set_thread([MessageRow(500, "user", "A different conversation")])
     assert view.is_following() and view.widget_for(top_id) is None
+
+
+def test_a_dark_palette_gives_dark_code_colours_and_readable_text(qtbot, chat) -> None:
+    view, model = chat
+    model.set_thread(conversation()[:2])
+    light_widget = view.widget_for(2)
+    assert not view.theme.dark and view.theme.code_style == LIGHT_CODE_STYLE
+    palette = QPalette(view.palette())
+    dark = {"Base": "#1e1e1e", "Text": "#e0e0e0", "Window": "#2b2b2b", "WindowText": "#e0e0e0"}
+    for role, colour in dark.items():
+        palette.setColor(getattr(QPalette.ColorRole, role), QColor(colour))
+    view.setPalette(palette)
+    assert view.theme.dark and view.theme.code_style == DARK_CODE_STYLE
+    widget = view.widget_for(2)
+    assert widget is not light_widget
+    code = widget.content_view.document().find("def greet").block()
+    background = code.blockFormat().background().color()
+    assert background.lightness() < 80  # a dark code box under light code text
+    assert widget.content_view.palette().color(QPalette.ColorRole.Text).lightness() > 180
