@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import (
     QBrush,
@@ -81,7 +82,9 @@ class MarkdownDocument:
             cursor = self._end_cursor()
             self._mark, self._mark_reusable = cursor.position(), self._reuse_block
             # Removing the tail later may hand an empty last block the tail's format: remember its own.
-            self._mark_formats = (cursor.blockFormat(), cursor.blockCharFormat(), cursor.currentList())
+            text_list = cursor.currentList()
+            list_format = text_list.format() if text_list is not None else None
+            self._mark_formats = (cursor.blockFormat(), cursor.blockCharFormat(), text_list, list_format)
             self._finished_count += len(finished)
             for block in self._splitter.tail:
                 self._write(block)
@@ -110,7 +113,7 @@ class MarkdownDocument:
         self.document.clear()
         self._mark = 0
         self._mark_reusable = True
-        self._mark_formats: tuple = (QTextBlockFormat(), QTextCharFormat(), None)
+        self._mark_formats: tuple = (QTextBlockFormat(), QTextCharFormat(), None, None)
         self._reuse_block = True  # the block at the end is empty and unused: the next block goes into it
         self._finished_count = 0
 
@@ -124,13 +127,15 @@ class MarkdownDocument:
             cursor.setPosition(self._mark)
             cursor.movePosition(QTextCursor.MoveOperation.End, QTextCursor.MoveMode.KeepAnchor)
             cursor.removeSelectedText()
-            block_format, char_format, text_list = self._mark_formats
+            block_format, char_format, text_list, list_format = self._mark_formats
             if cursor.blockFormat() != block_format or cursor.currentList() != text_list:
                 if cursor.currentList() is not None:
                     cursor.currentList().remove(cursor.block())
                 cursor.setBlockFormat(block_format)
-                if text_list is not None:
+                if text_list is not None and shiboken6.isValid(text_list):
                     text_list.add(cursor.block())
+                elif list_format is not None:  # it was the list's only item, and Qt deleted the list
+                    self._mark_formats = (block_format, char_format, cursor.createList(list_format), list_format)
             if cursor.blockCharFormat() != char_format:
                 cursor.setBlockCharFormat(char_format)
         self._reuse_block = self._mark_reusable

@@ -123,3 +123,18 @@ def _fragments(block):
         if fragment.isValid():
             yield fragment
         iterator += 1
+
+
+PIECES = ["# ", "- ", "* ", "1. ", "  ", "    ", "```", "```py", "~~~", "> ", "| a | b |", "|---|---|", "---",
+          "text", "**b**", "*", "_", "`", "[a](b)", "\n", "\n", "\n\n", "\t", "<http://x>", "\\"]  # fmt: skip
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fuzzed_markdown_streams_to_the_same_document(theme: ChatTheme, seed: int) -> None:
+    rnd = random.Random(seed)
+    text = "".join(rnd.choice(PIECES) for _ in range(rnd.randint(20, 80)))
+    md, end = MarkdownDocument(theme), 0
+    while end < len(text):
+        end = min(len(text), end + rnd.randint(1, 9))
+        md.set_text(text[:end])
+    assert md.document.toHtml() == render(theme, text).document.toHtml()
