@@ -1,0 +1,38 @@
+"""Colours and fonts of the chat pane, taken from the widget's palette so that light and dark
+themes both stay readable; only code gets fixed colours, from a light or dark Pygments style."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
+
+LIGHT_CODE_STYLE = "friendly"
+DARK_CODE_STYLE = "github-dark"
+
+
+@dataclass(frozen=True)
+class ChatTheme:
+    dark: bool
+    font: QFont
+    mono: QFont
+    link: QColor
+    muted: QColor
+    border: QColor
+    code_style: str  # a Pygments style name
+
+    @classmethod
+    def from_palette(cls, palette: QPalette, font: QFont) -> ChatTheme:
+        dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
+        mono = QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont)
+        if font.pointSizeF() > 0:
+            mono.setPointSizeF(font.pointSizeF() * 0.95)
+        return cls(
+            dark=dark,
+            font=QFont(font),
+            mono=mono,
+            link=palette.color(QPalette.ColorRole.Link),
+            muted=palette.color(QPalette.ColorRole.PlaceholderText),
+            border=palette.color(QPalette.ColorRole.Mid),
+            code_style=DARK_CODE_STYLE if dark else LIGHT_CODE_STYLE,
+        )

@@ -1,0 +1,42 @@
+"""Store records become view rows: stats in the engine's units, statuses, branch positions."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from app.store.records import Conversation, Message, MessageStats, Thread
+from app.ui.message_model import DONE, ERROR, INTERRUPTED
+from app.ui.message_rows import rows_from_thread
+
+NOW = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def message(id_: int, role: str, **kw) -> Message:
+    kw.setdefault("content", f"m{id_}")
+    kw.setdefault("reasoning", "")
+    kw.setdefault("status", "done")
+    return Message(id=id_, conversation_id=1, parent_id=None, role=role, created_at=NOW, **kw)
+
+
+def test_rows_from_thread() -> None:
+    conversation = Conversation(1, "t", False, NOW, NOW, None, None, "", {}, None, None, False, 4)
+    stats = MessageStats(prompt_tokens=50, generated_tokens=12, cached_tokens=40, time_to_first_token_s=0.25,
+                         tokens_per_second=30.0)  # fmt: skip
+    thread = Thread(
+        conversation,
+        [
+            message(1, "user"),
+            message(3, "assistant", stats=stats, finish_reason="stop"),
+            message(5, "user"),
+            message(6, "assistant", status="interrupted"),
+        ],
+        {3: (2, 3, 7), 6: (6, 8)},
+    )
+    first, reply, _, cut = rows_from_thread(thread)
+    assert (first.sibling_position, first.sibling_count) == (1, 1)
+    assert (reply.sibling_position, reply.sibling_count, reply.status) == (2, 3, DONE)
+    assert reply.stats == {"prompt_tokens": 50, "generated_tokens": 12, "cached_tokens": 40, "ttft_ms": 250.0,
+                           "generation_tps": 30.0, "finish_reason": "stop"}  # fmt: skip
+    assert (cut.status, cut.sibling_position, cut.sibling_count) == (INTERRUPTED, 1, 2)
+    failed = rows_from_thread(Thread(conversation, [message(9, "assistant", finish_reason="error", error="Boom.")], {}))
+    assert (failed[0].status, failed[0].error) == (ERROR, "Boom.")
