@@ -1,13 +1,21 @@
-"""The first window, offscreen with real widgets: it finds the starter, loads it, and chats."""
+"""The main window, offscreen with real widgets, a real store and the starter model."""
 
 from __future__ import annotations
 
+import os
+import signal
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
+from app.store import branches
+from app.store.db import open_store
+from app.store.errors import NotFoundError
+from app.ui.conversation_list_model import ConversationListModel, ConversationRole
 from app.ui.main_window import MainWindow
+from engines.base import GenerationParams
 from tests.conftest import FRANCE
 
 LOAD_TIMEOUT_MS = 60_000
@@ -15,72 +23,177 @@ REPLY_TIMEOUT_MS = 120_000
 
 
 @pytest.fixture
-def window(qtbot):
-    win = MainWindow()
+def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
+    store = open_store(tmp_path / "parlour.db")
+    win = MainWindow(store)
     qtbot.addWidget(win)
     win.show()
+    qtbot.waitUntil(lambda: win.chat.model_path is not None, timeout=LOAD_TIMEOUT_MS)
     yield win
     win.close()
+    store.close()
 
 
-def wait_loaded(qtbot, win: MainWindow) -> None:
-    qtbot.waitUntil(lambda: win._loaded_path is not None, timeout=LOAD_TIMEOUT_MS)
+def send(qtbot, win: MainWindow, text: str) -> None:
+    win.input.setPlainText(text)
+    with qtbot.waitSignal(win.chat.reply_finished, timeout=REPLY_TIMEOUT_MS):
+        qtbot.keyClick(win.input, Qt.Key.Key_Return)
+    assert win.input.toPlainText() == ""
 
 
-def test_window_loads_the_starter_and_streams_a_reply(qtbot, window: MainWindow, starter_gguf: Path) -> None:
-    wait_loaded(qtbot, window)
-    assert window._loaded_path == str(starter_gguf)
-    assert window.model_box.currentText() == "SmolLM2 135M Instruct (starter)"
-    assert "loaded · llama.cpp" in window.status.text()
+def rows(win: MainWindow) -> list:
+    return [win.messages.row_at(i) for i in range(win.messages.rowCount())]
 
+
+def test_the_starter_loads_and_a_reply_streams_into_the_view(qtbot, window: MainWindow, starter_gguf: Path) -> None:
+    assert window.chat.model_path == str(starter_gguf)
+    assert "SmolLM2 135M Instruct (starter)" in window.picker.box.currentText()
+    window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=48, repeat_penalty=1.0))
     deltas: list[str] = []
-    window.bridge.message.connect(lambda _id, m: deltas.append(m.get("event")))
-    window.input.setPlainText(FRANCE)
-    qtbot.keyClick(window.input, Qt.Key.Key_Return)
-    assert window.input.toPlainText() == ""  # Enter sent it
-    qtbot.waitUntil(lambda: window._reply_id is None and len(window.history) == 2, timeout=REPLY_TIMEOUT_MS)
-    assert "Paris" in window.history[1]["content"]
-    assert "Paris" in window.transcript.toPlainText()
-    assert deltas.count("delta") >= 2 and deltas[-1] == "finished"
-    assert "tokens/s" in window.status.text()
+    window.chat.reply_delta.connect(lambda text, _r: deltas.append(text))
+    send(qtbot, window, FRANCE)
+    shown = rows(window)
+    assert [r.role for r in shown] == ["user", "assistant"]
+    assert "Paris" in shown[1].content and shown[1].content == "".join(deltas)
+    assert len(deltas) >= 2 and shown[1].stats.get("generated_tokens", 0) > 3
+    assert "tokens/s" in window.status_text.text()
+    assert "Context:" in window.context_gauge.format() and "8,192" in window.context_gauge.format()
+    # The sidebar lists the new chat under today, titled from the first message.
+    titles = [window.sidebar.model.index(i).data() for i in range(window.sidebar.model.rowCount())]
+    assert titles[0] == "Today" and titles[1].startswith("What is the capital of France")
+
+
+def test_max_tokens_from_the_panel_reaches_the_engine(qtbot, window: MainWindow) -> None:
+    window.params.fields["temperature"].set_value(0.0)
+    window.params.fields["max_tokens"].set_value(5)
+    assert window.chat.params.max_tokens == 5
+    send(qtbot, window, "Write a poem about autumn.")
+    reply = rows(window)[-1]
+    assert reply.stats.get("generated_tokens") == 5 and reply.stats.get("finish_reason") == "length"
+
+
+def test_regenerate_adds_a_branch_and_the_switcher_moves(qtbot, window: MainWindow) -> None:
+    window.chat.set_params(GenerationParams(temperature=1.0, seed=3, max_tokens=16))
+    send(qtbot, window, "Name an animal.")
+    first = rows(window)[-1]
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=REPLY_TIMEOUT_MS):
+        window.view.regenerate.emit(first.id)
+    second = rows(window)[-1]
+    assert second.id != first.id and (second.sibling_position, second.sibling_count) == (2, 2)
+    window.view.branch_prev.emit(second.id)
+    assert rows(window)[-1].id == first.id and rows(window)[-1].sibling_position == 1
+    window.view.branch_next.emit(first.id)
+    assert rows(window)[-1].id == second.id
+
+
+def test_edit_makes_a_new_user_branch(qtbot, window: MainWindow) -> None:
+    window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=24))
+    send(qtbot, window, "What is 3 + 3?")
+    question = rows(window)[0]
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=REPLY_TIMEOUT_MS):
+        window.view.edit_submitted.emit(question.id, FRANCE)
+    shown = rows(window)
+    assert shown[0].content == FRANCE and shown[0].sibling_count == 2
+    assert "Paris" in shown[1].content
+
+
+def test_stop_with_escape_keeps_the_partial_reply(qtbot, window: MainWindow) -> None:
+    window.chat.set_params(GenerationParams(max_tokens=1500))
+    seen: list[str] = []
+    window.chat.reply_delta.connect(lambda text, _r: seen.append(text))
+    window.input.setPlainText("Write a very long story about a river.")
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=REPLY_TIMEOUT_MS) as finished:
+        window.send()
+        qtbot.waitUntil(lambda: len(seen) > 2, timeout=REPLY_TIMEOUT_MS)
+        qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert finished.args[0] == "cancelled"
+    assert rows(window)[-1].content == "".join(seen)
+
+
+def test_presets_save_and_load(qtbot, window: MainWindow, monkeypatch) -> None:
+    window.params.fields["temperature"].set_value(0.33)
+    window.params.fields["top_k"].set_value(12)
+    window.save_preset("Mine")
+    assert window.params.preset_box.findData("Mine") >= 0
+    assert window.params.preset_box.currentData() == "Mine"
+    precise = window.params.preset_box.findData("Precise")
+    window.params.preset_box.setCurrentIndex(precise)
+    window.params._on_preset_chosen(precise)
+    assert window.chat.params.temperature == 0.2
+    mine = window.params.preset_box.findData("Mine")
+    window.params._on_preset_chosen(mine)
+    assert window.chat.params.temperature == 0.33 and window.chat.params.top_k == 12
+    window.rename_preset("Mine", "Ours")
+    assert window.params.preset_box.findData("Ours") >= 0 and window.params.preset_box.findData("Mine") < 0
+    window.delete_preset("Ours")
+    assert window.params.preset_box.findData("Ours") < 0
+
+
+def test_sidebar_search_filters_by_words_in_replies(qtbot, window: MainWindow) -> None:
+    window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=48))
+    send(qtbot, window, FRANCE)
+    window.new_chat()
+    send(qtbot, window, "Say the word banana.")
+    assert window.sidebar.model.rowCount() == 3  # "Today" and two chats
+    window.sidebar.search.setText("Paris")
+    qtbot.waitUntil(lambda: window.sidebar.model.rowCount() >= 1
+                    and window.sidebar.model.index(0).data(ConversationRole.Kind) == "hit", timeout=5000)  # fmt: skip
+    hits = [window.sidebar.model.index(i).data() for i in range(window.sidebar.model.rowCount())]
+    assert all("capital of France" in h for h in hits)
+    window.sidebar.search.clear()
+    qtbot.waitUntil(lambda: window.sidebar.model.rowCount() == 3, timeout=5000)
+
+
+def test_delete_with_undo(qtbot, window: MainWindow) -> None:
+    window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=8))
+    send(qtbot, window, "Hello there.")
+    conversation_id = window.chat.conversation_id
+    window.delete_conversation(conversation_id)
+    assert window.sidebar.model.row_for(conversation_id) == -1 and window.sidebar.undo_bar.isVisible()
+    window.undo_delete()
+    assert window.sidebar.model.row_for(conversation_id) >= 0
+    window.delete_conversation(conversation_id)
+    window._commit_delete()
+    with pytest.raises(NotFoundError):
+        branches.load_thread(window.store, conversation_id)
+
+
+def test_engine_crash_shows_a_sentence_and_the_window_carries_on(qtbot, window: MainWindow) -> None:
+    window.chat.set_params(GenerationParams(max_tokens=1500))
+    seen: list[str] = []
+    window.chat.reply_delta.connect(lambda text, _r: seen.append(text))
+    window.input.setPlainText("Write a very long essay about mountains.")
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=REPLY_TIMEOUT_MS):
+        window.send()
+        qtbot.waitUntil(lambda: len(seen) > 2, timeout=REPLY_TIMEOUT_MS)
+        os.kill(window.bridge.client.pid, signal.SIGKILL)
+    reply = rows(window)[-1]
+    assert reply.status == "error" and "killed by signal 9" in (reply.error or "")
+    assert reply.content  # the text so far is kept
+    assert "killed by signal 9" in window.status_text.text() and "Traceback" not in window.status_text.text()
+    window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=16))
+    send(qtbot, window, "Say hello.")
+    assert rows(window)[-1].content.strip()
+
+
+def test_list_models_pass_the_model_tester(qtmodeltester, window: MainWindow) -> None:
+    qtmodeltester.check(window.sidebar.model)
+    qtmodeltester.check(window.messages)
+    qtmodeltester.check(ConversationListModel())
 
 
 def test_shift_enter_is_a_new_line(qtbot, window: MainWindow) -> None:
     window.input.setPlainText("first")
     window.input.moveCursor(window.input.textCursor().MoveOperation.End)
     qtbot.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
-    assert window.input.toPlainText() == "first\n"
-    assert window.history == []
+    assert window.input.toPlainText() == "first\n" and window.chat.conversation_id is None
 
 
-def test_bad_model_is_a_sentence_and_the_window_carries_on(
-    qtbot, window: MainWindow, bad_models: dict, starter_gguf: Path
-) -> None:
-    wait_loaded(qtbot, window)
+def test_bad_model_is_a_sentence_and_the_window_carries_on(qtbot, window: MainWindow, bad_models: dict,
+                                                           starter_gguf: Path) -> None:  # fmt: skip
     path, phrase = bad_models["truncated_half"]
     window.load_model(str(path))
-    qtbot.waitUntil(lambda: phrase in window.status.text(), timeout=LOAD_TIMEOUT_MS)
-    assert "Traceback" not in window.status.text()
+    qtbot.waitUntil(lambda: phrase in window.status_text.text(), timeout=LOAD_TIMEOUT_MS)
     window.load_model(str(starter_gguf))
-    wait_loaded(qtbot, window)
+    qtbot.waitUntil(lambda: window.chat.model_path is not None, timeout=LOAD_TIMEOUT_MS)
     assert window.isVisible()
-
-
-def test_engine_crash_mid_reply_is_shown_and_the_next_message_works(qtbot, window: MainWindow) -> None:
-    import os
-    import signal
-
-    wait_loaded(qtbot, window)
-    window.input.setPlainText("Write a very long essay about mountains.")
-    window.send()
-    qtbot.waitUntil(lambda: bool(window._reply_parts), timeout=REPLY_TIMEOUT_MS)
-    os.kill(window.bridge.client.pid, signal.SIGKILL)
-    qtbot.waitUntil(lambda: window._reply_id is None, timeout=REPLY_TIMEOUT_MS)
-    assert "killed by signal 9" in window.status.text()
-    assert "⚠ The engine was killed by signal 9" in window.transcript.toPlainText()
-
-    window.input.setPlainText("Say hello.")
-    window.send()
-    qtbot.waitUntil(lambda: window._reply_id is None and window.history[-1]["role"] == "assistant",
-                    timeout=REPLY_TIMEOUT_MS)  # fmt: skip
-    assert window.history[-1]["content"].strip()

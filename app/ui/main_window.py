@@ -1,165 +1,363 @@
-"""The main window, first version: pick a local model, chat with streaming replies.
-
-Everything slow happens elsewhere: models are listed on a worker thread, the model
-runs in the engine host, and deltas are coalesced and appended at most ~30 times a
-second, touching only the end of the transcript.
+"""The main window: model picker on top, conversations on the left, the chat in the middle,
+parameters on the right, a status line below. It arranges widgets and forwards what
+the user does to the chat controller; the controller owns the store and the engine.
 """
 
 from __future__ import annotations
 
+import base64
 import contextlib
-import threading
+import logging
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal
-from PySide6.QtGui import QKeySequence, QShortcut, QTextCursor
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
-    QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMainWindow,
+    QMessageBox,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
-    QTextBrowser,
+    QSplitter,
     QVBoxLayout,
     QWidget,
 )
 
+from app import __version__
+from app.presets import all_presets, builtin_presets, save_model_defaults
+from app.store import conversations as store_conversations
+from app.store.errors import StoreError
+from app.store.search import search as store_search
+from app.store.settings import get_setting, set_setting
+from app.ui.chat_controller import ChatController
+from app.ui.chat_view import ChatView
+from app.ui.conversation_list_model import ConversationRow, grouped_rows
 from app.ui.engine_bridge import EngineBridge
-from engines.base import GenerationParams
-from engines.hardware import is_apple_silicon
+from app.ui.message_model import MessageModel, MessageRow
+from app.ui.message_rows import rows_from_thread
+from app.ui.model_picker import ModelPicker
+from app.ui.params_panel import ParamsPanel
+from app.ui.sidebar import Sidebar
+from engines.base import LoadSettings
 
-FLUSH_INTERVAL_MS = 33
-ENGINE_CHOICES = [("Engine: auto", "auto"), ("Engine: llama.cpp", "llamacpp"), ("Engine: MLX", "mlx")]
-
-
-class _ModelLister(QObject):
-    listed = Signal(object)
-
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="list-models", daemon=True).start()
-
-    def _run(self) -> None:
-        from app.library.catalog import list_local_models
-
-        try:
-            models = list_local_models()
-        except Exception:  # listing must never take the window down
-            models = []
-        # RuntimeError: the window closed before the listing finished.
-        with contextlib.suppress(RuntimeError):
-            self.listed.emit(models)
+log = logging.getLogger(__name__)
+UNDO_DELETE_MS = 8000
+MEMORY_POLL_MS = 5000
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, engine_log: str | None = None) -> None:
+    def __init__(self, store: Any, engine_log: str | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Parlour")
-        self.resize(900, 700)
+        self.resize(1280, 800)
+        self.store = store
         self.bridge = EngineBridge(engine_log, self)
-        self.bridge.message.connect(self._on_engine_message)
-        self.models: list[Any] = []
-        self.history: list[dict[str, str]] = []
-        self._reply_parts: list[str] = []
-        self._pending = ""
+        self.chat = ChatController(store, self.bridge, self)
+        self.messages = MessageModel(self)
         self._load_id: str | None = None
-        self._reply_id: str | None = None
-        self._loaded_path: str | None = None
+        self._ping_id: str | None = None
+        self._loaded: dict[str, Any] | None = None
+        self._pending_delete: int | None = None
+        self._context_length = 0
 
-        self.model_box = QComboBox()
-        self.model_box.setPlaceholderText("Looking for models…")
-        self.model_box.activated.connect(self._on_model_chosen)
-        self.engine_box = QComboBox()
-        for label, value in ENGINE_CHOICES:
-            self.engine_box.addItem(label, value)
-        self.engine_box.activated.connect(self._on_model_chosen)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setVisible(False)
-        self.transcript = QTextBrowser()
-        self.transcript.setOpenExternalLinks(False)
+        self.picker = ModelPicker()
+        self.sidebar = Sidebar()
+        self.view = ChatView()
+        self.view.set_model(self.messages)
+        self.params = ParamsPanel()
+        self.system_prompt = QLineEdit()
+        self.system_prompt.setPlaceholderText("System prompt for this chat (optional)")
+        self.context_gauge = QProgressBar()
+        self.context_gauge.setTextVisible(True)
+        self.context_gauge.setFormat("Context: —")
+        self.context_gauge.setMaximumHeight(16)
         self.input = QPlainTextEdit()
         self.input.setPlaceholderText("Message (Enter sends, Shift+Enter for a new line)")
-        self.input.setFixedHeight(80)
+        self.input.setFixedHeight(84)
         self.input.installEventFilter(self)
         self.send_button = QPushButton("Send")
-        self.send_button.clicked.connect(self.send)
         self.stop_button = QPushButton("Stop")
-        self.stop_button.clicked.connect(self.stop)
         self.stop_button.setEnabled(False)
-        self.status = QLabel("Starting…")
-        self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.status_text = QLabel("")
+        self.memory_text = QLabel("")
+        self.statusBar().addWidget(self.status_text, 1)
+        self.statusBar().addPermanentWidget(self.memory_text)
 
-        top = QHBoxLayout()
-        top.addWidget(self.model_box, 1)
-        top.addWidget(self.engine_box)
-        bottom = QHBoxLayout()
-        bottom.addWidget(self.input, 1)
+        self._layout()
+        self._menus()
+        self._connect()
+        self._restore_state()
+        self.refresh_conversations()
+        self.refresh_presets()
+        self.params.set_params(self.chat.params)
+        self.picker.refresh()
+        self._memory_timer = QTimer(self)
+        self._memory_timer.setInterval(MEMORY_POLL_MS)
+        self._memory_timer.timeout.connect(self._poll_memory)
+        self._memory_timer.start()
+        self._delete_timer = QTimer(self)
+        self._delete_timer.setSingleShot(True)
+        self._delete_timer.timeout.connect(self._commit_delete)
+
+    # --- layout ---------------------------------------------------------------------------------------
+
+    def _layout(self) -> None:
+        chat_column = QWidget()
+        column = QVBoxLayout(chat_column)
+        column.setContentsMargins(0, 0, 0, 0)
+        column.addWidget(self.system_prompt)
+        column.addWidget(self.view, 1)
+        column.addWidget(self.context_gauge)
+        entry = QHBoxLayout()
+        entry.addWidget(self.input, 1)
         buttons = QVBoxLayout()
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
-        bottom.addLayout(buttons)
-        layout = QVBoxLayout()
-        layout.addLayout(top)
-        layout.addWidget(self.progress)
-        layout.addWidget(self.transcript, 1)
-        layout.addLayout(bottom)
-        layout.addWidget(self.status)
+        entry.addLayout(buttons)
+        column.addLayout(entry)
+        self.splitter = QSplitter(Qt.Orientation.Horizontal)
+        self.splitter.addWidget(self.sidebar)
+        self.splitter.addWidget(chat_column)
+        self.splitter.addWidget(self.params)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([260, 720, 300])
         central = QWidget()
-        central.setLayout(layout)
+        outer = QVBoxLayout(central)
+        outer.addWidget(self.picker)
+        outer.addWidget(self.splitter, 1)
         self.setCentralWidget(central)
 
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.stop)
-        self._flush_timer = QTimer(self)
-        self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
-        self._flush_timer.timeout.connect(self._flush)
-        self._lister = _ModelLister(self)
-        self._lister.listed.connect(self._on_models_listed)
-        self._lister.start()
+    def _menus(self) -> None:
+        file_menu = self.menuBar().addMenu("&File")
+        new_chat = QAction("New chat", self, shortcut=QKeySequence.StandardKey.New)
+        new_chat.triggered.connect(self.new_chat)
+        export = QAction("Export chat…", self)
+        export.triggered.connect(self.export_chat)
+        quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
+        quit_action.triggered.connect(self.close)
+        file_menu.addActions([new_chat, export, quit_action])
+        edit_menu = self.menuBar().addMenu("&Edit")
+        find = QAction("Search chats", self, shortcut=QKeySequence.StandardKey.Find)
+        find.triggered.connect(self.sidebar.focus_search)
+        edit_menu.addAction(find)
+        view_menu = self.menuBar().addMenu("&View")
+        self.toggle_params = QAction("Parameters panel", self, checkable=True, checked=True)
+        self.toggle_params.toggled.connect(self.params.setVisible)
+        view_menu.addAction(self.toggle_params)
+        help_menu = self.menuBar().addMenu("&Help")
+        about = QAction("About Parlour", self)
+        about.triggered.connect(self.show_about)
+        help_menu.addAction(about)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.chat.stop)
 
-    # --- models -----------------------------------------------------------------------------------------
+    def _connect(self) -> None:
+        self.send_button.clicked.connect(self.send)
+        self.stop_button.clicked.connect(self.chat.stop)
+        self.system_prompt.editingFinished.connect(lambda: self.chat.set_system_prompt(self.system_prompt.text()))
+        self.picker.load_requested.connect(self.load_model)
+        self.picker.unload_requested.connect(self.unload_model)
+        self.picker.problem.connect(lambda text: self.set_status(text, True))
+        self.bridge.message.connect(self._on_engine_message)
+        self.sidebar.new_chat_requested.connect(self.new_chat)
+        self.sidebar.conversation_chosen.connect(self.open_conversation)
+        self.sidebar.search_changed.connect(self.search)
+        self.sidebar.rename_requested.connect(self.rename_conversation)
+        self.sidebar.delete_requested.connect(self.delete_conversation)
+        self.sidebar.pin_toggled.connect(self.pin_conversation)
+        self.sidebar.undo_requested.connect(self.undo_delete)
+        self.params.params_changed.connect(self._on_params_changed)
+        self.params.context_length_changed.connect(self._on_context_length_changed)
+        self.params.preset_save_requested.connect(self.save_preset)
+        self.params.preset_rename_requested.connect(self.rename_preset)
+        self.params.preset_delete_requested.connect(self.delete_preset)
+        self.params.show_prompt_requested.connect(self.chat.show_prompt)
+        self.params.edit_template_requested.connect(self.edit_template)
+        self.chat.thread_changed.connect(self._on_thread_changed)
+        self.chat.reply_delta.connect(self.messages.append_text)
+        self.chat.reply_finished.connect(self._on_reply_finished)
+        self.chat.status.connect(self.set_status)
+        self.chat.busy_changed.connect(self._on_busy)
+        self.chat.conversations_changed.connect(self.refresh_conversations)
+        self.chat.prompt_shown.connect(self._show_prompt)
+        self.view.regenerate.connect(self.chat.regenerate)
+        self.view.edit_submitted.connect(self.chat.edit)
+        self.view.continue_.connect(self.chat.continue_reply)
+        self.view.delete.connect(self.chat.delete)
+        self.view.branch_prev.connect(lambda message_id: self.chat.switch_branch(message_id, -1))
+        self.view.branch_next.connect(lambda message_id: self.chat.switch_branch(message_id, +1))
 
-    def _on_models_listed(self, models: list[Any]) -> None:
-        self.models = models
-        self.model_box.clear()
-        for model in models:
-            label = model.name if model.info else f"{model.name} (unusable)"
-            self.model_box.addItem(label, str(model.path))
-        usable = [i for i, m in enumerate(models) if m.info is not None]
-        if not usable:
-            self.set_status("No models found; the starter model comes with `make run`.", error=True)
-            return
-        self.model_box.setCurrentIndex(usable[0])
-        self._on_model_chosen()
-
-    def _on_model_chosen(self, *_: Any) -> None:
-        index = self.model_box.currentIndex()
-        if index < 0 or index >= len(self.models):
-            return
-        model = self.models[index]
-        if model.info is None:
-            self.set_status(model.problem or "This model cannot be used.", error=True)
-            return
-        engine = self.engine_box.currentData()
-        if engine == "mlx" and not is_apple_silicon():
-            self.set_status("MLX runs on the CPU on this machine: it works, but about 10x slower than llama.cpp.")
-        self.load_model(str(model.path), engine)
+    # --- models ---------------------------------------------------------------------------------------
 
     def load_model(self, path: str, engine: str = "auto") -> None:
-        self.stop()
-        self.progress.setValue(0)
-        self.progress.setVisible(True)
+        self.chat.stop()
+        self._loaded = None
+        self.chat.set_model(None, None, None)
         self.send_button.setEnabled(False)
-        self._loaded_path = None
-        self._load_id = self.bridge.load(path, engine)
+        context = self.params.context_length.value() or None
+        self._load_id = self.bridge.load(path, engine, LoadSettings(context_length=context))
+        self.picker.loading(0.0)
         self.set_status("Loading model…")
 
-    # --- chat -------------------------------------------------------------------------------------------
+    def unload_model(self) -> None:
+        self.chat.stop()
+        self.bridge.unload()
+        self._loaded = None
+        self.chat.set_model(None, None, None)
+        self.picker.loaded(None)
+        self.set_status("Model unloaded.")
+
+    def _on_engine_message(self, request_id: str, message: dict[str, Any]) -> None:
+        event = message.get("event")
+        if request_id == self._ping_id:
+            self._ping_id = None
+            rss = message.get("rss_bytes")
+            self.memory_text.setText(f"Engine memory: {rss / 1e9:.2f} GB" if rss else "")
+        elif request_id == self._load_id:
+            if event == "progress":
+                self.picker.loading(float(message.get("fraction", 0)))
+            elif event == "loaded":
+                self._on_loaded(message)
+            elif event == "error":
+                self._load_id = None
+                self.picker.loaded(None)
+                self.set_status(str(message.get("message")), True)
+
+    def _on_loaded(self, message: dict[str, Any]) -> None:
+        self._loaded = model = message.get("model") or {}
+        engine = message.get("engine")
+        picked = self.picker.current_model()
+        name = picked.name if picked is not None and str(picked.path) == model.get("path") else model.get("name")
+        self.chat.set_model(model.get("path"), name, engine)
+        self.chat.template_override = self._override_for(model.get("path"))
+        self._context_length = int(model.get("context_length") or 0)
+        self.picker.loaded(engine)
+        self.send_button.setEnabled(True)
+        source = "your template" if self.chat.template_override else (
+            "the model's own template" if model.get("chat_template") else "a built-in template")  # fmt: skip
+        self.params.set_template_status(f"Template: {source}")
+        self.params.set_params(self.chat.params)
+        self.set_status(f"{name} loaded · {'MLX' if engine == 'mlx' else 'llama.cpp'}")
+        self._update_gauge(None)
+
+    def _override_for(self, path: str | None) -> str | None:
+        from app.store.templates import model_template
+        from app.template_commands import model_key
+
+        if not path:
+            return None
+        try:
+            from pathlib import Path
+
+            return model_template(self.store, model_key(Path(path)))
+        except StoreError:
+            return None
+
+    def _poll_memory(self) -> None:
+        if self._loaded is not None and self._ping_id is None and not self.chat.busy:
+            self._ping_id = self.bridge.client.submit({"op": "ping"}, self.bridge._listener)
+
+    # --- conversations --------------------------------------------------------------------------------
+
+    def refresh_conversations(self) -> None:
+        if self.sidebar.search.text().strip():
+            return  # the search results stay until the search is cleared
+        try:
+            listed = store_conversations.list_recent(self.store, limit=500)
+        except StoreError as err:
+            self.set_status(str(err), True)
+            return
+        listed = [c for c in listed if c.id != self._pending_delete]
+        self.sidebar.model.set_rows(grouped_rows(listed))
+        self.sidebar.set_note("" if listed else "No chats yet. Say hello below.")
+        self.sidebar.select(self.chat.conversation_id)
+
+    def search(self, text: str) -> None:
+        if not text:
+            self.refresh_conversations()
+            return
+        try:
+            hits = store_search(self.store, text, limit=50)
+        except StoreError as err:
+            self.set_status(str(err), True)
+            return
+        rows = [ConversationRow("hit", f"{h.conversation_title}\n{h.plain_snippet('«', '»')}", h.conversation_id,
+                                message_id=h.message_id, tooltip=h.plain_snippet()) for h in hits]  # fmt: skip
+        self.sidebar.model.set_rows(rows)
+        self.sidebar.set_note("" if hits else f"Nothing matches “{text}”.")
+
+    def new_chat(self) -> None:
+        self.chat.new_chat()
+        self.system_prompt.clear()
+        self.sidebar.select(None)
+        self.input.setFocus()
+
+    def open_conversation(self, conversation_id: int) -> None:
+        self.chat.open_conversation(conversation_id)
+        self.system_prompt.setText(self.chat.system_prompt)
+        self.params.set_params(self.chat.params)
+
+    def rename_conversation(self, conversation_id: int, title: str) -> None:
+        with contextlib.suppress(StoreError):
+            store_conversations.rename_conversation(self.store, conversation_id, title)
+        self.refresh_conversations()
+
+    def pin_conversation(self, conversation_id: int, pinned: bool) -> None:
+        with contextlib.suppress(StoreError):
+            store_conversations.update_conversation(self.store, conversation_id, pinned=pinned)
+        self.refresh_conversations()
+
+    def delete_conversation(self, conversation_id: int) -> None:
+        """Hidden at once, deleted for good only when the undo window has passed."""
+        self._commit_delete()
+        self._pending_delete = conversation_id
+        if self.chat.conversation_id == conversation_id:
+            self.new_chat()
+        self.refresh_conversations()
+        self.sidebar.show_undo("Chat deleted")
+        self._delete_timer.start(UNDO_DELETE_MS)
+
+    def undo_delete(self) -> None:
+        self._delete_timer.stop()
+        self._pending_delete = None
+        self.sidebar.show_undo(None)
+        self.refresh_conversations()
+
+    def _commit_delete(self) -> None:
+        if self._pending_delete is None:
+            return
+        try:
+            store_conversations.delete_conversation(self.store, self._pending_delete)
+        except StoreError as err:
+            self.set_status(str(err), True)
+        self._pending_delete = None
+        self.sidebar.show_undo(None)
+
+    def export_chat(self) -> None:
+        if self.chat.conversation_id is None:
+            self.set_status("Open a chat to export it.", True)
+            return
+        path, _ = QFileDialog.getSaveFileName(self, "Export chat", "chat.md", "Markdown (*.md);;JSON (*.json)")
+        if not path:
+            return
+        from app.store.export import export_json, export_markdown
+        from app.store.files import write_atomically
+
+        try:
+            ids = [self.chat.conversation_id]
+            text = export_json(self.store, ids) if path.endswith(".json") else export_markdown(self.store, ids)
+            write_atomically(path, text)
+        except (StoreError, OSError) as err:
+            self.set_status(f"Could not export the chat: {err}", True)
+            return
+        self.set_status(f"Exported to {path}")
+
+    # --- chat -----------------------------------------------------------------------------------------
 
     def eventFilter(self, watched: QObject, event: Any) -> bool:
-        from PySide6.QtCore import QEvent
-
         if (
             watched is self.input
             and event.type() == QEvent.Type.KeyPress
@@ -172,102 +370,168 @@ class MainWindow(QMainWindow):
 
     def send(self) -> None:
         text = self.input.toPlainText().strip()
-        if not text or self._reply_id is not None:
+        if text and self.chat.send(text):
+            self.input.clear()
+
+    def _on_thread_changed(self, thread: Any) -> None:
+        rows = rows_from_thread(thread) if thread is not None else []
+        self.messages.set_thread(rows)
+        if thread is not None and self.chat.busy and (not rows or rows[-1].role != "assistant"):
+            self.messages.append_row(MessageRow(id=None, role="assistant", status="streaming"))
+        self.sidebar.select(self.chat.conversation_id)
+
+    def _on_reply_finished(self, reason: str, stats: dict[str, Any], error: str | None) -> None:
+        status = {"error": "error", "cancelled": "done", "length": "done"}.get(reason, "done")
+        self.messages.finish_last(status, {**stats, "finish_reason": reason},
+                                  (error or "").split(" Its last output:")[0] or None)  # fmt: skip
+        self._update_gauge(stats)
+        if self.chat.conversation_id is not None:
+            self.chat.reload_thread()
+
+    def _on_busy(self, busy: bool) -> None:
+        self.stop_button.setEnabled(busy)
+        self.send_button.setEnabled(not busy and self._loaded is not None)
+
+    def _update_gauge(self, stats: dict[str, Any] | None) -> None:
+        if not self._context_length:
+            self.context_gauge.setFormat("Context: —")
             return
-        if self._loaded_path is None:
-            self.set_status("Choose a model and wait for it to load first.", error=True)
+        used = (stats or {}).get("prompt_tokens", 0) + (stats or {}).get("generated_tokens", 0)
+        self.context_gauge.setRange(0, self._context_length)
+        self.context_gauge.setValue(min(used, self._context_length))
+        policy = "then the oldest turns are dropped" if self.chat.params.context_policy == "drop_oldest" else (
+            "then Parlour stops and asks")  # fmt: skip
+        self.context_gauge.setFormat(f"Context: {used:,} of {self._context_length:,} tokens · {policy}")
+
+    def _show_prompt(self, message: dict[str, Any]) -> None:
+        if message.get("event") == "error":
+            self.set_status(str(message.get("message")), True)
             return
-        self.input.clear()
-        self.history.append({"role": "user", "content": text})
-        self._append_block(f"<b>You</b><br>{_escape(text)}")
-        self._append_block("<b>Assistant</b>")
-        self._append_block("")
-        self._reply_parts = []
-        self._reply_id = self.bridge.generate(list(self.history), GenerationParams())
-        self.stop_button.setEnabled(True)
-        self.send_button.setEnabled(False)
-        self._flush_timer.start()
-        self.set_status("Thinking…")
+        box = QMessageBox(self)
+        box.setWindowTitle("The exact prompt")
+        source = str(message.get("template_source"))
+        box.setText(f"Template: {source} · {message.get('tokens')} tokens")
+        box.setDetailedText(str(message.get("text", "")))
+        box.exec()
 
-    def stop(self) -> None:
-        if self._reply_id is not None:
-            self.bridge.cancel(self._reply_id)
+    # --- parameters and presets ---------------------------------------------------------------------
 
-    def _append_block(self, html: str) -> None:
-        cursor = self.transcript.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        if not self.transcript.document().isEmpty():
-            cursor.insertBlock()
-        cursor.insertHtml(html)
+    def _on_params_changed(self, params: Any) -> None:
+        self.chat.set_params(params)
+        if self.chat.model_path:
+            with contextlib.suppress(StoreError):
+                save_model_defaults(self.store, self.chat.model_path, params)
 
-    def _flush(self) -> None:
-        """Append what arrived since the last tick; only the end of the document changes."""
-        if not self._pending:
+    def _on_context_length_changed(self, value: int) -> None:
+        model = self.picker.current_model()
+        if model is not None and model.info is not None:
+            self.load_model(str(model.path), self.picker.engine_box.currentData())
+
+    def refresh_presets(self) -> None:
+        try:
+            presets = all_presets(self.store)
+        except StoreError:
+            presets = dict(builtin_presets())
+        self.params.set_presets(presets, set(builtin_presets()))
+
+    def save_preset(self, name: str) -> None:
+        from app.store.presets import save_preset
+
+        if name in builtin_presets():
+            self.set_status(f"“{name}” is a built-in preset; choose another name.", True)
             return
-        cursor = self.transcript.textCursor()
-        cursor.movePosition(QTextCursor.MoveOperation.End)
-        cursor.insertText(self._pending)
-        self._pending = ""
-        bar = self.transcript.verticalScrollBar()
-        bar.setValue(bar.maximum())
+        self._preset_call(save_preset, self.store, name, self.params.params().to_dict())
 
-    def _on_engine_message(self, request_id: str, message: dict[str, Any]) -> None:
-        event = message.get("event")
-        if request_id == self._load_id:
-            self._on_load_message(event, message)
-        elif request_id == self._reply_id:
-            self._on_reply_message(event, message)
+    def rename_preset(self, old: str, new: str) -> None:
+        from app.store.presets import rename_preset
 
-    def _on_load_message(self, event: Any, message: dict[str, Any]) -> None:
-        if event == "progress":
-            self.progress.setValue(int(float(message.get("fraction", 0)) * 100))
-            self.set_status(str(message.get("message", "Loading…")))
-        elif event == "loaded":
-            self.progress.setVisible(False)
-            model = message.get("model", {})
-            self._loaded_path = model.get("path")
-            self.send_button.setEnabled(True)
-            engine = {"llamacpp": "llama.cpp", "mlx": "MLX"}.get(message.get("engine", ""), "?")
-            self.set_status(f"{model.get('name')} loaded · {engine}")
-        elif event == "error":
-            self.progress.setVisible(False)
-            self._load_id = None
-            self.set_status(str(message.get("message")), error=True)
+        self._preset_call(rename_preset, self.store, old, new)
 
-    def _on_reply_message(self, event: Any, message: dict[str, Any]) -> None:
-        if event == "delta":
-            text = str(message.get("text", ""))
-            self._pending += text
-            self._reply_parts.append(text)
-        elif event == "finished":
-            self._flush()
-            self._flush_timer.stop()
-            self._reply_id = None
-            self.stop_button.setEnabled(False)
-            self.send_button.setEnabled(self._loaded_path is not None)
-            reply = "".join(self._reply_parts)
-            if reply:
-                self.history.append({"role": "assistant", "content": reply})
-            reason = message.get("finish_reason")
-            stats = message.get("stats") or {}
-            if reason == "error":
-                error = str(message.get("error") or "The reply failed.")
-                self._append_block(f"<i>⚠ {_escape(error.split(' Its last output:')[0])}</i>")
-                self.set_status(error, error=True)
+    def delete_preset(self, name: str) -> None:
+        from app.store.presets import delete_preset
+
+        self._preset_call(delete_preset, self.store, name)
+
+    def _preset_call(self, function: Any, *args: Any) -> None:
+        try:
+            function(*args)
+        except StoreError as err:
+            self.set_status(str(err), True)
+        self.refresh_presets()
+
+    def edit_template(self) -> None:
+        from pathlib import Path
+
+        from app.store.templates import clear_model_template, set_model_template
+        from app.template_commands import model_key
+        from app.ui.template_dialog import TemplateDialog
+
+        if not self._loaded:
+            self.set_status("Load a model to edit its chat template.", True)
+            return
+        path = str(self._loaded.get("path"))
+        current = self.chat.template_override or self._loaded.get("chat_template") or ""
+        dialog = TemplateDialog(str(self._loaded.get("name")), current, bool(self.chat.template_override), self)
+        if not dialog.exec() or dialog.result_source is None:
+            return
+        try:
+            if dialog.result_source:
+                set_model_template(self.store, model_key(Path(path)), dialog.result_source)
             else:
-                tps = stats.get("generation_tps") or 0.0
-                note = {"cancelled": " · stopped", "length": " · hit the length limit"}.get(str(reason), "")
-                self.set_status(f"{stats.get('generated_tokens', 0)} tokens · {tps:.1f} tokens/s{note}")
+                clear_model_template(self.store, model_key(Path(path)))
+        except StoreError as err:
+            self.set_status(str(err), True)
+            return
+        self.chat.template_override = dialog.result_source or None
+        self.params.set_template_status(f"Template: {'your template' if dialog.result_source else 'the model’s own'}")
+
+    # --- window ---------------------------------------------------------------------------------------
 
     def set_status(self, text: str, error: bool = False) -> None:
-        self.status.setText(text)
-        self.status.setStyleSheet("color: #c0392b;" if error else "")
+        self.status_text.setText(text)
+        self.status_text.setStyleSheet("color: #c0392b;" if error else "")
+
+    def show_notice(self, text: str) -> None:
+        self.set_status(text, True)
+        QTimer.singleShot(0, lambda: QMessageBox.information(self, "Parlour", text))
+
+    def bring_forward(self) -> None:
+        self.showNormal()
+        self.raise_()
+        self.activateWindow()
+
+    def show_about(self) -> None:
+        from engines.hardware import package_version
+
+        versions = ", ".join(
+            f"{name} {package_version(name) or '—'}"
+            for name in ("mlx", "mlx-lm", "llama-cpp-python", "PySide6-Essentials", "huggingface_hub")
+        )
+        QMessageBox.about(self, "About Parlour", f"Parlour {__version__}\nPrivate, offline chat with local models.\n\n"
+                          f"{versions}")  # fmt: skip
+
+    def _restore_state(self) -> None:
+        with contextlib.suppress(StoreError, ValueError, TypeError):
+            geometry = get_setting(self.store, "window.geometry")
+            splitter = get_setting(self.store, "window.splitter")
+            if geometry:
+                self.restoreGeometry(base64.b64decode(geometry))
+            if splitter:
+                self.splitter.restoreState(base64.b64decode(splitter))
+            self.toggle_params.setChecked(bool(get_setting(self.store, "window.params_visible", True)))
+
+    def _save_state(self) -> None:
+        with contextlib.suppress(StoreError):
+            set_setting(self.store, "window.geometry", base64.b64encode(bytes(self.saveGeometry().data())).decode())
+            set_setting(self.store, "window.splitter",
+                        base64.b64encode(bytes(self.splitter.saveState().data())).decode())  # fmt: skip
+            set_setting(self.store, "window.params_visible", self.toggle_params.isChecked())
 
     def closeEvent(self, event: Any) -> None:
-        self._flush_timer.stop()
+        self._memory_timer.stop()
+        self._commit_delete()
+        self._save_state()
+        self.chat.shutdown()
         self.bridge.shutdown()
         super().closeEvent(event)
 
-
-def _escape(text: str) -> str:
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace("\n", "<br>")
