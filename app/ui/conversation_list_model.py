@@ -12,6 +12,7 @@ from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtGui import QFont
 
 Index = QModelIndex | QPersistentModelIndex
 
@@ -81,7 +82,12 @@ class ConversationListModel(QAbstractListModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return row.text
         if role == Qt.ItemDataRole.ToolTipRole:
-            return row.tooltip or None
+            return row.tooltip or (row.text if row.kind != "header" else None)
+        if role == Qt.ItemDataRole.FontRole and row.kind == "header":
+            font = QFont()
+            font.setBold(True)
+            font.setPointSizeF(max(font.pointSizeF() - 1, 7))
+            return font
         if role == ConversationRole.ConversationId:
             return row.conversation_id
         if role == ConversationRole.Kind:

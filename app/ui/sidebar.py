@@ -49,6 +49,11 @@ class Sidebar(QWidget):
         self.search.textChanged.connect(lambda _text: self._debounce.start())
         self.list = QListView()
         self.list.setModel(self.model)
+        # Long titles are elided, not scrolled sideways; search hits wrap to show their snippet.
+        self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.list.setTextElideMode(Qt.TextElideMode.ElideRight)
+        self.list.setWordWrap(True)
+        self.list.setSpacing(1)
         self.list.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         self.list.customContextMenuRequested.connect(self._menu)
         self.list.clicked.connect(self._chosen)
