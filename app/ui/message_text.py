@@ -1,7 +1,8 @@
 """The text of one message: a read-only, selectable QTextBrowser as tall as its document.
 
 It never scrolls by itself (the chat view scrolls), never opens links (it reports them), and
-answers heightForWidth from its document so the view can lay messages out without showing them.
+answers heightForWidth from its document so the view can lay messages out without showing them;
+when the document changes it tells its layout so (updateGeometry), so that answer is never stale.
 """
 
 from __future__ import annotations
@@ -19,6 +20,10 @@ class MessageText(QTextBrowser):
     def __init__(self, document: QTextDocument, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setDocument(document)
+        # The layout holding this widget caches heightForWidth per width (QWidgetItemV2) until the
+        # widget calls updateGeometry, which QTextBrowser never does when its text changes: without
+        # this, a message keeps the height of its first measure (one streamed line) after it grows.
+        document.contentsChanged.connect(self.updateGeometry)
         self.setFrameShape(QFrame.Shape.NoFrame)
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)

@@ -15,6 +15,7 @@ from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
     QLabel,
+    QLayout,
     QPlainTextEdit,
     QPushButton,
     QSizePolicy,
@@ -326,7 +327,7 @@ class MessageWidget(QFrame):
     def height_for_width(self, width: int) -> int:
         """The height this message needs at this width, without showing it."""
         layout = self.layout()
-        layout.invalidate()  # the texts may have grown since the last measure
+        _invalidate(layout)  # the texts may have changed since the last measure
         return layout.totalHeightForWidth(width)
 
     def _on_link(self, url: QUrl) -> None:
@@ -353,3 +354,18 @@ class MessageWidget(QFrame):
         button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         button.clicked.connect(lambda _checked=False, action=action: self._request(action))
         return button
+
+
+def _invalidate(layout: QLayout) -> None:
+    """Drop the cached sizes of a layout and of the layouts nested in it.
+
+    QLayout.invalidate() clears only the layout it is called on; a nested box layout (the footer)
+    keeps its height-for-width cache until Qt activates the top layout, which it does only when the
+    widget is shown or processes a LayoutRequest: after the view has measured it. A stats line that
+    changed from "Writing…" to two wrapped lines would be measured as one.
+    """
+    layout.invalidate()
+    for index in range(layout.count()):
+        child = layout.itemAt(index).layout()
+        if child is not None:
+            _invalidate(child)
