@@ -117,6 +117,10 @@ class DownloadJob:
         self._finished = threading.Event()
 
     @property
+    def done_bytes(self) -> int:
+        return self._done_bytes
+
+    @property
     def total_bytes(self) -> int:
         return sum(f.size for f in self.files)
 
@@ -210,7 +214,7 @@ class DownloadJob:
         free = shutil.disk_usage(folder).free
         margin = DISK_MARGIN_BYTES + int(needed * DISK_MARGIN_FRACTION)
         if needed and needed + margin > free:
-            raise disk_full_error(folder, needed + margin, free)
+            raise disk_full_error(folder, needed, free)
 
     def _set(self, state: JobState) -> None:
         with self._lock:

@@ -81,8 +81,8 @@ def disk_full_error(folder: object, needed: int | None = None, free: int | None 
 
     if needed is not None and free is not None:
         return DiskFullError(
-            f"Not enough disk space: the download needs {human_size(needed)} in {folder} but only "
-            f"{human_size(free)} is free. Free some space or choose another models folder."
+            f"Not enough disk space: the download needs {human_size(needed)} in {folder}, with room to spare, "
+            f"but only {human_size(free)} is free. Free some space or choose another models folder."
         )
     return DiskFullError(f"The disk holding {folder} is full. Free some space or choose another models folder.")
 

@@ -9,6 +9,7 @@ mean what they say whenever the user searches or downloads, and never before.
 
 from __future__ import annotations
 
+import logging
 import os
 from typing import Any
 
@@ -41,7 +42,16 @@ def huggingface_hub() -> Any:
 
     # The constant is read at import; if another module imported the library first, set it here too.
     constants.HF_HUB_DISABLE_TELEMETRY = True
+    _quiet_library_logs()
     return hub
+
+
+def _quiet_library_logs() -> None:
+    """huggingface_hub prints its retries to stderr; send them to Parlour's log like everything else."""
+    library = logging.getLogger("huggingface_hub")
+    for handler in list(library.handlers):
+        if type(handler) is logging.StreamHandler:
+            library.removeHandler(handler)
 
 
 def hub_api() -> Any:

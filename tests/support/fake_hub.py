@@ -84,14 +84,21 @@ class HubFile:
         return self._git_sha1
 
 
+_DIGESTS: dict[tuple[str, str, int, float], str] = {}  # big files are hashed once per process
+
+
 def _digest(file: HubFile, hasher: Any) -> str:
     if file.data is not None:
         hasher.update(file.data)
-    else:
+        return hasher.hexdigest()
+    stat = file.source.stat()  # type: ignore[union-attr]
+    key = (str(file.source), hasher.name, stat.st_size, stat.st_mtime)
+    if key not in _DIGESTS:
         with open(file.source, "rb") as stream:  # type: ignore[arg-type]
             while chunk := stream.read(SEND_CHUNK):
                 hasher.update(chunk)
-    return hasher.hexdigest()
+        _DIGESTS[key] = hasher.hexdigest()
+    return _DIGESTS[key]
 
 
 @dataclass
@@ -216,11 +223,12 @@ class FakeHub:
         return self
 
     def stop(self) -> None:
-        self.release_stall.set()
+        """Like pulling the cable: no new connection is accepted, then open ones are dropped."""
         for server in self._servers:
             server.shutdown()
             server.server_close()
         self._servers = []
+        self.release_stall.set()
 
     def __enter__(self) -> FakeHub:
         return self.start()
