@@ -12,7 +12,7 @@ import pytest
 
 from app.library.catalog import list_local_models
 from app.library.downloads import DownloadJob, DownloadProgress, DownloadQueue, JobState, plan_download
-from app.library.errors import NotFoundError
+from app.library.errors import NotFoundError, TokenRejectedError, offline_error
 from tests.library.helpers import models_root
 from tests.support.fake_hub import GATED_REPO, GGUF_REPO, MLX_REPO, FakeHub, HubFile, HubRepo
 
@@ -127,7 +127,7 @@ def test_gated_model_without_and_with_a_token(hub: FakeHub) -> None:
 
 
 def test_a_refused_token_and_missing_things_are_sentences(hub: FakeHub) -> None:
-    with pytest.raises(Exception, match=r"^The Hugging Face Hub refused your token; check it, or remove it in Parlour\.$"):
+    with pytest.raises(TokenRejectedError, match=r"^The Hugging Face Hub refused your token; check it, or remove it"):
         plan_download(GGUF_REPO, token="hf_wrong")
     with pytest.raises(NotFoundError, match=r"^nobody/nothing was not found on the Hugging Face Hub"):
         plan_download("nobody/nothing")
@@ -221,5 +221,6 @@ def test_losing_the_network_retries_then_says_offline_and_keeps_the_part(hub: Fa
     hub.stop()  # the connection drops, and every retry is refused
     worker.join(10)
     assert job.state == JobState.FAILED
-    assert job.error == "You are offline: Parlour cannot reach the Hugging Face Hub. Check your connection and try again."
+    assert job.error == str(offline_error())
+    assert job.error.startswith("You are offline: Parlour cannot reach the Hugging Face Hub.")
     assert part.stat().st_size == 20_000_000

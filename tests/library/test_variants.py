@@ -30,9 +30,11 @@ def test_each_quantization_is_a_variant_and_shards_are_one() -> None:
 
 
 def test_mlx_repository_is_one_variant_with_its_bits_and_no_code() -> None:
-    listing = files(("config.json", 1), ("model-00001-of-00002.safetensors", 500), ("model-00002-of-00002.safetensors",
-                    400), ("model.safetensors.index.json", 2), ("tokenizer.json", 3), ("tokenizer_config.json", 1),
-                    ("modeling_evil.py", 1), ("pytorch_model.bin", 900), ("images/chart.png", 5), ("README.md", 2))  # fmt: skip
+    listing = files(
+        ("config.json", 1), ("model-00001-of-00002.safetensors", 500), ("model-00002-of-00002.safetensors", 400),
+        ("model.safetensors.index.json", 2), ("tokenizer.json", 3), ("tokenizer_config.json", 1),
+        ("modeling_evil.py", 1), ("pytorch_model.bin", 900), ("images/chart.png", 5), ("README.md", 2),
+    )  # fmt: skip
     (variant,) = group_variants(listing, {"quantization": {"group_size": 64, "bits": 4}})
     assert variant.format == "mlx" and variant.label == "MLX 4-bit" and variant.bits == 4
     paths = [f.path for f in variant.files]
