@@ -147,3 +147,45 @@ def resolve_model(ref: str | None) -> Path:
         if "/" in ref or ref.endswith(".gguf"):
             return candidate  # meant as a path: inspecting it says plainly that nothing is there
         raise
+
+
+def model_details(model: LocalModel) -> list[tuple[str, str]]:
+    """What the library's details pane shows, as (label, value) rows. Reads headers only."""
+    from engines.inspect import human_size
+
+    info = model.info
+    rows = [("Origin", model.origin), ("Location", str(model.path)), ("Size on disk", human_size(model.size))]
+    if info is None:
+        return [*rows, ("Problem", model.problem or "unknown")]
+    params = f"{info.parameter_count / 1e9:.2f} B" if info.parameter_count and info.parameter_count >= 1e9 else (
+        f"{info.parameter_count / 1e6:.0f} M" if info.parameter_count else "unknown")  # fmt: skip
+    return [
+        *rows,
+        ("Engine", "MLX" if info.engine == "mlx" else "llama.cpp"),
+        ("Format", info.format.upper()),
+        ("Architecture", info.architecture or "unknown"),
+        ("Parameters", params),
+        ("Quantization", info.quantization or "unknown"),
+        ("Context length", f"{info.context_length:,} tokens" if info.context_length else "unknown"),
+        ("License", _license(model.path, info.format) or "not stated"),
+        ("Chat template", "yes" if info.chat_template else "no (a plain prompt format is used)"),
+    ]
+
+
+def _license(path: Path, fmt: str) -> str | None:
+    """From the GGUF metadata, or an MLX folder's README front matter."""
+    if fmt == "gguf":
+        from engines.gguf_header import GGUFFormatError, read_gguf_header
+
+        try:
+            value = read_gguf_header(path).metadata.get("general.license")
+        except (GGUFFormatError, OSError):
+            return None
+        return value if isinstance(value, str) else None
+    readme = path / "README.md"
+    try:
+        head = readme.read_text(encoding="utf-8", errors="replace")[:4000] if readme.is_file() else ""
+    except OSError:
+        return None
+    match = re.search(r"^license:\s*(\S+)", head, re.MULTILINE) if head.startswith("---") else None
+    return match.group(1).strip("'\"") if match else None
