@@ -28,6 +28,7 @@ $(STAMP): pyproject.toml
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_overhead.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/download.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

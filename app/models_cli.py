@@ -123,12 +123,13 @@ class ProgressBar:
         self._started = time.monotonic()
 
     def update(self, progress: Any) -> None:
+        from app.library.downloads import format_duration
         from engines.inspect import human_size
 
         fraction = progress.fraction
         filled = int(fraction * BAR_WIDTH)
         speed = f"{human_size(progress.bytes_per_s)}/s" if progress.bytes_per_s else "-"
-        left = _clock(progress.seconds_left) if progress.seconds_left is not None else "--:--"
+        left = format_duration(progress.seconds_left) if progress.seconds_left is not None else "--:--"
         amounts = f"{human_size(progress.done_bytes)} of {human_size(progress.total_bytes)}"
         line = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction * 100:5.1f}%  {amounts}  {speed}  {left} left"
         if self.tty:
@@ -143,12 +144,6 @@ class ProgressBar:
         if self.tty and self._drawn:
             self.stream.write("\n")
             self.stream.flush()
-
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
 
 
 def cmd_import(args: argparse.Namespace) -> int:

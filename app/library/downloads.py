@@ -70,6 +70,13 @@ class DownloadProgress:
 ProgressListener = Callable[[DownloadProgress], None]
 
 
+def format_duration(seconds: float) -> str:
+    """0:42, 12:05, 1:02:03: how long is left, as a clock."""
+    seconds = int(seconds)
+    hours, rest = divmod(seconds, 3600)
+    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"
+
+
 def repository_folder(models_root: Path, repo_id: str) -> Path:
     publisher, _, repository = repo_id.partition("/")
     if not repository or ".." in (publisher, repository) or not publisher:

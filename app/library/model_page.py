@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.library.errors import LibraryError, explain
+from app.library.errors import LibraryError, OfflineError, explain
 from app.library.fit import FitVerdict, MemoryBudget, ModelShape, judge_fit, shape_from_config, shape_from_gguf
 from app.library.hub_connection import file_url, http_session, hub_api, raise_for_status, request_headers, token_arg
 from app.library.variants import RemoteFile, Variant, files_from_siblings, group_variants
@@ -154,7 +154,7 @@ def _fetch_small(repo_id: str, path: str, commit: str, token: str | None) -> str
         return _read_range(repo_id, path, commit, token, 0, SMALL_FILE_LIMIT).decode("utf-8", errors="replace")
     except Exception as exc:
         error = explain(exc, repo_id, with_token=bool(token))
-        if "offline" in str(error):
+        if isinstance(error, OfflineError):
             raise error from None
         return None
 
@@ -170,7 +170,7 @@ def _remote_gguf_shape(repo_id: str, path: str, commit: str, token: str | None) 
             data += _read_range(repo_id, path, commit, token, len(data), want)
         except Exception as exc:
             error = explain(exc, repo_id, with_token=bool(token))
-            if "offline" in str(error):
+            if isinstance(error, OfflineError):
                 raise error from None
             return None  # a gated file and the like: the page shows an unknown fit instead
         try:

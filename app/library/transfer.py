@@ -13,6 +13,7 @@ shuts the socket down, which wakes the blocked read.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import hashlib
 import json
@@ -33,6 +34,7 @@ log = logging.getLogger("parlour.downloads")
 PART_SUFFIX = ".part"
 META_SUFFIX = ".part.json"
 WRITE_BUFFER = 1024 * 1024
+FLUSH_EVERY = 16 * 1024 * 1024
 HASH_READ = 4 * 1024 * 1024
 RETRY_DELAYS = (0.5, 1.0, 2.0, 4.0, 8.0)  # then "offline"
 CONNECT_TIMEOUT_S = 10.0
@@ -108,6 +110,37 @@ def _new_hasher(file: RemoteFile) -> Any:
 
 def _expected_digest(file: RemoteFile) -> str | None:
     return file.sha256 or file.blob_id
+
+
+class _BackgroundFlush:
+    """Sends written data to the disk on a helper thread while the download goes on.
+
+    The final fsync before the rename then waits for the last few megabytes only, instead
+    of the whole file (about 0.15 s per 100 MB here, a sixth of a download at 100 MB/s).
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+        self._unflushed = 0
+        self._pending: concurrent.futures.Future[None] | None = None
+        self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="flush")
+
+    def wrote(self, count: int) -> None:
+        self._unflushed += count
+        if self._unflushed < FLUSH_EVERY or (self._pending is not None and not self._pending.done()):
+            return
+        self._stream.flush()
+        self._unflushed = 0
+        self._pending = self._pool.submit(os.fdatasync, self._stream.fileno())
+
+    def __enter__(self) -> _BackgroundFlush:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Wait before the file closes: fdatasync must not run on a closed (or reused) descriptor.
+        self._pool.shutdown(wait=True)
+        if self._pending is not None and self._pending.exception() is not None and exc[0] is None:
+            raise self._pending.exception()  # type: ignore[misc]
 
 
 class FileTransfer:
@@ -260,7 +293,7 @@ class FileTransfer:
         size = self.file.size
         hasher = self.hasher
         try:
-            with open(self.part, "r+b", buffering=WRITE_BUFFER) as stream:
+            with open(self.part, "r+b", buffering=WRITE_BUFFER) as stream, _BackgroundFlush(stream) as flusher:
                 stream.seek(self.offset)
                 for chunk in response.iter_raw():
                     if self.offset + len(chunk) > size:
@@ -271,6 +304,7 @@ class FileTransfer:
                     self.offset += len(chunk)
                     self.network_bytes += len(chunk)
                     self.on_bytes(len(chunk), True)
+                    flusher.wrote(len(chunk))
         except OSError as exc:
             if is_network_error(exc):
                 raise

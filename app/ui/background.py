@@ -3,20 +3,24 @@
 `run_in_background(owner, work, on_done, on_failed)` runs `work()` on Qt's thread pool. The
 result, or the failure as an error whose str() is one plain sentence, comes back through a queued signal to an
 object living on the GUI thread, which then calls `on_done` or `on_failed` there (a signal
-connected straight to a Python function would run it on the worker thread instead). The call
-object is a child of `owner`, so a window closed mid-call simply never hears back.
+connected straight to a Python function would run it on the worker thread instead).
+
+The call object is deliberately not a child of `owner`: a window closed mid-call would delete
+its children while the worker is emitting on one. It lives until it has delivered, and then
+calls back only if `owner` still exists.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger("parlour.ui")
+_pending: set[BackgroundCall] = set()  # alive until delivered: nothing else holds them
 
 
 class BackgroundCall(QObject):
@@ -29,13 +33,15 @@ class BackgroundCall(QObject):
         on_done: Callable[[Any], None],
         on_failed: Callable[[Exception], None],
     ) -> None:
-        super().__init__(owner)
+        super().__init__()
+        self._owner = owner
         self._work = work
         self._on_done = on_done
         self._on_failed = on_failed
         self._finished.connect(self._deliver)
 
     def start(self) -> None:
+        _pending.add(self)
         QThreadPool.globalInstance().start(_Runnable(self))
 
     def run(self) -> None:
@@ -51,20 +57,19 @@ class BackgroundCall(QObject):
         except Exception as exc:  # a bug: the sentence on screen, the traceback in the log
             log.exception("background call failed")
             outcome = (False, LibraryError(f"Something went wrong ({type(exc).__name__}); details are in the log."))
-        # RuntimeError: the owner (and this object) were deleted while the work ran.
-        with contextlib.suppress(RuntimeError):
-            self._finished.emit(*outcome)
+        self._finished.emit(*outcome)
 
     @Slot(bool, object)
     def _deliver(self, succeeded: bool, value: Any) -> None:
         """On the GUI thread."""
-        try:
-            if succeeded:
-                self._on_done(value)
-            else:
-                self._on_failed(value)
-        finally:
-            self.deleteLater()
+        _pending.discard(self)
+        self.deleteLater()
+        if not shiboken6.isValid(self._owner):
+            return  # its window was closed while the work ran
+        if succeeded:
+            self._on_done(value)
+        else:
+            self._on_failed(value)
 
 
 class _Runnable(QRunnable):

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.library.downloads import DownloadJob, DownloadProgress, DownloadQueue, JobState
+from app.library.downloads import DownloadJob, DownloadProgress, DownloadQueue, JobState, format_duration
 from app.library.errors import OfflineError
 from app.library.hub import HubSearch, SearchQuery, default_formats
 from app.library.hub_token import HubToken
@@ -67,10 +67,11 @@ class HubBrowser(QWidget):
         self._page: Any = None
         self._budget: Any = None
         self._job: DownloadJob | None = None
-        self._relay = _ProgressRelay(self)
+        # Not a child of this widget: download threads may still report after the window has gone.
+        self._relay = _ProgressRelay()
         self._relay.progress.connect(self._on_progress)
 
-        self.search_box = QLineEdit(placeholderText="Search the Hugging Face Hub, e.g. qwen 7b instruct")
+        self.search_box = QLineEdit(placeholderText="Search the Hugging Face Hub, e.g. qwen 7b author:bartowski")
         self.format_box = QComboBox()
         for label, formats in FORMAT_CHOICES:
             self.format_box.addItem(label, formats)
@@ -173,7 +174,14 @@ class HubBrowser(QWidget):
     # --- search ----------------------------------------------------------------------------------------
 
     def query(self) -> SearchQuery:
-        return SearchQuery(self.search_box.text().strip(), self.format_box.currentData(), self.sort_box.currentData())
+        """The box's words; `author:NAME` among them narrows the search to one publisher."""
+        words, author = [], None
+        for word in self.search_box.text().split():
+            if word.lower().startswith("author:") and len(word) > 7:
+                author = word[7:]
+            else:
+                words.append(word)
+        return SearchQuery(" ".join(words), self.format_box.currentData(), self.sort_box.currentData(), author)
 
     def search(self) -> None:
         self._search_seq += 1
@@ -294,7 +302,7 @@ class HubBrowser(QWidget):
         state = progress.state
         if state == JobState.RUNNING:
             speed = f"{human_size(progress.bytes_per_s)}/s" if progress.bytes_per_s else "starting"
-            left = f", {_clock(progress.seconds_left)} left" if progress.seconds_left is not None else ""
+            left = f", {format_duration(progress.seconds_left)} left" if progress.seconds_left is not None else ""
             text = f"{human_size(progress.done_bytes)} of {human_size(progress.total_bytes)} · {speed}{left}"
         elif state == JobState.DONE:
             text = f"Downloaded to {progress.destination}"
@@ -351,8 +359,3 @@ class HubBrowser(QWidget):
 
         run_in_background(self, lambda: self.token_store.set(token), saved, self._failed)
 
-
-def _clock(seconds: float) -> str:
-    seconds = int(seconds)
-    hours, rest = divmod(seconds, 3600)
-    return f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours else f"{rest // 60}:{rest % 60:02d}"

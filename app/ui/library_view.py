@@ -65,6 +65,7 @@ class LibraryView(QWidget):
         self.remove_button = QPushButton("Delete")
         self.remove_button.setEnabled(False)
         self.refresh_button = QPushButton("Refresh")
+        self.folder_button = QPushButton("Models folder…")
         self.status = QLabel("Drop a GGUF file or an MLX folder here to add it.")
         self.status.setWordWrap(True)
 
@@ -73,7 +74,8 @@ class LibraryView(QWidget):
         split.addWidget(details_box)
         split.setStretchFactor(0, 2)
         buttons = QHBoxLayout()
-        for button in (self.import_file_button, self.import_folder_button, self.remove_button, self.refresh_button):
+        for button in (self.import_file_button, self.import_folder_button, self.remove_button, self.refresh_button,
+                       self.folder_button):  # fmt: skip
             buttons.addWidget(button)
         column = QVBoxLayout(self)
         column.addWidget(split, 1)
@@ -85,6 +87,7 @@ class LibraryView(QWidget):
         self.import_folder_button.clicked.connect(self._choose_folder)
         self.remove_button.clicked.connect(self.remove_selected)
         self.refresh_button.clicked.connect(self.refresh)
+        self.folder_button.clicked.connect(self._choose_models_folder)
         self.refresh()
 
     # --- listing ---------------------------------------------------------------------------------------
@@ -186,6 +189,21 @@ class LibraryView(QWidget):
         if paths:
             event.acceptProposedAction()
             self.import_paths(paths)
+
+    def _choose_models_folder(self) -> None:
+        from app.library.settings import models_folder
+
+        path = QFileDialog.getExistingDirectory(self, "Where Parlour keeps downloaded models", str(models_folder()))
+        if path:
+            self.set_models_folder(Path(path))
+
+    def set_models_folder(self, path: Path) -> None:
+        """New downloads and imports go there; models already in the old folder stay where they are."""
+        from app.library.settings import set_models_folder
+
+        set_models_folder(path)
+        self.status.setText(f"New downloads and imports go to {path}.")
+        self.refresh()
 
     # --- delete ----------------------------------------------------------------------------------------
 

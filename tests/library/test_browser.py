@@ -76,3 +76,11 @@ def test_results_model_passes_the_model_tester(qtmodeltester) -> None:
     model.append([SearchResult("e/f", "gguf", 1, 0)])
     qtmodeltester.check(model)
     assert model.rowCount() == 3 and model.data(model.index(1), ResultRole.FORMAT) == "mlx"
+
+
+def test_author_words_narrow_the_search(qtbot, browser: HubBrowser, hub: FakeHub) -> None:
+    browser.search_box.setText("smol author:HuggingFaceTB")
+    query = browser.query()
+    assert (query.text, query.author, query.formats) == ("smol", "HuggingFaceTB", ("gguf",))
+    qtbot.waitUntil(lambda: browser.results.rowCount() == 1, timeout=WAIT_MS)
+    assert [r.query.get("author") for r in hub.requests] == [["HuggingFaceTB"]]

@@ -79,3 +79,15 @@ def test_a_bad_drop_is_one_sentence(qtbot, tmp_path: Path) -> None:
     view.import_paths([junk])
     qtbot.waitUntil(lambda: "not a GGUF model file" in view.status.text(), timeout=WAIT_MS)
     assert "Traceback" not in view.status.text()
+
+
+def test_choosing_another_models_folder(qtbot, tmp_path: Path, starter_gguf: Path) -> None:
+    elsewhere = tmp_path / "external-disk"
+    (elsewhere / "someone" / "model").mkdir(parents=True)
+    (elsewhere / "someone" / "model" / "model.Q4_1.gguf").hardlink_to(starter_gguf)
+    view = LibraryView()
+    qtbot.addWidget(view)
+    qtbot.waitUntil(lambda: view.table.rowCount() == 1, timeout=WAIT_MS)
+    with qtbot.waitSignal(view.listed, timeout=WAIT_MS):
+        view.set_models_folder(elsewhere)
+    assert ("someone/model · model.Q4_1.gguf", "models folder") in rows(view)

@@ -33,6 +33,7 @@ import json
 import os
 import re
 import socket
+import struct
 import sys
 import threading
 import time
@@ -555,9 +556,11 @@ class _Handler(BaseHTTPRequestHandler):
             hub.count_sent(file.path, sent)
 
     def _drop(self) -> None:
+        """Reset the connection, as a lost link does: bytes still in flight are lost, not delivered."""
         self.close_connection = True
         with contextlib.suppress(OSError):
-            self.connection.shutdown(socket.SHUT_RDWR)
+            self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            self.connection.close()
 
 
 # --- ready-made repositories ---------------------------------------------------------------------------
@@ -692,10 +695,18 @@ def main() -> None:
     hub.start()
     print(json.dumps({"endpoint": hub.url, "cdn": hub.cdn_url}), flush=True)
     try:
-        for line in sys.stdin:  # "stats" prints the counters; end of input stops
-            if line.strip() == "stats":
+        # Commands on stdin, one a line: "stats", "clear", "throttle MB_PER_S" (0: none), "drop BYTES".
+        for line in sys.stdin:
+            command, _, value = line.strip().partition(" ")
+            if command == "stats":
                 print(json.dumps({"body_bytes_sent": hub.body_bytes_sent,
                                   "requests": hub.request_lines()}), flush=True)  # fmt: skip
+            elif command == "clear":
+                hub.clear_requests()
+            elif command == "throttle":
+                hub.faults.throttle_bytes_per_s = float(value) * 1_000_000 or None
+            elif command == "drop":
+                hub.faults.drop_after_bytes, hub.faults.drops = int(value), 1
     finally:
         hub.stop()
 
