@@ -13,6 +13,7 @@ import collections
 import enum
 import itertools
 import logging
+import re
 import shutil
 import threading
 import time
@@ -21,7 +22,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from app.library.errors import LibraryError, disk_full_error, explain
-from app.library.transfer import READ_TIMEOUT_S, RETRY_DELAYS, FileTransfer, TransferControl, TransferStopped
+from app.library.transfer import (
+    META_SUFFIX,
+    PART_SUFFIX,
+    READ_TIMEOUT_S,
+    RETRY_DELAYS,
+    FileTransfer,
+    TransferControl,
+    TransferStopped,
+)
 from app.library.variants import RemoteFile
 
 log = logging.getLogger("parlour.downloads")
@@ -31,6 +40,7 @@ SPEED_WINDOW_S = 3.0
 DISK_MARGIN_BYTES = 500 * 1024 * 1024
 DISK_MARGIN_FRACTION = 0.05
 PARALLEL_JOBS = 2
+REPO_ID = re.compile(r"[A-Za-z0-9][\w.-]*/[A-Za-z0-9][\w.-]*")
 _job_ids = itertools.count(1)
 
 
@@ -78,10 +88,32 @@ def format_duration(seconds: float) -> str:
 
 
 def repository_folder(models_root: Path, repo_id: str) -> Path:
-    publisher, _, repository = repo_id.partition("/")
-    if not repository or ".." in (publisher, repository) or not publisher:
+    if not REPO_ID.fullmatch(repo_id) or ".." in repo_id:
         raise LibraryError(f"'{repo_id}' is not a Hugging Face repository name (publisher/repository).")
+    publisher, _, repository = repo_id.partition("/")
     return models_root / publisher / repository
+
+
+def unfinished_downloads(models_root: Path | None = None) -> list[dict[str, object]]:
+    """Downloads cut short (cancelled, paused, or the app quit): what they are and how far they got.
+
+    Starting the same download again resumes each of them from where it stopped.
+    """
+    import json
+
+    from app.library.settings import models_folder
+
+    found = []
+    for meta in sorted((models_root or models_folder()).rglob("*" + META_SUFFIX)):
+        try:
+            identity = json.loads(meta.read_text(encoding="utf-8"))
+            part = meta.with_name(meta.name.removesuffix(META_SUFFIX) + PART_SUFFIX)
+            have = part.stat().st_size if part.exists() else 0
+            found.append({"repo_id": identity["repo_id"], "path": identity["path"], "commit": identity["commit"],
+                          "have_bytes": have, "size": identity["size"]})  # fmt: skip
+        except (OSError, ValueError, KeyError, TypeError):
+            continue
+    return found
 
 
 class DownloadJob:

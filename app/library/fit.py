@@ -7,9 +7,10 @@ The estimate is the sum of what each engine really allocates, modelled on its co
   llama.cpp allocates it for the whole context at load, in f16; mlx-lm grows it in steps
   of 256 tokens, in the model's dtype.
 - compute: the largest scratch of a prefill. llama.cpp (CPU, no flash attention) scores a
-  512-token batch against the whole context in f32 (heads + the mask); with a GPU its whole
-  reserved buffer counts, which is at least the batch's logits. mlx-lm prefills 2048 tokens at
-  a time; on the CPU, MLX's attention materialises the chunk's scores.
+  512-token batch against the whole context in f32 (heads + the mask); with a GPU it uses flash
+  attention and its whole reserved buffer counts, which holds a batch's logits. mlx-lm prefills
+  2048 tokens at a time; on the CPU, MLX's attention materialises the chunk's scores (Metal's
+  fused kernel does not, for the usual head sizes).
 - runtime: the engine process itself (Python, the engine library, llama.cpp's vocabulary tables).
 
 Checked against reality by tests/library/test_fit_measured.py, which loads the starter model
@@ -31,6 +32,7 @@ MLX_CACHE_STEP = 256  # mlx_lm.models.cache.KVCache.step
 LLAMACPP_RUNTIME = 46 * MB
 LLAMACPP_BYTES_PER_VOCAB_ENTRY = 500  # token texts, scores, the merge ranks, as llama.cpp keeps them
 MLX_RUNTIME = 135 * MB
+METAL_FUSED_HEAD_SIZES = (64, 80, 128)  # MLX's fused prefill attention on Metal; others materialise scores
 CONTEXT_LADDER = (131072, 65536, 32768, 16384, 8192, 4096, 2048)
 DTYPE_BYTES = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8}
 
@@ -169,7 +171,8 @@ def estimate_memory(engine: str, shape: ModelShape, weights_bytes: int, context:
         # fused kernel does without), and the activations the layer keeps per token (the MLP's
         # gate, up and product, the residual stream, the norms and projections): measured on MLX 0.32
         # as 1.0 x the scores plus (5 x feed-forward + 6 x embedding) values per token.
-        attention = 0 if gpu else shape.heads * chunk * context * shape.dtype_bytes
+        fused = gpu and shape.key_length in METAL_FUSED_HEAD_SIZES
+        attention = 0 if fused else shape.heads * chunk * context * shape.dtype_bytes
         per_token = (5 * shape.feed_forward + 6 * shape.embedding) * shape.dtype_bytes
         cached = math.ceil(context / MLX_CACHE_STEP) * MLX_CACHE_STEP
         return FitEstimate(
@@ -183,9 +186,11 @@ def estimate_memory(engine: str, shape: ModelShape, weights_bytes: int, context:
     batch = min(LLAMACPP_UBATCH, context)
     scores = batch * context * (shape.heads + 1) * 4  # KQ in f32, and the f32 mask
     mlp = batch * (2 * shape.feed_forward + shape.embedding) * 4
-    # On a GPU the whole reserved buffer is real memory, sized for the larger of the scores and a
-    # batch's logits; on the CPU only written pages count, and a prompt's batch writes one row of logits.
-    compute = max(scores, shape.vocab * batch * 4) + mlp if gpu else scores + mlp + shape.vocab * 4
+    # With a GPU llama.cpp turns flash attention on (no score matrix, an f16 mask), and its whole reserved
+    # buffer is real memory, which holds a batch's logits. On the CPU (no flash attention) only written
+    # pages count: the scores and one row of logits.
+    gpu_compute = shape.vocab * batch * 4 + mlp + batch * context * 2
+    compute = gpu_compute if gpu else scores + mlp + shape.vocab * 4
     return FitEstimate(
         engine="llamacpp",
         context=context,

@@ -79,7 +79,9 @@ def request_headers(token: str | None) -> dict[str, str]:
     huggingface_hub()
     from huggingface_hub.utils import build_hf_headers
 
-    headers = build_hf_headers(token=token_arg(token), library_name="parlour")
+    from app import __version__
+
+    headers = build_hf_headers(token=token_arg(token), library_name="parlour", library_version=__version__)
     # Byte ranges only mean something on the bytes as stored; never let a proxy compress them.
     headers["Accept-Encoding"] = "identity"
     return headers

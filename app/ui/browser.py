@@ -127,7 +127,7 @@ class HubBrowser(QWidget):
         self.sort_box.currentIndexChanged.connect(lambda _i: self._debounce.start())
         self.more_button.clicked.connect(self.more)
         self.results_view.selectionModel().currentChanged.connect(lambda index, _old: self.open_model(index.row()))
-        self.context_box.currentIndexChanged.connect(lambda _i: self._show_fits())
+        self.context_box.currentIndexChanged.connect(self._context_changed)
         self.variants.itemSelectionChanged.connect(self._variant_chosen)
         self.download_button.clicked.connect(self.download_selected)
         self.pause_button.clicked.connect(self._pause_or_resume)
@@ -267,6 +267,12 @@ class HubBrowser(QWidget):
             item = QTableWidgetItem(verdict.badge)
             item.setToolTip(verdict.detail)
             self.variants.setItem(row, 2, item)
+
+    def _context_changed(self, _index: int) -> None:
+        from app.library.settings import Setting, put
+
+        put(Setting.FIT_CONTEXT, int(self.context_box.currentData()))
+        self._show_fits()
 
     def _variant_chosen(self) -> None:
         self.download_button.setEnabled(bool(self.variants.selectedItems()) and not self._downloading())

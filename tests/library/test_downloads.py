@@ -11,8 +11,15 @@ from pathlib import Path
 import pytest
 
 from app.library.catalog import list_local_models
-from app.library.downloads import DownloadJob, DownloadProgress, DownloadQueue, JobState, plan_download
-from app.library.errors import NotFoundError, TokenRejectedError, offline_error
+from app.library.downloads import (
+    DownloadJob,
+    DownloadProgress,
+    DownloadQueue,
+    JobState,
+    plan_download,
+    unfinished_downloads,
+)
+from app.library.errors import LibraryError, NotFoundError, TokenRejectedError, offline_error
 from tests.library.helpers import models_root
 from tests.support.fake_hub import GATED_REPO, GGUF_REPO, MLX_REPO, FakeHub, HubFile, HubRepo
 
@@ -138,6 +145,13 @@ def test_a_refused_token_and_missing_things_are_sentences(hub: FakeHub) -> None:
     assert job.error == f"A file of {MLX_REPO} is no longer on the Hugging Face Hub; reload the model page."
 
 
+def test_repository_names_are_checked_before_any_request(hub: FakeHub) -> None:
+    for bad in ("a/../b", "../etc", "just-a-name", "a/b/c"):
+        with pytest.raises(LibraryError, match="is not a Hugging Face repository name"):
+            plan_download(bad)
+    assert hub.requests == []
+
+
 def test_several_variants_need_a_choice(hub: FakeHub) -> None:
     with pytest.raises(Exception, match=r"has several variants \(Q8_0 \(2 parts\), Q4_1\); choose one with --include"):
         plan_download(GGUF_REPO)
@@ -158,6 +172,9 @@ def test_cancel_during_a_stall_is_prompt_and_a_later_download_resumes(hub: FakeH
     assert time.monotonic() - asked < 1.0 and not worker.is_alive()
     assert job.state == JobState.CANCELLED
     assert part.stat().st_size == 10 * 1024 * 1024  # kept for a resume
+    (unfinished,) = unfinished_downloads()
+    assert (unfinished["repo_id"], unfinished["path"], unfinished["have_bytes"]) == (
+        GGUF_REPO, STARTER_FILE, 10 * 1024 * 1024)
 
     # As after a restart of the app: a new job finds the part and asks for the rest only.
     hub.faults.stall_after_bytes = None
@@ -167,6 +184,7 @@ def test_cancel_during_a_stall_is_prompt_and_a_later_download_resumes(hub: FakeH
     (request,) = cdn_gets(hub)
     assert request.range == f"bytes={10 * 1024 * 1024}-"
     assert hub.body_bytes_sent[STARTER_FILE] == 98362432 - 10 * 1024 * 1024
+    assert unfinished_downloads() == []
 
 
 def test_a_part_of_another_version_is_not_resumed(hub: FakeHub) -> None:
