@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.fake_hub import FakeHub, standard_hub
+from tests.support.fake_hub import FakeHub
+from tests.support.fake_hub_repos import standard_hub
 
 # The derived MLX folder is cached under the real home; keep finding it when HOME moves.
 os.environ.setdefault("PARLOUR_TEST_CACHE", str(Path.home() / ".cache" / "parlour-test"))

@@ -13,7 +13,8 @@ from app.library.hub import SearchResult
 from app.ui.browser import HubBrowser
 from app.ui.search_results_model import ResultRole, SearchResultsModel
 from tests.library.helpers import models_root
-from tests.support.fake_hub import GGUF_REPO, FakeHub
+from tests.support.fake_hub import FakeHub
+from tests.support.fake_hub_repos import GGUF_REPO
 
 WAIT_MS = 20_000
 

@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from tests.library.helpers import REPO_ROOT, models_root, run_parlour
-from tests.support.fake_hub import GATED_REPO, GGUF_REPO, FakeHub
+from tests.support.fake_hub import FakeHub
+from tests.support.fake_hub_repos import GATED_REPO, GGUF_REPO
 
 
 def hub_env(hub: FakeHub, private_home: Path) -> dict[str, str]:

@@ -21,7 +21,8 @@ from app.library.downloads import (
 )
 from app.library.errors import LibraryError, NotFoundError, TokenRejectedError, offline_error
 from tests.library.helpers import models_root
-from tests.support.fake_hub import GATED_REPO, GGUF_REPO, MLX_REPO, FakeHub, HubFile, HubRepo
+from tests.support.fake_hub import FakeHub, HubFile, HubRepo
+from tests.support.fake_hub_repos import GATED_REPO, GGUF_REPO, MLX_REPO
 
 STARTER_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 FAST_RETRIES = (0.05, 0.05, 0.05)

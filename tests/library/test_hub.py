@@ -8,7 +8,8 @@ from app.library.errors import LibraryError, NotFoundError, OfflineError
 from app.library.fit import MemoryBudget
 from app.library.hub import HubSearch, SearchQuery, default_formats, search_models
 from app.library.model_page import card_excerpt, load_model_page
-from tests.support.fake_hub import GATED_REPO, GGUF_REPO, MLX_REPO, FakeHub, HubFile, HubRepo
+from tests.support.fake_hub import FakeHub, HubFile, HubRepo
+from tests.support.fake_hub_repos import GATED_REPO, GGUF_REPO, MLX_REPO
 
 
 def test_search_filters_by_format_and_text_and_asks_once(hub: FakeHub) -> None:
