@@ -8,6 +8,7 @@ are Parlour's to delete, the others can only be hidden.
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,6 +19,7 @@ from app.library.starter import STARTER_NAME, starter_model_path
 from engines.base import EngineError, ModelFileError, ModelInfo
 from engines.inspect import inspect_model
 
+log = logging.getLogger("parlour.library")
 STARTER = "starter"
 _SHARD = re.compile(r"-00001-of-(\d{5})\.gguf$", re.IGNORECASE)
 
@@ -96,7 +98,12 @@ def list_local_models(include_hidden: bool = False) -> list[LocalModel]:
         if key in seen or str(item.path) in hidden:
             continue
         seen.add(key)
-        models.append(_describe(item.path, item.name, item.origin))
+        model = _describe(item.path, item.name, item.origin)
+        if model.info is None and item.origin not in (STARTER, MODELS_FOLDER):
+            # Other programs keep models Parlour cannot run (embedders, vision, diffusion): not its business.
+            log.debug("skipping %s from %s: %s", item.path, item.origin, model.problem)
+            continue
+        models.append(model)
     return models
 
 

@@ -44,8 +44,7 @@ def model_paths(folder: Path) -> Iterator[Path]:
         here = Path(root)
         if "config.json" in files and any(f.endswith(".safetensors") for f in files):
             yield here
-            dirs[:] = []  # an MLX folder's subfolders are its own
-            continue
+            dirs[:] = []  # an MLX folder's subfolders are its own (GGUF files beside it are still models)
         for name in sorted(files):
             lowered = name.lower()
             if not lowered.endswith(".gguf") or lowered.startswith("mmproj"):

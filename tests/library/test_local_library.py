@@ -3,6 +3,7 @@ imports, deletes and hiding."""
 
 from __future__ import annotations
 
+import json
 import re
 import shutil
 from pathlib import Path
@@ -13,7 +14,7 @@ from app.library.catalog import find_local_model, list_local_models, resolve_mod
 from app.library.errors import ImportRefusedError
 from app.library.model_files import delete_model, import_model
 from app.library.settings import models_folder, set_models_folder
-from tests.library.helpers import build_hf_cache, build_lm_studio, build_ollama, models_root
+from tests.library.helpers import build_hf_cache, build_lm_studio, build_ollama, link, models_root
 
 
 def test_models_of_other_programs_are_listed_with_their_origin(private_home: Path, starter_gguf: Path,
@@ -101,3 +102,15 @@ def test_the_models_folder_can_move(tmp_path: Path, starter_gguf: Path) -> None:
     placed = import_model(starter_gguf)
     assert placed.is_relative_to(chosen)
     assert [m.path for m in list_local_models() if m.origin == "models folder"] == [placed]
+
+
+def test_other_programs_models_parlour_cannot_run_are_left_out(private_home: Path, starter_gguf: Path) -> None:
+    snapshot = private_home / ".cache/huggingface/hub/models--sentence-transformers--all-MiniLM-L6-v2/snapshots/x"
+    snapshot.mkdir(parents=True)
+    (snapshot / "config.json").write_text(json.dumps({"model_type": "bert"}))
+    (snapshot / "model.safetensors").write_bytes(b"\0" * 16)
+    (snapshot / "tokenizer.json").write_text("{}")
+    link(starter_gguf, snapshot / "also-a.Q4_1.gguf")  # a GGUF beside an unusable folder still counts
+    listed = [(m.origin, m.name, m.info is not None) for m in list_local_models()]
+    assert ("Hugging Face cache", "sentence-transformers/all-MiniLM-L6-v2 · also-a.Q4_1.gguf", True) in listed
+    assert all(usable for _, _, usable in listed)
