@@ -85,11 +85,11 @@ def test_a_dropped_connection_resumes_with_a_range_and_resends_under_5_percent(h
     first, second = cdn_gets(hub)
     assert first.range is None and second.range is not None
     resumed_at = int(second.range.removeprefix("bytes=").rstrip("-"))
-    # The reset loses what was in flight (a few MB on loopback); everything that arrived is kept.
-    assert 36_000_000 <= resumed_at <= 40_000_000
+    # The reset loses what was in flight (up to the socket buffers); everything that arrived is kept,
+    # so what is sent again is exactly what was lost on the way.
     size = 98362432
     resent = hub.body_bytes_sent[STARTER_FILE] - size
-    assert resent == 40_000_000 - resumed_at and resent < 0.05 * size
+    assert resent == 40_000_000 - resumed_at and 0 <= resent < 0.05 * size
     assert hashlib.sha256(target(GGUF_REPO, STARTER_FILE).read_bytes()).hexdigest() == (
         hub.repos[GGUF_REPO].file(STARTER_FILE).sha256
     )

@@ -17,6 +17,8 @@ from urllib.parse import parse_qs, quote, unquote, urlencode, urlsplit
 
 from tests.support.fake_hub import SEND_CHUNK, HubFile, HubRepo, Recorded
 
+SEND_BUFFER = 1024 * 1024
+
 if TYPE_CHECKING:
     from tests.support.fake_hub import FakeHub
 
@@ -30,6 +32,13 @@ class HubServer(ThreadingHTTPServer):
         self.hub = hub
         self.role = role
         super().__init__(address, handler)
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        connection, address = super().get_request()
+        # A send buffer like a real server's, not loopback's autotuned megabytes: what a reset loses
+        # in flight stays the size it would be on a network.
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, SEND_BUFFER)
+        return connection, address
 
 
 _RESOLVE = re.compile(r"^/(?P<repo>[^/]+/[^/]+)/resolve/(?P<rev>[^/]+)/(?P<path>.+)$")
