@@ -178,14 +178,18 @@ class FileTransfer:
             recorded = json.loads(self.meta.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return 0
-        if recorded != self._identity():
+        if not isinstance(recorded, dict) or any(recorded.get(k) != v for k, v in self._content().items()):
             return 0
         size = self.part.stat().st_size
         return size if size <= self.file.size else 0
 
+    def _content(self) -> dict[str, Any]:
+        """What a part must be of to be resumed: this file with these bytes (a newer commit may not change them)."""
+        return {"repo_id": self.repo_id, "path": self.file.path, "size": self.file.size, "sha256": self.file.sha256,
+                "blob_id": self.file.blob_id}  # fmt: skip
+
     def _identity(self) -> dict[str, Any]:
-        return {"repo_id": self.repo_id, "path": self.file.path, "commit": self.commit, "size": self.file.size,
-                "sha256": self.file.sha256, "blob_id": self.file.blob_id}  # fmt: skip
+        return {**self._content(), "commit": self.commit}
 
     def run(self) -> None:
         """Fetch, verify and rename into place; raises TransferStopped or LibraryError."""

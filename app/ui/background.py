@@ -6,8 +6,10 @@ object living on the GUI thread, which then calls `on_done` or `on_failed` there
 connected straight to a Python function would run it on the worker thread instead).
 
 The call object is deliberately not a child of `owner`: a window closed mid-call would delete
-its children while the worker is emitting on one. It lives until it has delivered, and then
-calls back only if `owner` still exists.
+its children while the worker is emitting on one. It is a child of the application instead, so
+only the GUI thread ever deletes it (if Python owned it, the worker dropping the last reference
+would delete a GUI-thread object from the worker thread). It lives until it has delivered, and
+then calls back only if `owner` still exists.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
 
 log = logging.getLogger("parlour.ui")
 _pending: set[BackgroundCall] = set()  # alive until delivered: nothing else holds them
@@ -33,7 +35,7 @@ class BackgroundCall(QObject):
         on_done: Callable[[Any], None],
         on_failed: Callable[[Exception], None],
     ) -> None:
-        super().__init__()
+        super().__init__(QCoreApplication.instance())
         self._owner = owner
         self._work = work
         self._on_done = on_done
@@ -75,10 +77,12 @@ class BackgroundCall(QObject):
 class _Runnable(QRunnable):
     def __init__(self, call: BackgroundCall) -> None:
         super().__init__()
-        self._call = call
+        self._call: BackgroundCall | None = call
 
     def run(self) -> None:
-        self._call.run()
+        call, self._call = self._call, None
+        if call is not None:
+            call.run()
 
 
 def run_in_background(

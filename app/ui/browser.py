@@ -7,9 +7,10 @@ touches the network until the user types, opens a model or downloads.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Qt, QTimer, Signal, Slot
+from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -38,16 +39,32 @@ from app.ui.search_results_model import SearchResultsModel
 from engines.inspect import human_size
 
 DEBOUNCE_MS = 350
+PROGRESS_POLL_MS = 200
 FORMAT_CHOICES = [("GGUF", ("gguf",)), ("MLX", ("mlx",)), ("MLX and GGUF", ("mlx", "gguf"))]
 SORT_CHOICES = [("Most downloaded", "downloads"), ("Most liked", "likes"), ("Trending", "trending"),
                 ("Recently updated", "updated")]  # fmt: skip
 CONTEXT_CHOICES = [2048, 4096, 8192, 16384, 32768, 65536, 131072]
 
 
-class _ProgressRelay(QObject):
-    """Download progress arrives on download threads; this signal carries it to the GUI thread."""
+class _LatestProgress:
+    """The newest progress of a download, written by its thread and read by a GUI timer.
 
-    progress = Signal(object)
+    Plain Python under a lock rather than a Qt signal: a download can outlive the window, and
+    then nothing of Qt's is touched from its thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: DownloadProgress | None = None
+
+    def put(self, progress: DownloadProgress) -> None:
+        with self._lock:
+            self._value = progress
+
+    def take(self) -> DownloadProgress | None:
+        with self._lock:
+            value, self._value = self._value, None
+        return value
 
 
 class HubBrowser(QWidget):
@@ -67,9 +84,9 @@ class HubBrowser(QWidget):
         self._page: Any = None
         self._budget: Any = None
         self._job: DownloadJob | None = None
-        # Not a child of this widget: download threads may still report after the window has gone.
-        self._relay = _ProgressRelay()
-        self._relay.progress.connect(self._on_progress)
+        self._latest = _LatestProgress()
+        self._progress_timer = QTimer(self, interval=PROGRESS_POLL_MS)
+        self._progress_timer.timeout.connect(self._poll_progress)
 
         self.search_box = QLineEdit(placeholderText="Search the Hugging Face Hub, e.g. qwen 7b author:bartowski")
         self.format_box = QComboBox()
@@ -291,8 +308,9 @@ class HubBrowser(QWidget):
         page, variant = self._page, self._page.variants[rows.pop()]
         job = DownloadJob(page.repo_id, page.commit, list(variant.files), models_folder(), self._token,
                           label=f"{page.repo_id} ({variant.label})")  # fmt: skip
-        job.listeners.append(self._relay.progress.emit)
+        job.listeners.append(self._latest.put)
         self._job = job
+        self._progress_timer.start()
         self.download_button.setEnabled(False)
         self.pause_button.setEnabled(True)
         self.cancel_button.setEnabled(True)
@@ -300,7 +318,11 @@ class HubBrowser(QWidget):
         self.queue.add(job)
         return job
 
-    @Slot(object)
+    def _poll_progress(self) -> None:
+        progress = self._latest.take()
+        if progress is not None:
+            self._on_progress(progress)
+
     def _on_progress(self, progress: DownloadProgress) -> None:
         if self._job is None or progress.job_id != self._job.id:
             return
@@ -325,18 +347,23 @@ class HubBrowser(QWidget):
         self.pause_button.setEnabled(state not in (JobState.DONE, JobState.CANCELLED))
         self.cancel_button.setEnabled(not state.finished)
         if state.finished:
+            self._progress_timer.stop()
             self._variant_chosen()
+        elif state == JobState.PAUSED:
+            self._progress_timer.stop()
 
     def _pause_or_resume(self) -> None:
         if self._job is None:
             return
         if self._job.state in (JobState.PAUSED, JobState.FAILED):
+            self._progress_timer.start()
             self.queue.resume(self._job.id)
         else:
             self.queue.pause(self._job.id)
 
     def _cancel(self) -> None:
         if self._job is not None:
+            self._progress_timer.start()
             self.queue.cancel(self._job.id)
 
     # --- the token -------------------------------------------------------------------------------------

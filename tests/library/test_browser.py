@@ -85,3 +85,24 @@ def test_author_words_narrow_the_search(qtbot, browser: HubBrowser, hub: FakeHub
     assert (query.text, query.author, query.formats) == ("smol", "HuggingFaceTB", ("gguf",))
     qtbot.waitUntil(lambda: browser.results.rowCount() == 1, timeout=WAIT_MS)
     assert [r.query.get("author") for r in hub.requests] == [["HuggingFaceTB"]]
+
+
+def test_pause_resume_and_cancel_buttons(qtbot, browser: HubBrowser, hub: FakeHub) -> None:
+    hub.faults.throttle_bytes_per_s = 40_000_000
+    qtbot.keyClicks(browser.search_box, "smol")
+    qtbot.waitUntil(lambda: browser.results.rowCount() == 1, timeout=WAIT_MS)
+    with qtbot.waitSignal(browser.page_shown, timeout=WAIT_MS):
+        browser.results_view.setCurrentIndex(browser.results.index(0))
+    browser.variants.selectRow(1)
+    job = browser.download_selected()
+    assert job is not None
+    qtbot.waitUntil(lambda: " of 98.4 MB · " in browser.progress_label.text(), timeout=WAIT_MS)
+    qtbot.mouseClick(browser.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: browser.progress_label.text().startswith("Paused at"), timeout=WAIT_MS)
+    assert browser.pause_button.text() == "Resume"
+    qtbot.mouseClick(browser.pause_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: browser.pause_button.text() == "Pause" and job.done_bytes > 0, timeout=WAIT_MS)
+    qtbot.mouseClick(browser.cancel_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: browser.progress_label.text().startswith("Cancelled"), timeout=WAIT_MS)
+    assert not browser.cancel_button.isEnabled() and browser.download_button.isEnabled()
+    assert (models_root() / GGUF_REPO / "SmolLM2-135M-Instruct.Q4_1.gguf.part").exists()
