@@ -28,6 +28,10 @@ $(STAMP): pyproject.toml
 bench: $(STAMP)
 	$(BIN)/python benchmarks/engine_overhead.py
 	$(BIN)/python benchmarks/startup.py
+	$(BIN)/python benchmarks/download.py
+	$(BIN)/python benchmarks/prompt_cache.py
+	$(BIN)/python benchmarks/store.py --conversations 1000
+	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/ui_stream.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -55,9 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true", help="print one JSON object per line (deltas, then stats)")
     chat.set_defaults(func=cmd_chat)
 
-    models = sub.add_parser("models", help="list the models on this machine")
+    models = sub.add_parser("models", help="list the models on this machine; search, download, import, rm")
     models.add_argument("--json", action="store_true")
     models.set_defaults(func=cmd_models)
+    register_models_subcommands(models)
 
     doctor = sub.add_parser("doctor", help="what this machine offers: memory, GPU, engine versions")
     doctor.add_argument("--json", action="store_true")
@@ -70,6 +71,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     add_template_commands(sub)
     return parser
+
+
+def register_models_subcommands(models: argparse.ArgumentParser) -> None:
+    """`parlour models search|download|import|rm`; `parlour models` alone still lists."""
+    from app.models_cli import add_models_subcommands
+
+    add_models_subcommands(models)
 
 
 def setup_logging() -> str | None:
@@ -234,12 +242,12 @@ def cmd_models(args: argparse.Namespace) -> int:
         return 0
     for m in models:
         if m.info is None:
-            print(f"{m.name}\n    unusable: {m.problem}\n    {m.path}")
+            print(f"{m.name}\n    unusable: {m.problem}\n    {m.origin}: {m.path}")
             continue
         params = f"{m.info.parameter_count / 1e6:.0f}M params" if m.info.parameter_count else "? params"
         ctx = f"{m.info.context_length} ctx" if m.info.context_length else ""
         print(f"{m.name}\n    {m.info.engine}, {m.info.format.upper()} {m.info.quantization or ''}, "
-              f"{human_size(m.info.file_size)}, {params} {ctx}\n    {m.path}")  # fmt: skip
+              f"{human_size(m.info.file_size)}, {params} {ctx}\n    {m.origin}: {m.path}")  # fmt: skip
     return 0
 
 

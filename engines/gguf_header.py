@@ -116,9 +116,10 @@ class GGUFHeader:
 
 
 class _Reader:
-    def __init__(self, stream: BinaryIO, size: int) -> None:
+    def __init__(self, stream: BinaryIO, size: int, prefix_only: bool = False) -> None:
         self.stream = stream
         self.size = size
+        self.prefix_only = prefix_only  # `size` is where the bytes we have end, not the file's end
 
     def take(self, count: int) -> bytes:
         if count < 0 or self.stream.tell() + count > self.size:
@@ -157,6 +158,8 @@ class _Reader:
             item_type = self.scalar("<I")
             count = self.scalar("<Q")
             if count > self.size:  # each item takes at least one byte
+                if self.prefix_only:
+                    raise GGUFTruncatedError(self.size, None)
                 raise GGUFFormatError(f"array {key!r} claims {count} items")
             if count > KEEP_ARRAY_MAX:
                 header.array_lengths[key] = count
@@ -180,38 +183,52 @@ def read_gguf_header(path: str | Path) -> GGUFHeader:
     path = Path(path)
     size = path.stat().st_size
     with open(path, "rb", buffering=1024 * 1024) as stream:
-        reader = _Reader(stream, size)
-        if size < 24:
-            raise GGUFFormatError("too small to be a GGUF file")
-        if reader.take(4) != GGUF_MAGIC:
-            raise GGUFFormatError("no GGUF magic")
-        version = reader.scalar("<I")
-        if version not in (2, 3):
-            raise GGUFFormatError(f"unsupported GGUF version {version}")
-        tensor_count = reader.scalar("<Q")
-        kv_count = reader.scalar("<Q")
-        if tensor_count > MAX_TENSORS or kv_count > MAX_KEYS:
-            raise GGUFFormatError("implausible tensor or key count")
-        header = GGUFHeader(version=version, metadata={})
-        for _ in range(kv_count):
-            key = reader.string()
-            vtype = reader.scalar("<I")
-            header.metadata[key] = reader.value(vtype, key, header)
-        for _ in range(tensor_count):
-            name = reader.string()
-            n_dims = reader.scalar("<I")
-            if n_dims > 8:
-                raise GGUFFormatError(f"tensor {name!r} claims {n_dims} dimensions")
-            shape = tuple(reader.scalar("<Q") for _ in range(n_dims))
-            ggml_type = reader.scalar("<I")
-            offset = reader.scalar("<Q")
-            header.tensors.append(TensorInfo(name, shape, ggml_type, offset))
-        alignment = header.metadata.get("general.alignment", DEFAULT_ALIGNMENT)
-        if not isinstance(alignment, int) or alignment <= 0:
-            raise GGUFFormatError("bad alignment")
-        position = stream.tell()
-        header.data_offset = position + (-position % alignment)
+        return parse_gguf_header(stream, size)
+
+
+def parse_gguf_prefix(data: bytes) -> GGUFHeader:
+    """Parse the header from the first bytes of a GGUF file (a ranged download of its start).
+
+    Raises GGUFTruncatedError with expected=None when the header goes on past `data`:
+    fetch more and try again.
+    """
+    return parse_gguf_header(io.BytesIO(data), len(data), prefix_only=True)
+
+
+def parse_gguf_header(stream: BinaryIO, size: int, prefix_only: bool = False) -> GGUFHeader:
+    """Parse from a stream of `size` bytes; prefix_only skips the check that the tensor data is all there."""
+    reader = _Reader(stream, size, prefix_only)
+    if size < 24:
+        raise GGUFFormatError("too small to be a GGUF file")
+    if reader.take(4) != GGUF_MAGIC:
+        raise GGUFFormatError("no GGUF magic")
+    version = reader.scalar("<I")
+    if version not in (2, 3):
+        raise GGUFFormatError(f"unsupported GGUF version {version}")
+    tensor_count = reader.scalar("<Q")
+    kv_count = reader.scalar("<Q")
+    if tensor_count > MAX_TENSORS or kv_count > MAX_KEYS:
+        raise GGUFFormatError("implausible tensor or key count")
+    header = GGUFHeader(version=version, metadata={})
+    for _ in range(kv_count):
+        key = reader.string()
+        vtype = reader.scalar("<I")
+        header.metadata[key] = reader.value(vtype, key, header)
+    for _ in range(tensor_count):
+        name = reader.string()
+        n_dims = reader.scalar("<I")
+        if n_dims > 8:
+            raise GGUFFormatError(f"tensor {name!r} claims {n_dims} dimensions")
+        shape = tuple(reader.scalar("<Q") for _ in range(n_dims))
+        ggml_type = reader.scalar("<I")
+        offset = reader.scalar("<Q")
+        header.tensors.append(TensorInfo(name, shape, ggml_type, offset))
+    alignment = header.metadata.get("general.alignment", DEFAULT_ALIGNMENT)
+    if not isinstance(alignment, int) or alignment <= 0:
+        raise GGUFFormatError("bad alignment")
+    position = stream.tell()
+    header.data_offset = position + (-position % alignment)
     expected = header.expected_size
-    if size < expected:
+    if size < expected and not prefix_only:
         raise GGUFTruncatedError(size, expected)
     return header

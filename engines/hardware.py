@@ -83,6 +83,21 @@ def memory() -> tuple[int | None, int | None]:
         return None, None
 
 
+def apple_gpu_working_set_bytes(total_memory: int | None = None) -> int | None:
+    """How much unified memory the GPU may use on Apple Silicon, without importing MLX.
+
+    Metal's recommendedMaxWorkingSetSize is about 70-75% of RAM; `iogpu.wired_limit_mb`
+    is the user's override of it when set (non-zero).
+    """
+    if not is_apple_silicon():
+        return None
+    limit_mb = _run(["sysctl", "-n", "iogpu.wired_limit_mb"])
+    if limit_mb and limit_mb.isdigit() and int(limit_mb) > 0:
+        return int(limit_mb) * 1024 * 1024
+    total = total_memory if total_memory is not None else memory()[0]
+    return int(total * 0.75) if total else None
+
+
 def cuda_devices() -> list[dict[str, Any]]:
     out = _run(["nvidia-smi", "--query-gpu=name,memory.total,memory.free", "--format=csv,noheader,nounits"])
     devices = []

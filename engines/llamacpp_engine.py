@@ -258,7 +258,19 @@ class LlamaCppEngine:
 
 
 def _peak_rss() -> int | None:
-    """Peak resident memory of this (host) process: llama.cpp's weights, KV cache and buffers."""
+    """Peak resident memory of this (host) process: llama.cpp's weights, KV cache and buffers.
+
+    On Linux this is VmHWM, the high-water mark of this process's own address space. Not
+    ru_maxrss: Linux carries the parent's resident size at the fork into the child's ru_maxrss
+    across exec, so a host started by a 400 MB window would report at least 400 MB.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
     try:
         import resource
         import sys

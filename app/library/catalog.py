@@ -1,25 +1,34 @@
-"""Models on this machine: the starter model and whatever is in the models folder.
+"""Models on this machine: the starter, the models folder, and what other programs keep.
 
 Listing reads file headers only (engines.inspect), never loads a model. A model
 that fails inspection is still listed, with the reason, so the user can see why.
+Each model says where it comes from (its origin); only the models folder's own
+are Parlour's to delete, the others can only be hidden.
 """
 
 from __future__ import annotations
 
+import logging
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from app.library.discovery import MODELS_FOLDER, FoundModel, find_other_apps_models, model_paths
+from app.library.settings import hidden_models, models_folder
 from app.library.starter import STARTER_NAME, starter_model_path
-from app.paths import models_dir
 from engines.base import EngineError, ModelFileError, ModelInfo
 from engines.inspect import inspect_model
+
+log = logging.getLogger("parlour.library")
+STARTER = "starter"
+_SHARD = re.compile(r"-00001-of-(\d{5})\.gguf$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
 class LocalModel:
     name: str
     path: Path
-    origin: str  # "starter" or "models folder"
+    origin: str  # "starter", "models folder", "Hugging Face cache", "LM Studio" or "Ollama"
     info: ModelInfo | None
     problem: str | None = None
 
@@ -27,22 +36,34 @@ class LocalModel:
     def engine(self) -> str:
         return self.info.engine if self.info else "?"
 
+    @property
+    def deletable(self) -> bool:
+        """Parlour deletes only what it put in its models folder; other programs' models are hidden instead."""
+        return self.origin == MODELS_FOLDER
 
-def _candidates(folder: Path) -> list[Path]:
-    """GGUF files and MLX folders (a config.json beside weights) under the models folder."""
-    found: list[Path] = []
-    if not folder.is_dir():
-        return found
-    for path in sorted(folder.rglob("*")):
-        if (
-            path.is_file()
-            and path.suffix.lower() == ".gguf"
-            and not path.name.endswith(".part")
-            or path.is_dir()
-            and (path / "config.json").exists()
-        ):
-            found.append(path)
-    return found
+    @property
+    def size(self) -> int:
+        return disk_size(self.path)
+
+
+def disk_size(path: Path) -> int:
+    """Bytes on disk: a folder's files, or a GGUF with all its shards."""
+    if path.is_dir():
+        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+    shard = _SHARD.search(path.name)
+    if shard:
+        return sum(p.stat().st_size for p in shard_paths(path) if p.exists())
+    return path.stat().st_size if path.exists() else 0
+
+
+def shard_paths(first: Path) -> list[Path]:
+    """A split GGUF's files, from its first shard's name."""
+    match = _SHARD.search(first.name)
+    if not match:
+        return [first]
+    count = int(match.group(1))
+    stem = first.name[: match.start()]
+    return [first.with_name(f"{stem}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
 
 
 def _describe(path: Path, name: str | None, origin: str) -> LocalModel:
@@ -53,13 +74,36 @@ def _describe(path: Path, name: str | None, origin: str) -> LocalModel:
         return LocalModel(name or path.name, path, origin, None, str(err))
 
 
-def list_local_models() -> list[LocalModel]:
-    models: list[LocalModel] = []
+def _folder_name(path: Path, root: Path) -> str:
+    relative = path.relative_to(root)
+    if path.is_dir():
+        return "/".join(relative.parts)
+    repo = "/".join(relative.parts[:-1])
+    return f"{repo} · {path.name}" if repo else path.name
+
+
+def list_local_models(include_hidden: bool = False) -> list[LocalModel]:
+    hidden = set() if include_hidden else hidden_models()
+    found: list[FoundModel] = []
     starter = starter_model_path()
     if starter is not None:
-        models.append(_describe(starter, STARTER_NAME, "starter"))
-    for path in _candidates(models_dir()):
-        models.append(_describe(path, None, "models folder"))
+        found.append(FoundModel(starter, STARTER_NAME, STARTER))
+    root = models_folder()
+    found.extend(FoundModel(p, _folder_name(p, root), MODELS_FOLDER) for p in model_paths(root))
+    found.extend(find_other_apps_models())
+    models: list[LocalModel] = []
+    seen: set[Path] = set()
+    for item in found:
+        key = item.path.resolve()
+        if key in seen or str(item.path) in hidden:
+            continue
+        seen.add(key)
+        model = _describe(item.path, item.name, item.origin)
+        if model.info is None and item.origin not in (STARTER, MODELS_FOLDER):
+            # Other programs keep models Parlour cannot run (embedders, vision, diffusion): not its business.
+            log.debug("skipping %s from %s: %s", item.path, item.origin, model.problem)
+            continue
+        models.append(model)
     return models
 
 
@@ -67,6 +111,25 @@ def default_model() -> LocalModel | None:
     """The model used when none is chosen: the starter, else the first usable one."""
     usable = [m for m in list_local_models() if m.info is not None]
     return usable[0] if usable else None
+
+
+def find_local_model(ref: str, include_hidden: bool = False) -> LocalModel:
+    """A listed model by its name, file name or stem, or a unique part of its name."""
+    lowered = ref.lower()
+    models = list_local_models(include_hidden)
+    candidate = Path(ref).expanduser()
+    for model in models:
+        if candidate.exists() and model.path.resolve() == candidate.resolve():
+            return model
+        if lowered in (model.name.lower(), model.path.name.lower(), model.path.stem.lower()):
+            return model
+    matches = [m for m in models if lowered in m.name.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        names = ", ".join(m.name for m in matches)
+        raise ModelFileError(f"'{ref}' matches several models ({names}); be more specific.")
+    raise ModelFileError(f"No local model is called '{ref}'; `parlour models` lists them.")
 
 
 def resolve_model(ref: str | None) -> Path:
@@ -83,17 +146,53 @@ def resolve_model(ref: str | None) -> Path:
             )
         return model.path
     candidate = Path(ref).expanduser()
-    if candidate.exists() or "/" in ref or ref.endswith(".gguf"):
+    if candidate.exists():
         return candidate
-    lowered = ref.lower()
-    models = list_local_models()
-    for model in models:
-        if lowered in (model.name.lower(), model.path.name.lower(), model.path.stem.lower()):
-            return model.path
-    matches = [m for m in models if lowered in m.name.lower()]
-    if len(matches) == 1:
-        return matches[0].path
-    if len(matches) > 1:
-        names = ", ".join(m.name for m in matches)
-        raise ModelFileError(f"'{ref}' matches several models ({names}); be more specific.")
-    raise ModelFileError(f"No local model is called '{ref}'; `parlour models` lists them.")
+    try:
+        return find_local_model(ref, include_hidden=True).path
+    except ModelFileError:
+        if "/" in ref or ref.endswith(".gguf"):
+            return candidate  # meant as a path: inspecting it says plainly that nothing is there
+        raise
+
+
+def model_details(model: LocalModel) -> list[tuple[str, str]]:
+    """What the library's details pane shows, as (label, value) rows. Reads headers only."""
+    from engines.inspect import human_size
+
+    info = model.info
+    rows = [("Origin", model.origin), ("Location", str(model.path)), ("Size on disk", human_size(model.size))]
+    if info is None:
+        return [*rows, ("Problem", model.problem or "unknown")]
+    params = f"{info.parameter_count / 1e9:.2f} B" if info.parameter_count and info.parameter_count >= 1e9 else (
+        f"{info.parameter_count / 1e6:.0f} M" if info.parameter_count else "unknown")  # fmt: skip
+    return [
+        *rows,
+        ("Engine", "MLX" if info.engine == "mlx" else "llama.cpp"),
+        ("Format", info.format.upper()),
+        ("Architecture", info.architecture or "unknown"),
+        ("Parameters", params),
+        ("Quantization", info.quantization or "unknown"),
+        ("Context length", f"{info.context_length:,} tokens" if info.context_length else "unknown"),
+        ("License", _license(model.path, info.format) or "not stated"),
+        ("Chat template", "yes" if info.chat_template else "no (a plain prompt format is used)"),
+    ]
+
+
+def _license(path: Path, fmt: str) -> str | None:
+    """From the GGUF metadata, or an MLX folder's README front matter."""
+    if fmt == "gguf":
+        from engines.gguf_header import GGUFFormatError, read_gguf_header
+
+        try:
+            value = read_gguf_header(path).metadata.get("general.license")
+        except (GGUFFormatError, OSError):
+            return None
+        return value if isinstance(value, str) else None
+    readme = path / "README.md"
+    try:
+        head = readme.read_text(encoding="utf-8", errors="replace")[:4000] if readme.is_file() else ""
+    except OSError:
+        return None
+    match = re.search(r"^license:\s*(\S+)", head, re.MULTILINE) if head.startswith("---") else None
+    return match.group(1).strip("'\"") if match else None

@@ -1,0 +1,96 @@
+"""Run slow library calls (network, disk) off the GUI thread; hear back on the GUI thread.
+
+`run_in_background(owner, work, on_done, on_failed)` runs `work()` on Qt's thread pool. The
+result, or the failure as an error whose str() is one plain sentence, comes back through a queued signal to an
+object living on the GUI thread, which then calls `on_done` or `on_failed` there (a signal
+connected straight to a Python function would run it on the worker thread instead).
+
+The call object is deliberately not a child of `owner`: a window closed mid-call would delete
+its children while the worker is emitting on one. It is a child of the application instead, so
+only the GUI thread ever deletes it (if Python owned it, the worker dropping the last reference
+would delete a GUI-thread object from the worker thread). It lives until it has delivered, and
+then calls back only if `owner` still exists.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import shiboken6
+from PySide6.QtCore import QCoreApplication, QObject, QRunnable, QThreadPool, Signal, Slot
+
+log = logging.getLogger("parlour.ui")
+_pending: set[BackgroundCall] = set()  # alive until delivered: nothing else holds them
+
+
+class BackgroundCall(QObject):
+    _finished = Signal(bool, object)  # (succeeded, result or sentence), emitted on the worker thread
+
+    def __init__(
+        self,
+        work: Callable[[], Any],
+        owner: QObject,
+        on_done: Callable[[Any], None],
+        on_failed: Callable[[Exception], None],
+    ) -> None:
+        super().__init__(QCoreApplication.instance())
+        self._owner = owner
+        self._work = work
+        self._on_done = on_done
+        self._on_failed = on_failed
+        self._finished.connect(self._deliver)
+
+    def start(self) -> None:
+        _pending.add(self)
+        QThreadPool.globalInstance().start(_Runnable(self))
+
+    def run(self) -> None:
+        """On the worker thread."""
+        from app.library.errors import LibraryError
+        from engines.base import EngineError
+
+        outcome: tuple[bool, Any]
+        try:
+            outcome = (True, self._work())
+        except (LibraryError, EngineError) as err:
+            outcome = (False, err)
+        except Exception as exc:  # a bug: the sentence on screen, the traceback in the log
+            log.exception("background call failed")
+            outcome = (False, LibraryError(f"Something went wrong ({type(exc).__name__}); details are in the log."))
+        self._finished.emit(*outcome)
+
+    @Slot(bool, object)
+    def _deliver(self, succeeded: bool, value: Any) -> None:
+        """On the GUI thread."""
+        _pending.discard(self)
+        self.deleteLater()
+        if not shiboken6.isValid(self._owner):
+            return  # its window was closed while the work ran
+        if succeeded:
+            self._on_done(value)
+        else:
+            self._on_failed(value)
+
+
+class _Runnable(QRunnable):
+    def __init__(self, call: BackgroundCall) -> None:
+        super().__init__()
+        self._call: BackgroundCall | None = call
+
+    def run(self) -> None:
+        call, self._call = self._call, None
+        if call is not None:
+            call.run()
+
+
+def run_in_background(
+    owner: QObject,
+    work: Callable[[], Any],
+    on_done: Callable[[Any], None],
+    on_failed: Callable[[Exception], None],
+) -> BackgroundCall:
+    call = BackgroundCall(work, owner, on_done, on_failed)
+    call.start()
+    return call

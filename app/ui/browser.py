@@ -1,0 +1,394 @@
+"""The Hub browser: search as you type, a model page with its variants and fit badges, downloads.
+
+Every request runs off the GUI thread (app.ui.background) and every download on the
+queue's own threads; results and progress come back through queued signals. Nothing
+touches the network until the user types, opens a model or downloads.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QInputDialog,
+    QLabel,
+    QLineEdit,
+    QListView,
+    QProgressBar,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QTextBrowser,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.library.downloads import DownloadJob, DownloadProgress, DownloadQueue, JobState, format_duration
+from app.library.errors import OfflineError
+from app.library.hub import HubSearch, SearchQuery, default_formats
+from app.library.hub_token import HubToken
+from app.ui.background import run_in_background
+from app.ui.search_results_model import SearchResultsModel
+from engines.inspect import human_size
+
+DEBOUNCE_MS = 350
+PROGRESS_POLL_MS = 200
+FORMAT_CHOICES = [("GGUF", ("gguf",)), ("MLX", ("mlx",)), ("MLX and GGUF", ("mlx", "gguf"))]
+SORT_CHOICES = [("Most downloaded", "downloads"), ("Most liked", "likes"), ("Trending", "trending"),
+                ("Recently updated", "updated")]  # fmt: skip
+CONTEXT_CHOICES = [2048, 4096, 8192, 16384, 32768, 65536, 131072]
+
+
+class _LatestProgress:
+    """The newest progress of a download, written by its thread and read by a GUI timer.
+
+    Plain Python under a lock rather than a Qt signal: a download can outlive the window, and
+    then nothing of Qt's is touched from its thread.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._value: DownloadProgress | None = None
+
+    def put(self, progress: DownloadProgress) -> None:
+        with self._lock:
+            self._value = progress
+
+    def take(self) -> DownloadProgress | None:
+        with self._lock:
+            value, self._value = self._value, None
+        return value
+
+
+class HubBrowser(QWidget):
+    page_shown = Signal(object)  # the ModelPage now on screen
+
+    def __init__(self, queue: DownloadQueue | None = None, token_store: HubToken | None = None,
+                 parent: QWidget | None = None) -> None:  # fmt: skip
+        super().__init__(parent)
+        from app.library.settings import Setting, get
+
+        self.setWindowTitle("Find models")
+        self.queue = queue or DownloadQueue()
+        self.token_store = token_store or HubToken()
+        self._token: str | None = None
+        self._search: HubSearch | None = None
+        self._search_seq = 0
+        self._page: Any = None
+        self._budget: Any = None
+        self._job: DownloadJob | None = None
+        self._latest = _LatestProgress()
+        self._progress_timer = QTimer(self, interval=PROGRESS_POLL_MS)
+        self._progress_timer.timeout.connect(self._poll_progress)
+
+        self.search_box = QLineEdit(placeholderText="Search the Hugging Face Hub, e.g. qwen 7b author:bartowski")
+        self.format_box = QComboBox()
+        for label, formats in FORMAT_CHOICES:
+            self.format_box.addItem(label, formats)
+        self.format_box.setCurrentIndex(next(i for i, (_, f) in enumerate(FORMAT_CHOICES) if f == default_formats()))
+        self.sort_box = QComboBox()
+        for label, key in SORT_CHOICES:
+            self.sort_box.addItem(label, key)
+        self.status = QLabel("")
+        self.offline_badge = QLabel("offline")
+        self.offline_badge.setStyleSheet("color: white; background: #a33; padding: 1px 6px; border-radius: 3px;")
+        self.offline_badge.hide()
+        self.token_button = QPushButton("Hugging Face token…")
+        self.token_status = QLabel("")
+
+        self.results = SearchResultsModel(self)
+        self.results_view = QListView()
+        self.results_view.setModel(self.results)
+        self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.more_button = QPushButton("More results")
+        self.more_button.setEnabled(False)
+
+        self.title = QLabel("")
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.facts = QLabel("")
+        self.facts.setWordWrap(True)
+        self.card = QTextBrowser()
+        self.context_box = QComboBox()
+        for tokens in CONTEXT_CHOICES:
+            self.context_box.addItem(f"{tokens:,} tokens of context", tokens)
+        chosen = get(Setting.FIT_CONTEXT)
+        self.context_box.setCurrentIndex(CONTEXT_CHOICES.index(chosen) if chosen in CONTEXT_CHOICES else 2)
+        self.variants = QTableWidget(0, 3)
+        self.variants.setHorizontalHeaderLabels(["Variant", "Size", "Fit"])
+        self.variants.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.variants.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.variants.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.variants.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.download_button = QPushButton("Download")
+        self.download_button.setEnabled(False)
+        self.pause_button = QPushButton("Pause")
+        self.cancel_button = QPushButton("Cancel")
+        for button in (self.pause_button, self.cancel_button):
+            button.setEnabled(False)
+        self.progress = QProgressBar()
+        self.progress.setRange(0, 1000)
+        self.progress_label = QLabel("")
+
+        self._layout()
+        self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
+        self._debounce.timeout.connect(self.search)
+        self.search_box.textChanged.connect(lambda _text: self._debounce.start())
+        self.format_box.currentIndexChanged.connect(lambda _i: self._debounce.start())
+        self.sort_box.currentIndexChanged.connect(lambda _i: self._debounce.start())
+        self.more_button.clicked.connect(self.more)
+        self.results_view.selectionModel().currentChanged.connect(lambda index, _old: self.open_model(index.row()))
+        self.context_box.currentIndexChanged.connect(self._context_changed)
+        self.variants.itemSelectionChanged.connect(self._variant_chosen)
+        self.download_button.clicked.connect(self.download_selected)
+        self.pause_button.clicked.connect(self._pause_or_resume)
+        self.cancel_button.clicked.connect(self._cancel)
+        self.token_button.clicked.connect(self._ask_token)
+        run_in_background(self, self.token_store.get, self._token_loaded, lambda _err: None)
+
+    def _layout(self) -> None:
+        top = QHBoxLayout()
+        for widget in (self.search_box, self.format_box, self.sort_box, self.offline_badge):
+            top.addWidget(widget)
+        left = QWidget()
+        left_column = QVBoxLayout(left)
+        left_column.setContentsMargins(0, 0, 0, 0)
+        left_column.addWidget(self.results_view)
+        left_column.addWidget(self.more_button)
+        right = QWidget()
+        page = QVBoxLayout(right)
+        page.setContentsMargins(0, 0, 0, 0)
+        page.addWidget(self.title)
+        page.addWidget(self.facts)
+        page.addWidget(self.card, 2)
+        page.addWidget(self.context_box)
+        page.addWidget(self.variants, 1)
+        buttons = QHBoxLayout()
+        for widget in (self.download_button, self.pause_button, self.cancel_button):
+            buttons.addWidget(widget)
+        page.addLayout(buttons)
+        page.addWidget(self.progress)
+        page.addWidget(self.progress_label)
+        split = QSplitter()
+        split.addWidget(left)
+        split.addWidget(right)
+        split.setStretchFactor(1, 2)
+        token_row = QHBoxLayout()
+        token_row.addWidget(self.token_button)
+        token_row.addWidget(self.token_status, 1)
+        column = QVBoxLayout(self)
+        column.addLayout(top)
+        column.addWidget(self.status)
+        column.addWidget(split, 1)
+        column.addLayout(token_row)
+
+    # --- search ----------------------------------------------------------------------------------------
+
+    def query(self) -> SearchQuery:
+        """The box's words; `author:NAME` among them narrows the search to one publisher."""
+        words, author = [], None
+        for word in self.search_box.text().split():
+            if word.lower().startswith("author:") and len(word) > 7:
+                author = word[7:]
+            else:
+                words.append(word)
+        return SearchQuery(" ".join(words), self.format_box.currentData(), self.sort_box.currentData(), author)
+
+    def search(self) -> None:
+        self._search_seq += 1
+        seq = self._search_seq
+        search = HubSearch(self.query(), self._token)
+        self.status.setText("Searching…")
+        run_in_background(self, search.next_page, lambda page: self._results(seq, search, page, replace=True),
+                          self._failed)  # fmt: skip
+
+    def more(self) -> None:
+        if self._search is None:
+            return
+        seq, search = self._search_seq, self._search
+        self.more_button.setEnabled(False)
+        run_in_background(self, search.next_page, lambda page: self._results(seq, search, page, replace=False),
+                          self._failed)  # fmt: skip
+
+    def _results(self, seq: int, search: HubSearch, page: Any, replace: bool) -> None:
+        if seq != self._search_seq:
+            return  # an older search, overtaken by typing
+        self._search = search
+        self.offline_badge.hide()
+        if replace:
+            self.results.replace(page.results)
+        else:
+            self.results.append(page.results)
+        count = self.results.rowCount()
+        self.status.setText(f"{count} model{'s' if count != 1 else ''}" if count else "No models found.")
+        self.more_button.setEnabled(page.more)
+
+    def _failed(self, error: Exception) -> None:
+        self.status.setText(str(error))
+        self.offline_badge.setVisible(isinstance(error, OfflineError))
+        self.more_button.setEnabled(self._search is not None)
+
+    # --- the model page --------------------------------------------------------------------------------
+
+    def open_model(self, row: int) -> None:
+        if not 0 <= row < self.results.rowCount():
+            return
+        repo_id = self.results.result(row).repo_id
+        token = self._token
+        self.title.setText(f"<b>{repo_id}</b>")
+        self.facts.setText("Loading…")
+
+        def load() -> tuple[Any, Any]:
+            from app.library.fit import machine_budget
+            from app.library.model_page import load_model_page
+
+            return load_model_page(repo_id, token), machine_budget()
+
+        run_in_background(self, load, self._page_loaded, self._failed)
+
+    def _page_loaded(self, loaded: tuple[Any, Any]) -> None:
+        page, self._budget = loaded
+        self._page = page
+        self.offline_badge.hide()
+        facts = [
+            f"License: {page.license or 'not stated'}",
+            f"Architecture: {page.architecture or 'unknown'}",
+            f"Parameters: {page.parameter_count / 1e9:.2f} B" if page.parameter_count else "Parameters: unknown",
+            f"Context: {page.context_length:,} tokens" if page.context_length else "Context: unknown",
+        ]
+        if page.gated:
+            facts.append("Gated: accept the license on the Hub and add your token to download")
+        self.title.setText(f"<b>{page.repo_id}</b> · {page.downloads:,} downloads · {page.likes:,} likes")
+        self.facts.setText(" · ".join(facts))
+        self.card.setPlainText(page.card_excerpt or "This model has no description.")
+        self.variants.setRowCount(len(page.variants))
+        for row, variant in enumerate(page.variants):
+            self.variants.setItem(row, 0, QTableWidgetItem(variant.label))
+            self.variants.setItem(row, 1, QTableWidgetItem(human_size(variant.size)))
+        self._show_fits()
+        self.download_button.setEnabled(False)
+        self.page_shown.emit(page)
+
+    def _show_fits(self) -> None:
+        if self._page is None or self._budget is None:
+            return
+        context = int(self.context_box.currentData())
+        for row, variant in enumerate(self._page.variants):
+            verdict = self._page.fit(variant, context, self._budget)
+            item = QTableWidgetItem(verdict.badge)
+            item.setToolTip(verdict.detail)
+            self.variants.setItem(row, 2, item)
+
+    def _context_changed(self, _index: int) -> None:
+        from app.library.settings import Setting, put
+
+        put(Setting.FIT_CONTEXT, int(self.context_box.currentData()))
+        self._show_fits()
+
+    def _variant_chosen(self) -> None:
+        self.download_button.setEnabled(bool(self.variants.selectedItems()) and not self._downloading())
+
+    # --- downloads -------------------------------------------------------------------------------------
+
+    def _downloading(self) -> bool:
+        return self._job is not None and not self._job.state.finished
+
+    def download_selected(self) -> DownloadJob | None:
+        rows = {index.row() for index in self.variants.selectedIndexes()}
+        if self._page is None or len(rows) != 1 or self._downloading():
+            return None
+        from app.library.settings import models_folder
+
+        page, variant = self._page, self._page.variants[rows.pop()]
+        job = DownloadJob(page.repo_id, page.commit, list(variant.files), models_folder(), self._token,
+                          label=f"{page.repo_id} ({variant.label})")  # fmt: skip
+        job.listeners.append(self._latest.put)
+        self._job = job
+        self._progress_timer.start()
+        self.download_button.setEnabled(False)
+        self.pause_button.setEnabled(True)
+        self.cancel_button.setEnabled(True)
+        self.progress_label.setText(f"Waiting to download {job.label}…")
+        self.queue.add(job)
+        return job
+
+    def _poll_progress(self) -> None:
+        progress = self._latest.take()
+        if progress is not None:
+            self._on_progress(progress)
+
+    def _on_progress(self, progress: DownloadProgress) -> None:
+        if self._job is None or progress.job_id != self._job.id:
+            return
+        self.progress.setValue(int(progress.fraction * 1000))
+        state = progress.state
+        if state == JobState.RUNNING:
+            speed = f"{human_size(progress.bytes_per_s)}/s" if progress.bytes_per_s else "starting"
+            left = f", {format_duration(progress.seconds_left)} left" if progress.seconds_left is not None else ""
+            text = f"{human_size(progress.done_bytes)} of {human_size(progress.total_bytes)} · {speed}{left}"
+        elif state == JobState.DONE:
+            text = f"Downloaded to {progress.destination}"
+        elif state == JobState.FAILED:
+            text = progress.error or "The download failed."
+        elif state == JobState.PAUSED:
+            text = f"Paused at {human_size(progress.done_bytes)} of {human_size(progress.total_bytes)}"
+        elif state == JobState.CANCELLED:
+            text = "Cancelled; downloading it again resumes where it stopped."
+        else:
+            text = "Waiting for another download to finish…"
+        self.progress_label.setText(text)
+        self.pause_button.setText("Resume" if state in (JobState.PAUSED, JobState.FAILED) else "Pause")
+        self.pause_button.setEnabled(state not in (JobState.DONE, JobState.CANCELLED))
+        self.cancel_button.setEnabled(not state.finished)
+        if state.finished:
+            self._progress_timer.stop()
+            self._variant_chosen()
+        elif state == JobState.PAUSED:
+            self._progress_timer.stop()
+
+    def _pause_or_resume(self) -> None:
+        if self._job is None:
+            return
+        if self._job.state in (JobState.PAUSED, JobState.FAILED):
+            self._progress_timer.start()
+            self.queue.resume(self._job.id)
+        else:
+            self.queue.pause(self._job.id)
+
+    def _cancel(self) -> None:
+        if self._job is not None:
+            self._progress_timer.start()
+            self.queue.cancel(self._job.id)
+
+    # --- the token -------------------------------------------------------------------------------------
+
+    def _token_loaded(self, token: str | None) -> None:
+        self._token = token
+        self.token_status.setText(self.token_store.notice or ("Token set" if token else ""))
+
+    def _ask_token(self) -> None:
+        text, ok = QInputDialog.getText(self, "Hugging Face token", "Token (for gated models; kept in the keyring):",
+                                        QLineEdit.EchoMode.Password)  # fmt: skip
+        if ok:
+            self.set_token(text)
+
+    def set_token(self, token: str) -> None:
+        """Keep the token (keyring, or this session only) off the GUI thread; it may hang."""
+        self._token = token.strip() or None
+        self.token_status.setText("Saving…")
+
+        def saved(where: str) -> None:
+            self.token_status.setText(
+                {"keyring": "Token saved in the system keyring.", "none": "Token removed."}.get(
+                    where, self.token_store.notice or ""
+                )
+            )
+
+        run_in_background(self, lambda: self.token_store.set(token), saved, self._failed)
+

@@ -1,0 +1,235 @@
+"""The local library: every model on this machine with its origin, its details, import and delete.
+
+Listing (header reads), importing (a copy can take a while) and deleting run off the
+GUI thread. Files and folders can be dropped on the view to import them. Deleting asks
+first and says how much space it freed; other programs' models are only hidden.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMessageBox,
+    QPushButton,
+    QSplitter,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.library.catalog import LocalModel
+from app.ui.background import run_in_background
+from engines.inspect import human_size
+
+COLUMNS = ["Model", "Origin", "Format", "Size"]
+
+
+def ask_to_delete(parent: QWidget, question: str) -> bool:
+    answer = QMessageBox.question(parent, "Delete model", question,
+                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)  # fmt: skip
+    return answer == QMessageBox.StandardButton.Yes
+
+
+class LibraryView(QWidget):
+    listed = Signal(int)  # how many models are shown, after each refresh
+
+    def __init__(self, parent: QWidget | None = None, confirm: Callable[[QWidget, str], bool] = ask_to_delete) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Models on this computer")
+        self.setAcceptDrops(True)
+        self.confirm = confirm
+        self.models: list[LocalModel] = []
+        self.table = QTableWidget(0, len(COLUMNS))
+        self.table.setHorizontalHeaderLabels(COLUMNS)
+        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.details = QFormLayout()
+        details_box = QWidget()
+        details_box.setLayout(self.details)
+        self.import_file_button = QPushButton("Import file…")
+        self.import_folder_button = QPushButton("Import folder…")
+        self.remove_button = QPushButton("Delete")
+        self.remove_button.setEnabled(False)
+        self.refresh_button = QPushButton("Refresh")
+        self.folder_button = QPushButton("Models folder…")
+        self.status = QLabel("Drop a GGUF file or an MLX folder here to add it.")
+        self.status.setWordWrap(True)
+
+        split = QSplitter()
+        split.addWidget(self.table)
+        split.addWidget(details_box)
+        split.setStretchFactor(0, 2)
+        buttons = QHBoxLayout()
+        for button in (self.import_file_button, self.import_folder_button, self.remove_button, self.refresh_button,
+                       self.folder_button):  # fmt: skip
+            buttons.addWidget(button)
+        column = QVBoxLayout(self)
+        column.addWidget(split, 1)
+        column.addLayout(buttons)
+        column.addWidget(self.status)
+
+        self.table.itemSelectionChanged.connect(self._selection_changed)
+        self.import_file_button.clicked.connect(self._choose_file)
+        self.import_folder_button.clicked.connect(self._choose_folder)
+        self.remove_button.clicked.connect(self.remove_selected)
+        self.refresh_button.clicked.connect(self.refresh)
+        self.folder_button.clicked.connect(self._choose_models_folder)
+        self.refresh()
+
+    # --- listing ---------------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        from app.library.catalog import list_local_models
+
+        run_in_background(self, list_local_models, self._show, self._failed)
+
+    def _show(self, models: list[LocalModel]) -> None:
+        self.models = models
+        self.table.setRowCount(len(models))
+        for row, model in enumerate(models):
+            fmt = f"{model.info.format.upper()} {model.info.quantization or ''}".strip() if model.info else "unusable"
+            for column, text in enumerate((model.name, model.origin, fmt, human_size(model.size))):
+                item = QTableWidgetItem(text)
+                if model.problem:
+                    item.setToolTip(model.problem)
+                self.table.setItem(row, column, item)
+        self._selection_changed()
+        self.listed.emit(len(models))
+
+    def selected(self) -> LocalModel | None:
+        rows = {index.row() for index in self.table.selectedIndexes()}
+        return self.models[rows.pop()] if len(rows) == 1 else None
+
+    def select(self, name: str) -> None:
+        for row, model in enumerate(self.models):
+            if model.name == name:
+                self.table.selectRow(row)
+                return
+        raise KeyError(name)
+
+    def _selection_changed(self) -> None:
+        model = self.selected()
+        while self.details.rowCount():
+            self.details.removeRow(0)
+        self.remove_button.setEnabled(model is not None)
+        if model is None:
+            return
+        self.remove_button.setText("Delete" if model.deletable else "Hide")
+        from app.library.catalog import model_details
+
+        run_in_background(self, lambda: model_details(model), lambda rows: self._show_details(model, rows),
+                          self._failed)  # fmt: skip
+
+    def _show_details(self, model: LocalModel, rows: list[tuple[str, str]]) -> None:
+        if self.selected() is not model:
+            return  # the selection moved on while the headers were read
+        while self.details.rowCount():
+            self.details.removeRow(0)
+        for label, value in rows:
+            text = QLabel(value)
+            text.setWordWrap(True)
+            text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+            self.details.addRow(f"{label}:", text)
+
+    def detail_rows(self) -> dict[str, str]:
+        """The details pane as label -> value (for tests and accessibility)."""
+        rows = {}
+        for row in range(self.details.rowCount()):
+            label = self.details.itemAt(row, QFormLayout.ItemRole.LabelRole).widget().text().rstrip(":")
+            rows[label] = self.details.itemAt(row, QFormLayout.ItemRole.FieldRole).widget().text()
+        return rows
+
+    # --- import ----------------------------------------------------------------------------------------
+
+    def _choose_file(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Import a GGUF model", str(Path.home()), "GGUF models (*.gguf)")
+        if path:
+            self.import_paths([Path(path)])
+
+    def _choose_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Import an MLX model folder", str(Path.home()))
+        if path:
+            self.import_paths([Path(path)])
+
+    def import_paths(self, paths: list[Path]) -> None:
+        from app.library.model_files import import_model
+
+        def work() -> list[Path]:
+            return [import_model(path) for path in paths]
+
+        self.status.setText(f"Importing {', '.join(p.name for p in paths)}…")
+        run_in_background(self, work, self._imported, self._failed)
+
+    def _imported(self, placed: list[Path]) -> None:
+        self.status.setText("Imported " + ", ".join(str(p) for p in placed))
+        self.refresh()
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if _local_paths(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = _local_paths(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.import_paths(paths)
+
+    def _choose_models_folder(self) -> None:
+        from app.library.settings import models_folder
+
+        path = QFileDialog.getExistingDirectory(self, "Where Parlour keeps downloaded models", str(models_folder()))
+        if path:
+            self.set_models_folder(Path(path))
+
+    def set_models_folder(self, path: Path) -> None:
+        """New downloads and imports go there; models already in the old folder stay where they are."""
+        from app.library.settings import set_models_folder
+
+        set_models_folder(path)
+        self.status.setText(f"New downloads and imports go to {path}.")
+        self.refresh()
+
+    # --- delete ----------------------------------------------------------------------------------------
+
+    def remove_selected(self) -> None:
+        model = self.selected()
+        if model is None:
+            return
+        if model.deletable:
+            question = f"Delete {model.name}? This frees about {human_size(model.size)}."
+        else:
+            question = f"Hide {model.name}? Its files belong to {model.origin} and stay where they are."
+        if not self.confirm(self, question):
+            return
+        from app.library.model_files import delete_model
+
+        run_in_background(self, lambda: delete_model(model), self._removed, self._failed)
+
+    def _removed(self, removal: Any) -> None:
+        self.status.setText(removal.message)
+        self.refresh()
+
+    def _failed(self, error: Exception) -> None:
+        self.status.setText(str(error))
+
+
+def _local_paths(mime: Any) -> list[Path]:
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
