@@ -197,3 +197,13 @@ def test_bad_model_is_a_sentence_and_the_window_carries_on(qtbot, window: MainWi
     window.load_model(str(starter_gguf))
     qtbot.waitUntil(lambda: window.chat.model_path is not None, timeout=LOAD_TIMEOUT_MS)
     assert window.isVisible()
+
+
+def test_models_menu_opens_the_browser_and_the_library(qtbot, window: MainWindow) -> None:
+    with qtbot.waitSignal(window.picker.box.model().modelReset, timeout=30_000, raising=False):
+        window.show_library()  # its listing refreshes the model picker
+    window.show_browser()
+    assert window._browser.isVisible() and window._library.isVisible()
+    assert window._browser.windowTitle() == "Find models"
+    window._browser.close()
+    window._library.close()

@@ -144,6 +144,14 @@ class MainWindow(QMainWindow):
         find = QAction("Search chats", self, shortcut=QKeySequence.StandardKey.Find)
         find.triggered.connect(self.sidebar.focus_search)
         edit_menu.addAction(find)
+        models_menu = self.menuBar().addMenu("&Models")
+        browse = QAction("Find models on the Hub…", self)
+        browse.triggered.connect(self.show_browser)
+        library = QAction("Library…", self)
+        library.triggered.connect(self.show_library)
+        refresh = QAction("Refresh the model list", self)
+        refresh.triggered.connect(self.picker.refresh)
+        models_menu.addActions([browse, library, refresh])
         view_menu = self.menuBar().addMenu("&View")
         self.toggle_params = QAction("Parameters panel", self, checkable=True, checked=True)
         self.toggle_params.toggled.connect(self.params.setVisible)
@@ -259,6 +267,27 @@ class MainWindow(QMainWindow):
     def _poll_memory(self) -> None:
         if self._loaded is not None and self._ping_id is None and not self.chat.busy:
             self._ping_id = self.bridge.client.submit({"op": "ping"}, self.bridge._listener)
+
+    def show_browser(self) -> None:
+        """The Hub browser, in its own window; nothing touches the network until the user searches."""
+        if getattr(self, "_browser", None) is None:
+            from app.ui.browser import HubBrowser
+
+            self._browser = HubBrowser()
+            self._browser.resize(1100, 720)
+            self._browser.destroyed.connect(lambda *_: setattr(self, "_browser", None))
+        self._browser.show()
+        self._browser.raise_()
+
+    def show_library(self) -> None:
+        if getattr(self, "_library", None) is None:
+            from app.ui.library_view import LibraryView
+
+            self._library = LibraryView()
+            self._library.resize(900, 600)
+            self._library.listed.connect(lambda _count: self.picker.refresh())
+        self._library.show()
+        self._library.raise_()
 
     # --- conversations --------------------------------------------------------------------------------
 
@@ -528,6 +557,9 @@ class MainWindow(QMainWindow):
             set_setting(self.store, "window.params_visible", self.toggle_params.isChecked())
 
     def closeEvent(self, event: Any) -> None:
+        for window in (getattr(self, "_browser", None), getattr(self, "_library", None)):
+            if window is not None:
+                window.close()
         self._memory_timer.stop()
         self._commit_delete()
         self._save_state()
