@@ -49,7 +49,9 @@ def main() -> None:
         window.show()
         wait_until(app, lambda w=window: w.chat.model_path is not None, 60)
         if mode == "light":
-            window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=160, repeat_penalty=1.1))
+            params = GenerationParams(temperature=0.0, max_tokens=160, repeat_penalty=1.1)
+            window.params.set_params(params)
+            window.chat.set_params(params)
             for prompt in PROMPTS:
                 finished = []
                 window.chat.reply_finished.connect(lambda *a, f=finished: f.append(a))
