@@ -20,6 +20,13 @@ FinishReason = Literal["stop", "length", "cancelled", "error"]
 EngineName = Literal["mlx", "llamacpp"]
 
 
+def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+    """The entries of `data` that are fields of dataclass `cls`: messages from a newer or
+    older peer may carry keys this version does not know."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return {k: v for k, v in data.items() if k in names}
+
+
 @dataclass(frozen=True)
 class GenerationParams:
     """Parlour's own sampling defaults; adapters map every field explicitly.
@@ -71,8 +78,7 @@ class GenerationParams:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenerationParams:
-        known = {f.name for f in dataclasses.fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
+        values = _known_fields(cls, data)
         if "stop" in values:
             values["stop"] = tuple(values["stop"] or ())
         return cls(**values)
@@ -92,8 +98,7 @@ class LoadSettings:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any] | None) -> LoadSettings:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in (data or {}).items() if k in known})
+        return cls(**_known_fields(cls, data or {}))
 
 
 @dataclass(frozen=True)
@@ -122,8 +127,7 @@ class ModelInfo:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ModelInfo:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**_known_fields(cls, data))
 
 
 @dataclass
@@ -142,8 +146,7 @@ class GenerationStats:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> GenerationStats:
-        known = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**_known_fields(cls, data))
 
 
 # --- events -----------------------------------------------------------------------------------------
