@@ -171,6 +171,9 @@ class Finished:
     finish_reason: FinishReason
     stats: GenerationStats = field(default_factory=GenerationStats)
     error: str | None = None  # set when finish_reason is "error": one plain sentence
+    # With an error: which kind (an EngineError code), so a caller can tell the user's bad input
+    # (a hostile template, a bad model file) from Parlour's own failure.
+    error_code: str | None = None
     kind: Literal["finished"] = "finished"
 
 
@@ -190,6 +193,8 @@ def event_to_dict(event: Event) -> dict[str, Any]:
         }
         if event.error:
             out["error"] = event.error
+        if event.error_code:
+            out["code"] = event.error_code
         return out
     out = {"event": "started"}
     if event.template_source:
@@ -208,6 +213,7 @@ def event_from_dict(data: dict[str, Any]) -> Event:
             finish_reason=data.get("finish_reason", "error"),
             stats=GenerationStats.from_dict(data.get("stats") or {}),
             error=data.get("error"),
+            error_code=data.get("code"),
         )
     if kind == "started":
         return Started(data.get("template_source"), data.get("notice"))
@@ -243,9 +249,19 @@ class NotLoadedError(EngineError):
     code = "not_loaded"
 
 
+class TemplateError(EngineError):
+    """The chat template failed: a syntax error, a raise_exception(), an unsafe operation or a budget."""
+
+    code = "template_error"
+
+
 ERROR_CLASSES: dict[str, type[EngineError]] = {
-    cls.code: cls for cls in (EngineError, ModelFileError, InvalidRequestError, EngineCrashedError, NotLoadedError)
+    cls.code: cls
+    for cls in (EngineError, ModelFileError, InvalidRequestError, EngineCrashedError, NotLoadedError, TemplateError)
 }
+# Failures the person caused and can fix (a bad file, a hostile template, an impossible setting):
+# commands exit with 2 for these, and 1 for Parlour's own.
+USER_INPUT_CODES = frozenset({ModelFileError.code, InvalidRequestError.code, TemplateError.code})
 
 
 def error_from_code(code: str, message: str) -> EngineError:

@@ -9,6 +9,8 @@ be, which is how a truncated download is recognised before any native code runs.
 from __future__ import annotations
 
 import io
+import os
+import stat
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,6 +23,9 @@ KEEP_ARRAY_MAX = 64
 MAX_STRING_BYTES = 64 * 1024 * 1024  # a chat template is a few KiB; 64 MiB means a corrupt length
 MAX_TENSORS = 1_000_000
 MAX_KEYS = 100_000
+# llama.cpp itself reads no arrays of arrays; a few levels are allowed, more means a hostile file
+# (100,000 levels would exhaust Python's recursion limit).
+MAX_ARRAY_DEPTH = 4
 
 # ggml tensor type -> (elements per block, bytes per block); from ggml's type traits.
 GGML_BLOCK_SIZES: dict[int, tuple[int, int]] = {
@@ -155,35 +160,55 @@ class _Reader:
         if vtype == _STRING:
             return self.string()
         if vtype == _ARRAY:
-            item_type = self.scalar("<I")
-            count = self.scalar("<Q")
-            if count > self.size:  # each item takes at least one byte
-                if self.prefix_only:
-                    raise GGUFTruncatedError(self.size, None)
-                raise GGUFFormatError(f"array {key!r} claims {count} items")
-            if count > KEEP_ARRAY_MAX:
+            item_type, count = self.array_head(key)
+            # Arrays of arrays mean nothing to Parlour: skipped, so they cost no memory.
+            if count > KEEP_ARRAY_MAX or item_type == _ARRAY:
                 header.array_lengths[key] = count
-                self.skip_array(item_type, count)
+                self.skip_array(item_type, count, key, depth=1)
                 return None
             return [self.value(item_type, key, header) for _ in range(count)]
         raise GGUFFormatError(f"unknown value type {vtype} for {key!r}")
 
-    def skip_array(self, item_type: int, count: int) -> None:
+    def array_head(self, key: str) -> tuple[int, int]:
+        item_type = self.scalar("<I")
+        count = self.scalar("<Q")
+        if count > self.size:  # each item takes at least one byte
+            if self.prefix_only:
+                raise GGUFTruncatedError(self.size, None)
+            raise GGUFFormatError(f"array {key!r} claims {count} items")
+        return item_type, count
+
+    def skip_array(self, item_type: int, count: int, key: str, depth: int) -> None:
         if item_type in _SCALARS:
             self.skip(struct.calcsize(_SCALARS[item_type]) * count)
         elif item_type == _STRING:
             for _ in range(count):
                 self.skip_string()
+        elif item_type == _ARRAY:
+            if depth >= MAX_ARRAY_DEPTH:
+                raise GGUFFormatError(f"array {key!r} is nested more than {MAX_ARRAY_DEPTH} levels deep")
+            for _ in range(count):
+                inner_type, inner_count = self.array_head(key)
+                self.skip_array(inner_type, inner_count, key, depth + 1)
         else:
             raise GGUFFormatError(f"unsupported array item type {item_type}")
 
 
 def read_gguf_header(path: str | Path) -> GGUFHeader:
     """Parse the header and tensor table; raises GGUFFormatError or GGUFTruncatedError."""
-    path = Path(path)
-    size = path.stat().st_size
-    with open(path, "rb", buffering=1024 * 1024) as stream:
-        return parse_gguf_header(stream, size)
+    # Opened without blocking and checked on the descriptor: a FIFO or a device named *.gguf
+    # must be refused, not waited on or read for ever.
+    fd = os.open(Path(path), os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            raise GGUFFormatError("not a regular file")
+        os.set_blocking(fd, True)
+    except BaseException:
+        os.close(fd)
+        raise
+    with open(fd, "rb", buffering=1024 * 1024) as stream:
+        return parse_gguf_header(stream, info.st_size)
 
 
 def parse_gguf_prefix(data: bytes) -> GGUFHeader:

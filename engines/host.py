@@ -145,8 +145,7 @@ class EngineHost:
 
     def _fail(self, request_id: str, op: Any, code: str, message: str) -> None:
         if op == "generate":
-            self.send({"id": request_id, "code": code,
-                       **event_to_dict(Finished("error", GenerationStats(), error=message))})  # fmt: skip
+            self.send({"id": request_id, **event_to_dict(Finished("error", GenerationStats(), message, code))})
         else:
             self.send({"id": request_id, "event": "error", "code": code, "message": message})
 

@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import math
+import os
+import stat
 import struct
 from pathlib import Path
 from typing import Any
 
 from engines.base import ModelFileError, ModelInfo
+from engines.bounded_files import MIB, FileRefusedError, describe_kind, read_bounded_bytes
 from engines.gguf_header import (
     FILE_TYPE_NAMES,
     GGUFFormatError,
@@ -20,6 +24,13 @@ from engines.gguf_header import (
     read_gguf_header,
 )
 
+# Bounds on what a model folder's small files may be: generous for real models, tiny next to memory.
+CONFIG_LIMIT = 4 * MIB
+TOKENIZER_CONFIG_LIMIT = 16 * MIB
+TEMPLATE_LIMIT = 256 * 1024  # as the renderer's own cap (engines.templates.MAX_TEMPLATE_CHARS)
+SAFETENSORS_HEADER_LIMIT = 16 * MIB  # a 100,000-tensor shard's header is a few MB
+MAX_TENSOR_DIMS = 8
+MAX_DIM = 1 << 48
 PICKLE_SUFFIXES = (".bin", ".pt", ".pth", ".ckpt", ".pkl")
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tiktoken.model", "vocab.json")
 # mlx-lm maps a few model_type names onto shared implementations (mlx_lm.utils.MODEL_REMAPPING);
@@ -43,9 +54,16 @@ def human_size(num_bytes: float) -> str:
 def inspect_model(path: str | Path) -> ModelInfo:
     """Describe the model at `path` or raise ModelFileError with one plain sentence."""
     path = Path(path).expanduser()
-    if not path.exists():
-        raise ModelFileError(f"No model file or folder at {path}.")
-    if path.is_dir():
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ModelFileError(f"No model file or folder at {path}.") from None
+    except OSError as err:
+        raise ModelFileError(f"Cannot read {path}: {err.strerror or err.__class__.__name__}.") from None
+    if not stat.S_ISDIR(mode) and not stat.S_ISREG(mode):
+        # Opening a FIFO waits for a writer and a device never ends: refuse by type, before any read.
+        raise ModelFileError(f"{path.name} is {describe_kind(mode)}, not a model file.")
+    if stat.S_ISDIR(mode):
         ggufs = sorted(path.glob("*.gguf"))
         if (path / "config.json").exists() or not ggufs:
             return inspect_mlx_dir(path)
@@ -74,7 +92,12 @@ def _starts_with(path: Path, magic: bytes) -> bool:
 
 
 def inspect_gguf(path: Path) -> ModelInfo:
-    size = path.stat().st_size
+    try:
+        mode, size = (info := path.stat()).st_mode, info.st_size
+    except OSError as err:
+        raise ModelFileError(f"Cannot read {path}: {err.strerror or err.__class__.__name__}.") from None
+    if not stat.S_ISREG(mode):
+        raise ModelFileError(f"{path.name} is {describe_kind(mode)}, not a model file.")
     try:
         header = read_gguf_header(path)
     except GGUFTruncatedError as err:
@@ -130,6 +153,7 @@ def _int_or_none(value: Any) -> int | None:
 
 def inspect_mlx_dir(path: Path) -> ModelInfo:
     config_path = path / "config.json"
+    _refuse_special_files(path)
     code_files = sorted(p.name for p in path.glob("*.py"))
     if code_files:
         raise ModelFileError(
@@ -154,6 +178,7 @@ def inspect_mlx_dir(path: Path) -> ModelInfo:
             )
         raise ModelFileError("This model folder has no weights (.safetensors files).")
 
+    _check_quantization(config)
     model_type = config.get("model_type")
     if not isinstance(model_type, str) or not model_type:
         raise ModelFileError("This model folder's config.json does not say what kind of model it is (model_type).")
@@ -173,7 +198,7 @@ def inspect_mlx_dir(path: Path) -> ModelInfo:
     )
     template = None
     if (path / "chat_template.jinja").exists():
-        template = (path / "chat_template.jinja").read_text(encoding="utf-8", errors="replace")
+        template = _read_small(path / "chat_template.jinja", TEMPLATE_LIMIT).decode("utf-8", errors="replace")
     elif isinstance(tok_config, dict) and isinstance(tok_config.get("chat_template"), str):
         template = tok_config["chat_template"]
     return ModelInfo(
@@ -191,6 +216,32 @@ def inspect_mlx_dir(path: Path) -> ModelInfo:
         eos_token=_token_text(tok_config.get("eos_token")) if isinstance(tok_config, dict) else None,
         **_mlx_kv_geometry(config),
     )
+
+
+def _refuse_special_files(path: Path) -> None:
+    """Every entry an engine may open must be a regular file or a folder (FIFOs block, devices never end)."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError as err:
+        raise ModelFileError(f"Cannot read the folder {path}: {err.strerror or err.__class__.__name__}.") from None
+    for entry in entries:
+        try:
+            mode = os.stat(entry.path).st_mode
+        except OSError:
+            continue  # a dangling link: nothing to open
+        if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+            raise ModelFileError(f"This model folder holds {entry.name}, which is {describe_kind(mode)}; remove it.")
+
+
+def _check_quantization(config: dict[str, Any]) -> None:
+    quant = config.get("quantization")
+    if not quant:
+        return
+    if not isinstance(quant, dict):
+        raise ModelFileError("This model folder's config.json has a malformed quantization entry.")
+    bits = quant.get("bits")
+    if bits is not None and (type(bits) is not int or not 1 <= bits <= 16):
+        raise ModelFileError("This model folder's config.json gives an impossible number of quantization bits.")
 
 
 def _mlx_kv_geometry(config: dict[str, Any]) -> dict[str, int | None]:
@@ -221,49 +272,63 @@ def mlx_supports(model_type: str) -> bool:
     return any((Path(loc) / "models" / f"{model_type}.py").exists() for loc in spec.submodule_search_locations)
 
 
-def _read_json(path: Path, label: str) -> Any:
+def _read_small(path: Path, limit: int) -> bytes:
     try:
-        with open(path, encoding="utf-8") as stream:
-            return json.load(stream)
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        return read_bounded_bytes(path, limit, f"This model folder's {path.name}")
+    except FileRefusedError as err:
+        raise ModelFileError(str(err)) from None
+
+
+def _read_json(path: Path, label: str) -> Any:
+    limit = CONFIG_LIMIT if label == "config.json" else TOKENIZER_CONFIG_LIMIT
+    data = _read_small(path, limit)
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, ValueError) as err:
         raise ModelFileError(f"This model folder's {label} cannot be read ({err.__class__.__name__}).") from None
+    except RecursionError:
+        raise ModelFileError(f"This model folder's {label} is nested too deeply to read.") from None
 
 
 def _mlx_quantization(config: dict[str, Any]) -> str:
     quant = config.get("quantization") or config.get("quantization_config")
-    if isinstance(quant, dict) and quant.get("bits"):
+    if isinstance(quant, dict) and type(quant.get("bits")) is int:
         return f"{quant['bits']}-bit"
     dtype = config.get("torch_dtype") or config.get("dtype")
-    return str(dtype) if dtype else "unknown"
+    return dtype[:32] if isinstance(dtype, str) and dtype else "unknown"
 
 
 def _safetensors_parameters(path: Path, config: dict[str, Any]) -> int:
     """Count parameters from the header, and check the file is as long as its header says."""
-    size = path.stat().st_size
+    damaged = ModelFileError(f"The weights file {path.name} is damaged. Download the model again.")
     try:
         with open(path, "rb") as stream:
+            size = os.fstat(stream.fileno()).st_size
             (header_len,) = struct.unpack("<Q", stream.read(8))
-            if header_len > min(size, 100 * 1024 * 1024):
+            if header_len > min(size, SAFETENSORS_HEADER_LIMIT):
                 raise ValueError("header length")
             header = json.loads(stream.read(header_len))
-    except (OSError, ValueError, struct.error, UnicodeDecodeError):
-        raise ModelFileError(f"The weights file {path.name} is damaged. Download the model again.") from None
+    except (OSError, ValueError, struct.error, UnicodeDecodeError, RecursionError):
+        raise damaged from None
     if not isinstance(header, dict):
-        raise ModelFileError(f"The weights file {path.name} is damaged. Download the model again.")
-    bits = (config.get("quantization") or {}).get("bits") if isinstance(config.get("quantization"), dict) else None
+        raise damaged
+    quant = config.get("quantization")
+    bits = quant.get("bits") if isinstance(quant, dict) else None  # checked to be 1..16 or None
     count, data_end = 0, 0
     for name, entry in header.items():
-        if name == "__metadata__" or not isinstance(entry, dict):
+        if name == "__metadata__":
             continue
-        offsets = entry.get("data_offsets") or [0, 0]
-        data_end = max(data_end, int(offsets[1]))
-        elements = 1
-        for dim in entry.get("shape") or []:
-            elements *= int(dim)
+        if not isinstance(entry, dict):
+            raise damaged
+        offsets, shape = entry.get("data_offsets"), entry.get("shape")
+        if not _is_offsets(offsets) or not _is_shape(shape):
+            raise damaged
+        data_end = max(data_end, offsets[1])
+        elements = math.prod(shape)
         if name.endswith((".scales", ".biases")):
             continue
         if bits and entry.get("dtype") == "U32":
-            elements = elements * 32 // int(bits)  # packed quantized weights
+            elements = elements * 32 // bits  # packed quantized weights
         count += elements
     if size < 8 + header_len + data_end:
         raise ModelFileError(
@@ -271,3 +336,20 @@ def _safetensors_parameters(path: Path, config: dict[str, Any]) -> int:
             f"{human_size(8 + header_len + data_end)}). Download the model again."
         )
     return count
+
+
+def _is_offsets(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) == 2
+        and all(type(v) is int and 0 <= v < 1 << 62 for v in value)
+        and value[0] <= value[1]
+    )
+
+
+def _is_shape(value: Any) -> bool:
+    return (
+        isinstance(value, list)
+        and len(value) <= MAX_TENSOR_DIMS
+        and all(type(v) is int and 0 <= v < MAX_DIM for v in value)
+    )

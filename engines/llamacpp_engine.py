@@ -65,6 +65,44 @@ def route_native_logs() -> None:
     llama_cpp.llama_log_set(_forward, ctypes.c_void_p(0))
 
 
+class _TemplateNeverCompiled:
+    """Stands in for llama-cpp-python's Jinja2ChatFormatter inside the engine host.
+
+    `Llama.__init__` builds one formatter, with its own Jinja environment, for every
+    `tokenizer.chat_template*` entry in the GGUF metadata, and Jinja's compiler folds
+    constant expressions: a hostile model file cost minutes and gigabytes there, before
+    Parlour's sandbox ever saw the template. Parlour renders every prompt itself and never
+    calls llama-cpp-python's chat API, so no model template is compiled here at all.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
+    def to_chat_handler(self) -> Callable[..., Any]:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise RuntimeError("Parlour renders chat templates itself; llama-cpp-python's chat API is not used.")
+
+        return refuse
+
+
+def never_compile_model_templates() -> None:
+    """Make llama-cpp-python blind to the model's chat templates, for every template key."""
+    from llama_cpp import _internals, llama_chat_format
+
+    llama_chat_format.Jinja2ChatFormatter = _TemplateNeverCompiled  # type: ignore[misc,assignment]
+    model_class = _internals.LlamaModel
+    if getattr(model_class.metadata, "_parlour_filtered", False):
+        return
+    unfiltered = model_class.metadata
+
+    def metadata_without_templates(self: Any) -> dict[str, str]:
+        # Belt and braces: what llama-cpp-python never sees, no later version of it can compile.
+        return {k: v for k, v in unfiltered(self).items() if not k.startswith("tokenizer.chat_template")}
+
+    metadata_without_templates._parlour_filtered = True  # type: ignore[attr-defined]
+    model_class.metadata = metadata_without_templates  # type: ignore[method-assign]
+
+
 def default_threads() -> int:
     # Decode is memory-bound: more threads than physical cores slows it down.
     return max(1, min(8, os.cpu_count() or 1))
@@ -84,6 +122,7 @@ class LlamaCppEngine:
         import llama_cpp
 
         route_native_logs()
+        never_compile_model_templates()
         offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.gpu_layers if settings.gpu_layers is not None else (-1 if offload else 0)
         n_ctx = settings.context_length or default_context_length(

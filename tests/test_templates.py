@@ -6,8 +6,6 @@ tokenizer object built offline, with each family's real special tokens. No model
 
 from __future__ import annotations
 
-import resource
-import time
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -20,8 +18,6 @@ from engines.gguf_header import read_gguf_header
 from engines.templates import (
     CHATML_TEMPLATE,
     PREVIEW_MESSAGES,
-    TOO_BIG_MESSAGE,
-    TOO_SLOW_MESSAGE,
     UNSAFE_MESSAGE,
     TemplateError,
     check_template,
@@ -375,98 +371,6 @@ def test_ssti_payloads_are_refused_and_run_nothing(payload: str, tmp_path: Path)
         render_chat(payload.replace("PWNED", str(pwned)), [{"role": "user", "content": "hi"}])
     assert str(caught.value) == UNSAFE_MESSAGE
     assert not pwned.exists()
-
-
-TOO_BIG = [
-    "{{ 'x' * 10**9 }}",
-    "{{ 'x'.ljust(10**9) }}",
-    "{{ 'x' | center(10**9) }}",
-    "{{ ('x' * 999999).replace('', 'yy') }}",
-    "{{ '%0999999999d' % 1 }}",
-    "{{ '%*d' % (999999999, 1) }}",
-    "{{ '{:>999999999}'.format('') }}",
-    "{{ '{:>{}}'.format('', 999999999) }}",
-    "{{ '{:.999999999f}'.format(1.5) }}",
-    "{{ 2 ** (10**9) }}",
-    "{{ (5).to_bytes(10**9, 'big') }}",
-    "{{ [messages] * 10**9 }}",
-    "{{ lipsum(10**6) }}",
-    "{{ ['x' * 999999] * 999999 }}",
-    "{{ (['x' * 999999] * 999999) | join }}",
-    "{{ ('-').join(['x' * 999999] * 999999) }}",
-    "{{ (['x' * 999999] * 999999) | tojson }}",
-    "{{ {'a': 'x' * 999999} | tojson(indent=10**6) }}",
-    "{{ ['x' * 999999] * 999999 ~ '' }}",
-    "{{ ('x\n' * 400000) | indent(100) }}",
-    "{{ ('ab' * 400000) | wordwrap(1, wrapstring='x' * 900000) }}",
-    "{{ range(10) | batch(10**8, 'x') | list }}",
-    "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s }}",
-    "{% set ns = namespace(s='x') %}{% for i in range(64) %}{% set ns.s = ns.s + ns.s %}{% endfor %}{{ ns.s }}",
-    "{% set ns = namespace(s='') %}{% for i in range(100000) %}{% set ns.s = ns.s + 'x' * 20 %}{% endfor %}",
-    "{% set ns = namespace(l=[]) %}{% for i in range(100000) %}{% set ns.l = ns.l + ['x' * 50] %}{% endfor %}",
-]
-
-
-def test_size_bombs_are_stopped_quickly_without_using_much_memory() -> None:
-    peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
-    for payload in TOO_BIG:
-        started = time.monotonic()
-        with pytest.raises(TemplateError) as caught:
-            render_chat(payload, [{"role": "user", "content": "hi"}])
-        assert str(caught.value) == TOO_BIG_MESSAGE, payload
-        assert time.monotonic() - started < 1.5, payload
-    growth_mib = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - peak_before) / 1024
-    assert growth_mib < 300
-
-
-def test_summing_lists_is_refused() -> None:
-    # sum() with a list start is quadratic in C, out of reach of the time bound.
-    with pytest.raises(TemplateError, match="unsafe"):
-        render_chat("{{ [[1]] * 100000 | sum(start=[]) }}", [])
-
-
-LONG_RUNNING = [
-    "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
-    "{% for i in range(100000) %}{% for j in range(100000) %}{% if false %}x{% endif %}{% endfor %}{% endfor %}",
-    "{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(40) }}",
-    "{% for i in range(100000) recursive %}{{ loop(range(100000)) if false }}{% for j in range(100000) %}"
-    "{% endfor %}{% endfor %}",
-]
-
-
-@pytest.mark.parametrize("payload", LONG_RUNNING)
-def test_endless_loops_that_print_nothing_are_stopped(payload: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(templates, "RENDER_SECONDS", 0.3)
-    started = time.monotonic()
-    with pytest.raises(TemplateError) as caught:
-        render_chat(payload, [])
-    assert str(caught.value) == TOO_SLOW_MESSAGE
-    assert time.monotonic() - started < 1.0
-
-
-@pytest.mark.parametrize(
-    "payload",
-    [
-        "{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}",
-        "{% macro f() %}{% for i in range(100000) %}{% for j in range(100000) %}y{% endfor %}{% endfor %}"
-        "{% endmacro %}{{ f() }}",
-        "{% set x %}{% for i in range(100000) %}{% for j in range(100000) %}z{% endfor %}{% endfor %}{% endset %}",
-    ],
-)
-def test_endless_loops_that_print_are_stopped(payload: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(templates, "RENDER_SECONDS", 0.5)
-    started = time.monotonic()
-    with pytest.raises(TemplateError) as caught:
-        render_chat(payload, [])
-    assert str(caught.value) in (TOO_SLOW_MESSAGE, TOO_BIG_MESSAGE)
-    assert time.monotonic() - started < 1.5
-
-
-def test_the_default_time_bound_is_about_two_seconds() -> None:
-    started = time.monotonic()
-    with pytest.raises(TemplateError, match="took too long"):
-        render_chat(LONG_RUNNING[0], [])
-    assert 1.9 < time.monotonic() - started < 4.0
 
 
 def test_a_long_real_conversation_is_not_mistaken_for_a_bomb() -> None:
