@@ -7,6 +7,7 @@ in `replies.py`.
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 from app.store.db import Store
@@ -135,6 +136,18 @@ def delete_conversation(store: Store, conversation_id: int) -> None:
     with store.transaction(durable=True) as connection:
         cursor = connection.execute("DELETE FROM conversations WHERE id = ?", (conversation_id,))
         _require(cursor.rowcount, conversation_id)
+
+
+def delete_conversation_for_good(store: Store, conversation_id: int) -> threading.Thread:
+    """Delete a conversation and leave no copy of its text in any of the store's files.
+
+    The rows' pages are zeroed as they are freed (`secure_delete`, set on every connection) and the
+    search indexes drop its terms (erasure.py); a background thread then merges the indexes where
+    FTS5 cannot erase by itself, and copies and truncates the write-ahead log, which still holds
+    the pages as they were. Returns that thread: join it to wait until the text is gone.
+    """
+    delete_conversation(store, conversation_id)
+    return store.start_log_checkpoint(forget=True)
 
 
 def _require(rowcount: int, conversation_id: int) -> None:

@@ -25,6 +25,15 @@ its threshold, a streaming checkpoint on the GUI thread included; so the
 threshold is set high, as a safety net, and a finished reply starts a passive
 checkpoint on a background thread (`start_log_checkpoint`), which neither
 waits for nor blocks anyone.
+
+Deleted text is erased, not just unlinked: every connection sets
+`secure_delete` (SQLite then overwrites freed content with zeros; Debian builds
+do it by default, python.org's macOS builds do not), the search indexes use
+FTS5's own `secure-delete` option where SQLite has it (3.42 and later), and a
+deletion made for good asks the background thread to finish the job
+(`start_log_checkpoint(forget=True)`): merge the search indexes when FTS5 cannot
+erase by itself, and copy the log into the database file and truncate it, so
+no old copy of a page stays in `-wal`.
 """
 
 from __future__ import annotations
@@ -39,6 +48,12 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from app.paths import data_dir
+from app.store.erasure import (
+    enable_search_secure_delete,
+    guard_deleted_text,
+    merge_search_indexes,
+    undo_newer_search_format,
+)
 from app.store.errors import StoreDamagedError, StoreError, StoreTooNewError, translate
 from app.store.recovery import (
     clear_damage_mark,
@@ -56,6 +71,9 @@ STORE_FILE_NAME = "parlour.db"
 BUSY_TIMEOUT_MS = 5000
 # Pages (4 KiB each) the log may hold before a commit copies it into the database file itself.
 LOG_CHECKPOINT_PAGES = 4000
+# How long truncating the log may wait for readers: while it waits, writers (the window) wait too.
+# When readers stay longer, the next checkpoint tries again.
+LOG_TRUNCATE_WAIT_MS = 500
 _TOO_NEW = (
     "This conversation store was written by a newer version of Parlour; "
     "update Parlour to open it (nothing was changed)."
@@ -77,7 +95,12 @@ class Store:
         self.notice = notice
         self._depth = 0
         self._durable = False
+        self._checkpoint_lock = threading.Lock()
         self._checkpointer: threading.Thread | None = None
+        self._checkpoint_again = False
+        # Deletions for good asked for, and how many of them the background thread has finished.
+        self._forget_requested = 0
+        self._forget_done = 0
 
     @contextmanager
     def transaction(self, durable: bool = False) -> Iterator[sqlite3.Connection]:
@@ -144,24 +167,50 @@ class Store:
                 raise
             raise problem from error
 
-    def start_log_checkpoint(self) -> threading.Thread:
+    def start_log_checkpoint(self, *, forget: bool = False) -> threading.Thread:
         """Copy the write-ahead log into the database file on a background thread; returns it.
 
-        A thread already at work is returned instead of starting another.
+        With `forget` (after a deletion made for good), the thread also erases what is left of the
+        deleted text: it merges the search indexes when FTS5 cannot erase by itself, and truncates
+        the log once it is copied. A thread already at work is returned instead of starting
+        another; it goes round once more for the request that came in while it ran.
         """
-        running = self._checkpointer
-        if running is not None and running.is_alive():
-            return running
-        self._checkpointer = threading.Thread(
-            target=_checkpoint_log, args=(self.path,), name="store-log-checkpoint", daemon=True
-        )
-        self._checkpointer.start()
-        return self._checkpointer
+        with self._checkpoint_lock:
+            if forget:
+                self._forget_requested += 1
+            self._checkpoint_again = True
+            if self._checkpointer is None:
+                self._checkpointer = threading.Thread(
+                    target=self._run_checkpoints, name="store-log-checkpoint", daemon=True
+                )
+                self._checkpointer.start()
+            return self._checkpointer
 
     def wait_for_log_checkpoint(self, timeout: float | None = None) -> None:
         """Wait until a background checkpoint, if one is running, has finished."""
-        if self._checkpointer is not None:
-            self._checkpointer.join(timeout)
+        with self._checkpoint_lock:
+            running = self._checkpointer
+        if running is not None:
+            running.join(timeout)
+
+    @property
+    def forgetting_pending(self) -> bool:
+        """Whether a deletion for good still has traces to erase (the log could not be truncated yet)."""
+        with self._checkpoint_lock:
+            return self._forget_done < self._forget_requested
+
+    def _run_checkpoints(self) -> None:
+        while True:
+            with self._checkpoint_lock:
+                if not self._checkpoint_again:
+                    self._checkpointer = None
+                    return
+                self._checkpoint_again = False
+                requested = self._forget_requested
+                forget = self._forget_done < requested
+            if _checkpoint_log(self.path, forget=forget) and forget:
+                with self._checkpoint_lock:
+                    self._forget_done = max(self._forget_done, requested)
 
     def close(self) -> None:
         # Nothing of ours may touch the file once it is closed.
@@ -175,17 +224,34 @@ class Store:
         self.close()
 
 
-def _checkpoint_log(path: Path) -> None:
-    # Its own connection: sqlite3 connections belong to one thread. PASSIVE copies what it can
-    # without waiting for readers or writers; what it cannot copy waits for the next time.
+def _checkpoint_log(path: Path, forget: bool = False) -> bool:
+    """One checkpoint on its own connection (sqlite3 connections belong to one thread); True when
+    everything asked for was done.
+
+    PASSIVE copies what it can without waiting for readers or writers; what it cannot copy waits
+    for the next time. To forget deleted text, the log is then truncated, which needs every reader
+    to have moved past it: that waits a little, and when it cannot, the next checkpoint tries again.
+    """
     try:
         connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
         try:
+            guard_deleted_text(connection)
+            if forget:
+                merge_search_indexes(connection)
             connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            if not forget:
+                return True
+            connection.execute(f"PRAGMA busy_timeout = {LOG_TRUNCATE_WAIT_MS}")
+            busy = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            if busy:
+                log.info("the log of %s is still in use; deleted text leaves it at the next checkpoint", path)
+                return False
+            return True
         finally:
             connection.close()
     except sqlite3.Error:
         log.warning("background checkpoint of %s failed", path, exc_info=True)
+        return False
 
 
 def _for_people(error: sqlite3.Error, path: Path) -> StoreError | None:
@@ -263,6 +329,7 @@ def _probe(path: Path) -> str | None:
     except sqlite3.Error as error:
         raise StoreError(f"Parlour could not read its conversation store at {path}: {error}.") from error
     try:
+        guard_deleted_text(connection)
         version = schema_version(connection)
         if version > LATEST_VERSION:
             raise StoreTooNewError(_TOO_NEW)
@@ -294,6 +361,7 @@ def _connect(path: Path) -> sqlite3.Connection:
     try:
         connection.row_factory = sqlite3.Row
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        guard_deleted_text(connection)
         # Checked before any pragma that writes: another process may have upgraded the store
         # since our probe, and a newer store must stay exactly as it is.
         if schema_version(connection) > LATEST_VERSION:
@@ -312,6 +380,8 @@ def _connect(path: Path) -> sqlite3.Connection:
             connection.execute("PRAGMA checkpoint_fullfsync = ON")
         if schema_version(connection) < LATEST_VERSION:
             migrate(connection)
+        undo_newer_search_format(connection)
+        enable_search_secure_delete(connection)
         return connection
     except BaseException:
         connection.close()

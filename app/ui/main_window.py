@@ -359,7 +359,8 @@ class MainWindow(QMainWindow):
         if self._pending_delete is None:
             return
         try:
-            store_conversations.delete_conversation(self.store, self._pending_delete)
+            # For good: the text is erased from the store's files too, off the GUI thread.
+            store_conversations.delete_conversation_for_good(self.store, self._pending_delete)
         except StoreError as err:
             self.set_status(str(err), True)
         self._pending_delete = None
