@@ -11,12 +11,13 @@ import json
 import logging
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.log_setup import logging_to_file, setup_logging
+from app.terminal_text import EXIT_BAD_INPUT, EXIT_FAILED, exit_code_for, fail, json_text, printable
 
-EXIT_BAD_INPUT = 2
+__all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "build_parser", "fail", "main", "setup_logging"]
 
 
 def _add_sampling_options(parser: argparse.ArgumentParser) -> None:
@@ -55,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     chat.add_argument("--json", action="store_true", help="print one JSON object per line (deltas, then stats)")
     chat.set_defaults(func=cmd_chat)
 
-    models = sub.add_parser("models", help="list the models on this machine; search, download, import, rm")
+    models = sub.add_parser("models", help="list the models on this machine; search, download, import, rm, unhide")
     models.add_argument("--json", action="store_true")
+    models.add_argument("--hidden", action="store_true", help="list only the models you hid (`parlour models unhide`)")
     models.set_defaults(func=cmd_models)
     register_models_subcommands(models)
 
@@ -80,23 +82,6 @@ def register_models_subcommands(models: argparse.ArgumentParser) -> None:
     add_models_subcommands(models)
 
 
-def setup_logging() -> str | None:
-    """Log to a file in the data folder; tracebacks go there, never to the terminal."""
-    try:
-        from app.paths import log_dir
-
-        path = str(log_dir() / "parlour.log")
-        logging.basicConfig(filename=path, level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-        return str(log_dir() / "engine.log")
-    except OSError:
-        return None
-
-
-def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    print(f"parlour: {message}", file=sys.stderr)
-    return code
-
-
 # --- chat ---------------------------------------------------------------------------------------------
 
 
@@ -115,17 +100,24 @@ def params_from_args(args: argparse.Namespace) -> Any:
     return GenerationParams(**values)
 
 
+def read_template_file(path: str) -> str:
+    """A template file the person named, read where they typed it: refused by type and size before reading.
+
+    A FIFO, /dev/zero, a folder or a file of gigabytes is one sentence (FileRefusedError), never a hang.
+    """
+    from engines.bounded_files import read_bounded_text
+    from engines.templates import MAX_TEMPLATE_CHARS
+
+    return read_bounded_text(os.path.abspath(os.path.expanduser(path)), MAX_TEMPLATE_CHARS, "The template file")
+
+
 def read_template(path: str | None) -> str | None:
     """A user's template file, checked before use: syntax errors name their line."""
-    from engines.base import EngineError
     from engines.templates import check_template
 
-    if not path:
+    if path is None:
         return None
-    try:
-        source = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise EngineError(f"Cannot read the template file {path} ({err.__class__.__name__}).") from None
+    source = read_template_file(path)
     check_template(source)
     return source
 
@@ -143,15 +135,13 @@ def cmd_chat(args: argparse.Namespace) -> int:
         path = resolve_model(args.model)
         info = inspect_model(path)  # header checks here: a bad file fails fast, before any engine starts
         choose_engine(info.engine, args.engine)
-        if args.context_length is not None and args.context_length < 16:
-            raise EngineError("The context length must be at least 16 tokens.")
         template = read_template(args.template)
         if template is None:
             from app.template_commands import override_for
 
             template = override_for(path)
     except EngineError as err:
-        return fail(str(err))
+        return fail(str(err), exit_code_for(err))
     template_vars = {"enable_thinking": args.thinking == "on"} if args.thinking else None
 
     messages = []
@@ -163,33 +153,34 @@ def cmd_chat(args: argparse.Namespace) -> int:
             client.load(str(path), args.engine, LoadSettings(context_length=args.context_length))
             if args.show_prompt:
                 return _show_prompt(client.render(messages, params, template, template_vars), args.json)
+            reply = client.generate(messages, params, template, template_vars)
+            finished: Finished | None = None
+            try:
+                for event in reply:
+                    if isinstance(event, Finished):
+                        finished = event
+                    elif isinstance(event, Delta):
+                        _print_delta(event, args.json)
+                    elif isinstance(event, Started) and event.notice:
+                        print(f"parlour: {printable(event.notice)}", file=sys.stderr)
+            except KeyboardInterrupt:
+                reply.cancel()
+                for event in reply:
+                    if isinstance(event, Finished):
+                        finished = event
         except EngineError as err:
-            return fail(str(err))
-        reply = client.generate(messages, params, template, template_vars)
-        finished: Finished | None = None
-        try:
-            for event in reply:
-                if isinstance(event, Finished):
-                    finished = event
-                elif isinstance(event, Delta):
-                    _print_delta(event, args.json)
-                elif isinstance(event, Started) and event.notice:
-                    print(f"parlour: {event.notice}", file=sys.stderr)
-        except KeyboardInterrupt:
-            reply.cancel()
-            for event in reply:
-                if isinstance(event, Finished):
-                    finished = event
-        assert finished is not None
+            return fail(str(err), exit_code_for(err))
+        if finished is None:
+            return fail("The engine stopped without finishing the reply; details are in the log.", EXIT_FAILED)
         if args.json:
-            print(json.dumps({"finish_reason": finished.finish_reason, "error": finished.error,
-                              "engine": client.engine, "model": client.model.name if client.model else None,
-                              **finished.stats.to_dict()}, ensure_ascii=False))  # fmt: skip
+            print(json_text({"finish_reason": finished.finish_reason, "error": finished.error,
+                             "engine": client.engine, "model": client.model.name if client.model else None,
+                             **finished.stats.to_dict()}))  # fmt: skip
         else:
             sys.stdout.write("\n")
             sys.stdout.flush()
         if finished.finish_reason == "error":
-            return fail(finished.error or "The reply failed.", 1)
+            return fail(finished.error or "The reply failed.", EXIT_FAILED)
         if finished.finish_reason == "cancelled":
             return 130
     return 0
@@ -210,15 +201,14 @@ def _print_delta(delta: Any, as_json: bool) -> None:
 
 def _show_prompt(prompt: dict[str, Any], as_json: bool) -> int:
     if as_json:
-        print(json.dumps({k: prompt.get(k) for k in ("template_source", "notice", "tokens", "dropped_turns", "text")},
-                         ensure_ascii=False))  # fmt: skip
+        print(json_text({k: prompt.get(k) for k in ("template_source", "notice", "tokens", "dropped_turns", "text")}))
         return 0
     source = {"model": "the model's own template", "override": "your template"}.get(
         prompt["template_source"], f"Parlour's built-in {str(prompt['template_source']).split(':')[-1]} template"
     )
-    print(f"# Template: {source}; {prompt['tokens']} tokens", file=sys.stderr)
+    print(f"# Template: {printable(source)}; {printable(prompt['tokens'])} tokens", file=sys.stderr)
     if prompt.get("notice"):
-        print(f"# {prompt['notice']}", file=sys.stderr)
+        print(f"# {printable(prompt['notice'])}", file=sys.stderr)
     sys.stdout.write(prompt["text"])
     sys.stdout.flush()
     return 0
@@ -228,36 +218,50 @@ def _show_prompt(prompt: dict[str, Any], as_json: bool) -> int:
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from app.library.catalog import list_local_models
-    from engines.inspect import human_size
+    from app.library.catalog import list_hidden_models, list_local_models
+    from app.library.errors import LibraryError
 
-    models = list_local_models()
+    try:
+        models = list_hidden_models() if args.hidden else list_local_models()
+    except LibraryError as err:
+        return fail(str(err), EXIT_FAILED)
     if args.json:
-        print(json.dumps([{"name": m.name, "path": str(m.path), "origin": m.origin, "problem": m.problem,
-                           **(m.info.to_dict() if m.info else {})} for m in models],
-                         ensure_ascii=False, default=str, indent=1))  # fmt: skip
+        print(json_text([{"name": m.name, "path": str(m.path), "origin": m.origin, "problem": m.problem,
+                          "hidden": m.hidden, **(m.info.to_dict() if m.info else {})} for m in models],
+                        default=str, indent=1))  # fmt: skip
         return 0
     if not models:
-        print("No models found. The starter model comes with `make run`.")
+        print("No model is hidden." if args.hidden else "No models found. The starter model comes with `make run`.")
         return 0
     for m in models:
-        if m.info is None:
-            print(f"{m.name}\n    unusable: {m.problem}\n    {m.origin}: {m.path}")
-            continue
-        params = f"{m.info.parameter_count / 1e6:.0f}M params" if m.info.parameter_count else "? params"
-        ctx = f"{m.info.context_length} ctx" if m.info.context_length else ""
-        print(f"{m.name}\n    {m.info.engine}, {m.info.format.upper()} {m.info.quantization or ''}, "
-              f"{human_size(m.info.file_size)}, {params} {ctx}\n    {m.origin}: {m.path}")  # fmt: skip
+        print(_model_entry(m))
+    if args.hidden:
+        print("`parlour models unhide NAME` shows one in the list again.")
     return 0
 
 
+def _model_entry(m: Any) -> str:
+    """Three lines for one model; every part that comes from a file is made printable."""
+    from engines.inspect import human_size
+
+    name, where = printable(m.name), f"{printable(m.origin)}: {printable(m.path)}"
+    if m.info is None:
+        return f"{name}\n    unusable: {printable(m.problem)}\n    {where}"
+    params = f"{m.info.parameter_count / 1e6:.0f}M params" if m.info.parameter_count else "? params"
+    ctx = f"{m.info.context_length} ctx" if m.info.context_length else ""
+    kind = printable(f"{m.info.engine}, {m.info.format.upper()} {m.info.quantization or ''}")
+    return f"{name}\n    {kind}, {human_size(m.info.file_size)}, {params} {ctx}\n    {where}"
+
+
 def cmd_doctor(args: argparse.Namespace) -> int:
+    from app.qt_libraries import install_advice, missing_window_libraries
     from engines.hardware import probe
     from engines.inspect import human_size
 
     report = probe(load_engines=True)
+    missing = missing_window_libraries()
     if args.json:
-        print(json.dumps(report.to_dict(), indent=1))
+        print(json_text({**report.to_dict(), "window_missing_libraries": missing}, indent=1))
         return 0
     mem = lambda n: human_size(n) if n else "unknown"  # noqa: E731
     lines = [
@@ -280,8 +284,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
         f" (device: {report.mlx_device or 'unavailable'})"
     )
     lines.append(f"Python:        {report.versions.get('python')}")
+    if missing:
+        lines.append(f"Window:        {install_advice(missing)}")
     lines.extend(f"Note:          {note}" for note in report.notes)
-    print("\n".join(lines))
+    print(printable("\n".join(lines), multiline=True))
     return 0
 
 
@@ -290,7 +296,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def display_problem() -> str | None:
     """Why no window can open here, or None. Checked before Qt, which would abort instead."""
-    if os.environ.get("QT_QPA_PLATFORM"):
+    platform = os.environ.get("QT_QPA_PLATFORM", "")
+    if platform and platform.split(":")[0] != "xcb":
         return None
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return (
@@ -304,25 +311,51 @@ def open_window(argv: list[str]) -> int:
     problem = display_problem()
     if problem:
         return fail(problem)
+    from app.qt_libraries import window_libraries_problem
+
+    missing = window_libraries_problem()  # before Qt, which would print a page about plugins and abort
+    if missing:
+        return fail(missing, EXIT_FAILED)
     engine_log = setup_logging()
     from app.ui.app import run_app
 
     return run_app(argv, engine_log)
 
 
+def _quiet_stdout() -> None:
+    """After the reader of a pipe went away (`parlour models | head -1`): no second error at exit."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     parser = build_parser()
     args = parser.parse_args(argv)
-    if not getattr(args, "command", None):
-        return open_window(argv)
+    setup_logging()  # first, for every command: whatever fails below leaves its traceback in the log
+    from app.argument_checks import argument_problem
+
+    problem = argument_problem(parser, args)
+    if problem:
+        return fail(problem)
     try:
+        if not getattr(args, "command", None):
+            return open_window(argv)
         return int(args.func(args))
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        _quiet_stdout()
+        return EXIT_FAILED
     except Exception as err:  # last resort: a sentence on screen, the traceback in the log
         logging.getLogger("parlour").exception("command failed")
-        return fail(f"Something went wrong ({err.__class__.__name__}: {err}); details are in the log.", 1)
+        detail = printable(str(err))[:300]
+        where = "details are in the log" if logging_to_file() else "Parlour could not write its log file either"
+        return fail(f"Something went wrong ({err.__class__.__name__}: {detail}); {where}.", EXIT_FAILED)
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""`parlour models search | download | import | rm`: the library in the terminal.
+"""`parlour models search | download | import | rm | unhide`: the library in the terminal.
 
 Registered by app.cli; imports nothing heavy at top level (huggingface_hub only
 once a command actually talks to the Hub). Errors are one sentence on stderr.
@@ -7,13 +7,15 @@ once a command actually talks to the Hub). Errors are one sentence on stderr.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
 from typing import Any
 
+from app.terminal_text import EXIT_BAD_INPUT, EXIT_FAILED, exit_code_for, fail, json_text, printable
+
 BAR_WIDTH = 28
+MAX_SEARCH_RESULTS = 1000  # the Hub pages its answers; more than this in a terminal helps no one
 PLAIN_PROGRESS_STEP = 0.1  # without a terminal, a line at every tenth
 
 
@@ -43,14 +45,17 @@ def add_models_subcommands(models: argparse.ArgumentParser) -> None:
     remove.add_argument("ref", metavar="REF", help="the model's name or path, as `parlour models` lists it")
     remove.set_defaults(func=cmd_rm)
 
+    unhide = sub.add_parser("unhide", help="show a hidden model again (`parlour models --hidden` lists them)")
+    unhide.add_argument("ref", metavar="REF", help="the model's name or path, as `parlour models --hidden` lists it")
+    unhide.set_defaults(func=cmd_unhide)
 
-def _fail(message: str, code: int = 2) -> int:
-    print(f"parlour: {message}", file=sys.stderr)
-    return code
+
+def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    return fail(message, code)
 
 
 def _log_to_file() -> None:
-    from app.cli import setup_logging
+    from app.log_setup import setup_logging
 
     setup_logging()
 
@@ -69,21 +74,22 @@ def cmd_search(args: argparse.Namespace) -> int:
 
     try:
         query = SearchQuery(text=args.text, formats=tuple(args.format or default_formats()), sort=args.sort,
-                            author=args.author, page_size=max(1, args.limit))  # fmt: skip
+                            author=args.author, page_size=min(max(1, args.limit), MAX_SEARCH_RESULTS))  # fmt: skip
         page = search_models(query, _token())
     except LibraryError as err:
         return _fail(str(err))
     if args.json:
-        print(json.dumps([{"repo_id": r.repo_id, "format": r.format, "downloads": r.downloads, "likes": r.likes,
+        print(json_text([{"repo_id": r.repo_id, "format": r.format, "downloads": r.downloads, "likes": r.likes,
                            "updated": r.updated.isoformat() if r.updated else None} for r in page.results],
                          indent=1))  # fmt: skip
         return 0
     if not page.results:
         print("No models found.")
         return 0
-    width = max(len(r.repo_id) for r in page.results)
+    width = max(len(printable(r.repo_id)) for r in page.results)
     for r in page.results:
-        print(f"{r.repo_id:<{width}}  {r.format.upper():<4}  {r.downloads:>10,} downloads  {r.likes:>6,} likes")
+        counts = f"{r.downloads:>10,} downloads  {r.likes:>6,} likes"
+        print(f"{printable(r.repo_id):<{width}}  {printable(r.format.upper()):<4}  {counts}")
     return 0
 
 
@@ -107,9 +113,9 @@ def cmd_download(args: argparse.Namespace) -> int:
         return 130
     bar.finish()
     if state == JobState.DONE:
-        print(f"Downloaded {job.label} to {job.destination}")
+        print(f"Downloaded {printable(job.label)} to {printable(job.destination)}")
         return 0
-    return _fail(job.error or f"The download {state.value}.", 1)
+    return _fail(job.error or f"The download {state.value}.", EXIT_FAILED)
 
 
 class ProgressBar:
@@ -155,7 +161,7 @@ def cmd_import(args: argparse.Namespace) -> int:
         placed = import_model(args.path)
     except LibraryError as err:
         return _fail(str(err))
-    print(f"Imported to {placed}")
+    print(f"Imported to {printable(placed)}")
     return 0
 
 
@@ -169,7 +175,25 @@ def cmd_rm(args: argparse.Namespace) -> int:
     try:
         model = find_local_model(args.ref)
         removal = delete_model(model)
-    except (LibraryError, EngineError) as err:
+    except EngineError as err:
+        return _fail(str(err), exit_code_for(err))
+    except LibraryError as err:
         return _fail(str(err))
-    print(removal.message)
+    print(printable(removal.message))
+    return 0
+
+
+def cmd_unhide(args: argparse.Namespace) -> int:
+    _log_to_file()
+    from app.library.errors import LibraryError
+    from app.library.model_files import unhide
+    from engines.base import EngineError
+
+    try:
+        message = unhide(args.ref)
+    except EngineError as err:
+        return _fail(str(err), exit_code_for(err))
+    except LibraryError as err:
+        return _fail(str(err), EXIT_FAILED)
+    print(printable(message))
     return 0

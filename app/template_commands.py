@@ -8,14 +8,16 @@ or folder, keyed by its path, and wins over the model's own template.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 
 from app.store.errors import StoreError
+from app.terminal_text import EXIT_BAD_INPUT, exit_code_for, fail, printable
 
-EXIT_BAD_INPUT = 2
+__all__ = ["EXIT_BAD_INPUT", "add_template_commands", "model_key", "override_for"]
 
 
 def add_template_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -69,20 +71,17 @@ def override_for(path: Path) -> str | None:
 
 
 def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    print(f"parlour: {message}", file=sys.stderr)
-    return code
+    return fail(message, code)
 
 
 def _checked_source(args: argparse.Namespace) -> str:
     """The template text named by --name or --file, checked; raises EngineError or StoreError."""
-    from engines.base import EngineError
     from engines.templates import check_template
 
-    if getattr(args, "file", None):
-        try:
-            source = Path(args.file).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as err:
-            raise EngineError(f"Cannot read the template file {args.file} ({err.__class__.__name__}).") from None
+    if getattr(args, "file", None) is not None:
+        from app.cli import read_template_file
+
+        source = read_template_file(args.file)  # refused by type and size before a byte is read
     else:
         from app.store.db import open_store
         from app.store.templates import get_template
@@ -99,7 +98,7 @@ def _run(action: Callable[[], int]) -> int:
     try:
         return int(action())
     except (EngineError, StoreError) as err:
-        return _fail(str(err))
+        return _fail(str(err), exit_code_for(err))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -112,10 +111,10 @@ def cmd_list(args: argparse.Namespace) -> int:
             overrides = model_template_overrides(store)
         print("Templates:" if named else "No saved templates.")
         for template in named:
-            print(f"  {template.name}  (updated {template.updated_at:%Y-%m-%d %H:%M})")
+            print(f"  {printable(template.name)}  (updated {template.updated_at:%Y-%m-%d %H:%M})")
         print("Model overrides:" if overrides else "No model uses an override.")
         for model in sorted(overrides):
-            print(f"  {model}")
+            print(f"  {printable(model)}")
         return 0
 
     return _run(action)
@@ -129,7 +128,7 @@ def cmd_add(args: argparse.Namespace) -> int:
         source = _checked_source(argparse.Namespace(file=args.file, name=None))
         with closing(open_store()) as store:
             save_template(store, args.name, source)
-        print(f"Saved the template '{args.name}'.")
+        print(f"Saved the template '{printable(args.name)}'.")
         return 0
 
     return _run(action)
@@ -139,7 +138,8 @@ def cmd_preview(args: argparse.Namespace) -> int:
     from engines.templates import preview_template
 
     def action() -> int:
-        sys.stdout.write(preview_template(_checked_source(args)))
+        # A template file can hold escape sequences; the preview shows them instead of obeying them.
+        sys.stdout.write(printable(preview_template(_checked_source(args)), multiline=True))
         sys.stdout.flush()
         return 0
 
@@ -153,12 +153,12 @@ def cmd_use(args: argparse.Namespace) -> int:
 
     def action() -> int:
         path = resolve_model(args.model)
-        if not path.exists():
+        if not os.path.exists(path):
             return _fail(f"No model file or folder at {path}.")
         source = _checked_source(args)
         with closing(open_store()) as store:
             set_model_template(store, model_key(path), source)
-        print(f"{path.name} now uses this template; `parlour templates clear` goes back to its own.")
+        print(f"{printable(path.name)} now uses this template; `parlour templates clear` goes back to its own.")
         return 0
 
     return _run(action)
@@ -173,7 +173,7 @@ def cmd_clear(args: argparse.Namespace) -> int:
         path = resolve_model(args.model)
         with closing(open_store()) as store:
             clear_model_template(store, model_key(path))
-        print(f"{path.name} uses its own template again.")
+        print(f"{printable(path.name)} uses its own template again.")
         return 0
 
     return _run(action)

@@ -9,11 +9,13 @@ are Parlour's to delete, the others can only be hidden.
 from __future__ import annotations
 
 import logging
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from app.library.discovery import MODELS_FOLDER, FoundModel, find_other_apps_models, model_paths
+from app.library.errors import LibraryError
 from app.library.settings import hidden_models, models_folder
 from app.library.starter import STARTER_NAME, starter_model_path
 from engines.base import EngineError, ModelFileError, ModelInfo
@@ -24,6 +26,10 @@ STARTER = "starter"
 _SHARD = re.compile(r"-00001-of-(\d{5})\.gguf$", re.IGNORECASE)
 
 
+class AmbiguousModelError(ModelFileError):
+    """A name that matches more than one model."""
+
+
 @dataclass(frozen=True)
 class LocalModel:
     name: str
@@ -31,6 +37,7 @@ class LocalModel:
     origin: str  # "starter", "models folder", "Hugging Face cache", "LM Studio" or "Ollama"
     info: ModelInfo | None
     problem: str | None = None
+    hidden: bool = False  # the person hid it from the library (listed only when hidden ones are asked for)
 
     @property
     def engine(self) -> str:
@@ -47,13 +54,16 @@ class LocalModel:
 
 
 def disk_size(path: Path) -> int:
-    """Bytes on disk: a folder's files, or a GGUF with all its shards."""
-    if path.is_dir():
-        return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
-    shard = _SHARD.search(path.name)
-    if shard:
-        return sum(p.stat().st_size for p in shard_paths(path) if p.exists())
-    return path.stat().st_size if path.exists() else 0
+    """Bytes on disk: a folder's files, or a GGUF with all its shards (0 for what cannot be read)."""
+    try:
+        if path.is_dir():
+            return sum(f.stat().st_size for f in path.rglob("*") if f.is_file())
+        shard = _SHARD.search(path.name)
+        if shard:
+            return sum(p.stat().st_size for p in shard_paths(path) if p.exists())
+        return path.stat().st_size if path.exists() else 0
+    except OSError:
+        return 0
 
 
 def shard_paths(first: Path) -> list[Path]:
@@ -66,12 +76,17 @@ def shard_paths(first: Path) -> list[Path]:
     return [first.with_name(f"{stem}-{i:05d}-of-{count:05d}.gguf") for i in range(1, count + 1)]
 
 
-def _describe(path: Path, name: str | None, origin: str) -> LocalModel:
+def _describe(path: Path, name: str | None, origin: str, hidden: bool = False) -> LocalModel:
     try:
         info = inspect_model(path)
-        return LocalModel(name or info.name, path, origin, info)
+        return LocalModel(name or info.name, path, origin, info, hidden=hidden)
     except EngineError as err:
-        return LocalModel(name or path.name, path, origin, None, str(err))
+        return LocalModel(name or path.name, path, origin, None, str(err), hidden=hidden)
+    except OSError as err:  # one unreadable file never empties the library
+        log.warning("cannot inspect %s", path, exc_info=True)
+        return LocalModel(name or path.name, path, origin, None,
+                          f"Parlour cannot read this model ({err.strerror or err.__class__.__name__}).",
+                          hidden=hidden)  # fmt: skip
 
 
 def _folder_name(path: Path, root: Path) -> str:
@@ -83,22 +98,27 @@ def _folder_name(path: Path, root: Path) -> str:
 
 
 def list_local_models(include_hidden: bool = False) -> list[LocalModel]:
-    hidden = set() if include_hidden else hidden_models()
+    """Every model on this machine; hidden ones too (with `hidden` set) when include_hidden."""
+    hidden = hidden_models()
     found: list[FoundModel] = []
     starter = starter_model_path()
     if starter is not None:
         found.append(FoundModel(starter, STARTER_NAME, STARTER))
-    root = models_folder()
-    found.extend(FoundModel(p, _folder_name(p, root), MODELS_FOLDER) for p in model_paths(root))
+    try:
+        root = models_folder()
+        found.extend(FoundModel(p, _folder_name(p, root), MODELS_FOLDER) for p in model_paths(root))
+    except LibraryError:  # an unplugged disk: list what is still here
+        log.warning("the models folder is unavailable", exc_info=True)
     found.extend(find_other_apps_models())
     models: list[LocalModel] = []
     seen: set[Path] = set()
     for item in found:
         key = item.path.resolve()
-        if key in seen or str(item.path) in hidden:
+        is_hidden = str(item.path) in hidden
+        if key in seen or (is_hidden and not include_hidden):
             continue
         seen.add(key)
-        model = _describe(item.path, item.name, item.origin)
+        model = _describe(item.path, item.name, item.origin, is_hidden)
         if model.info is None and item.origin not in (STARTER, MODELS_FOLDER):
             # Other programs keep models Parlour cannot run (embedders, vision, diffusion): not its business.
             log.debug("skipping %s from %s: %s", item.path, item.origin, model.problem)
@@ -107,37 +127,60 @@ def list_local_models(include_hidden: bool = False) -> list[LocalModel]:
     return models
 
 
+def list_hidden_models() -> list[LocalModel]:
+    """The models the person hid, still on disk, so they can be shown again."""
+    return [m for m in list_local_models(include_hidden=True) if m.hidden]
+
+
 def default_model() -> LocalModel | None:
     """The model used when none is chosen: the starter, else the first usable one."""
     usable = [m for m in list_local_models() if m.info is not None]
     return usable[0] if usable else None
 
 
-def find_local_model(ref: str, include_hidden: bool = False) -> LocalModel:
+def _require_name(ref: str) -> str:
+    """`ref` itself; an empty or blank one would match every model, so it is refused."""
+    if not ref or not ref.strip():
+        raise ModelFileError("The model name is empty; give a name as `parlour models` lists it, or a path.")
+    return ref
+
+
+def absolute_path(ref: str) -> Path:
+    """A path as the person typed it, made absolute against the folder they typed it in.
+
+    Engines run in a process of their own, whose working folder is not the person's.
+    """
+    return Path(os.path.abspath(os.path.expanduser(ref)))
+
+
+def find_local_model(ref: str, include_hidden: bool = False, models: list[LocalModel] | None = None) -> LocalModel:
     """A listed model by its name, file name or stem, or a unique part of its name."""
+    ref = _require_name(ref)
     lowered = ref.lower()
-    models = list_local_models(include_hidden)
-    candidate = Path(ref).expanduser()
+    models = list_local_models(include_hidden) if models is None else models
+    candidate = absolute_path(ref)
+    exists = os.path.exists(candidate)
     for model in models:
-        if candidate.exists() and model.path.resolve() == candidate.resolve():
+        if exists and model.path.resolve() == candidate.resolve():
             return model
-        if lowered in (model.name.lower(), model.path.name.lower(), model.path.stem.lower()):
+        if lowered in (model.name.lower(), model.path.name.lower(), model.path.stem.lower(), str(model.path).lower()):
             return model
     matches = [m for m in models if lowered in m.name.lower()]
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
         names = ", ".join(m.name for m in matches)
-        raise ModelFileError(f"'{ref}' matches several models ({names}); be more specific.")
+        raise AmbiguousModelError(f"'{ref}' matches several models ({names}); be more specific.")
     raise ModelFileError(f"No local model is called '{ref}'; `parlour models` lists them.")
 
 
 def resolve_model(ref: str | None) -> Path:
-    """A local model's name, or a path to a GGUF file or MLX folder -> its path.
+    """A local model's name, or a path to a GGUF file or MLX folder -> its absolute path.
 
-    Raises ModelFileError with one plain sentence when nothing matches.
+    None means the default model. Raises ModelFileError with one plain sentence when
+    nothing matches (an empty name included).
     """
-    if not ref:
+    if ref is None:
         model = default_model()
         if model is None:
             raise ModelFileError(
@@ -145,13 +188,14 @@ def resolve_model(ref: str | None) -> Path:
                 "or pass a path to a GGUF file or MLX folder."
             )
         return model.path
-    candidate = Path(ref).expanduser()
-    if candidate.exists():
+    ref = _require_name(ref)
+    candidate = absolute_path(ref)
+    if os.path.exists(candidate):
         return candidate
     try:
         return find_local_model(ref, include_hidden=True).path
     except ModelFileError:
-        if "/" in ref or ref.endswith(".gguf"):
+        if "/" in ref or ref.endswith(".gguf") or ref.startswith(("~", ".")):
             return candidate  # meant as a path: inspecting it says plainly that nothing is there
         raise
 

@@ -35,9 +35,29 @@ class FoundModel:
     origin: str
 
 
+# pathlib's is_dir/is_file raise PermissionError for a path under a folder we may not enter
+# (Ollama's system-wide /usr/share/ollama is 0750): such a place simply has no models for us.
+def _is_dir(path: Path) -> bool:
+    return os.path.isdir(path)
+
+
+def _is_file(path: Path) -> bool:
+    return os.path.isfile(path)
+
+
+def _read_small_text(path: Path, limit: int = 64 * 1024) -> str:
+    """A small text file's content ('' if it is missing, unreadable, not a regular file or too big)."""
+    from engines.bounded_files import FileRefusedError, read_bounded_text
+
+    try:
+        return read_bounded_text(path, limit, "The file")
+    except FileRefusedError:
+        return ""
+
+
 def model_paths(folder: Path) -> Iterator[Path]:
     """GGUF files (first shards only, no vision projectors) and MLX folders under `folder`."""
-    if not folder.is_dir():
+    if not _is_dir(folder):
         return
     for root, dirs, files in os.walk(folder, followlinks=False):
         dirs[:] = sorted(d for d in dirs if not d.startswith("."))
@@ -72,9 +92,13 @@ def hf_cache_dir() -> Path:
 def find_hf_cache(cache: Path | None = None) -> list[FoundModel]:
     cache = cache or hf_cache_dir()
     found: list[FoundModel] = []
-    if not cache.is_dir():
+    if not _is_dir(cache):
         return found
-    for repo in sorted(cache.glob("models--*")):
+    try:
+        repos = sorted(cache.glob("models--*"))
+    except OSError:
+        return found
+    for repo in repos:
         snapshot = _current_snapshot(repo)
         if snapshot is None:
             continue
@@ -88,15 +112,14 @@ def find_hf_cache(cache: Path | None = None) -> list[FoundModel]:
 
 def _current_snapshot(repo: Path) -> Path | None:
     snapshots = repo / "snapshots"
-    ref = repo / "refs" / "main"
-    try:
-        commit = ref.read_text(encoding="utf-8").strip() if ref.is_file() else ""
-    except OSError:
-        commit = ""
-    if commit and (snapshots / commit).is_dir():
+    commit = _read_small_text(repo / "refs" / "main", 4096).strip()
+    if commit and "/" not in commit and commit not in (".", "..") and _is_dir(snapshots / commit):
         return snapshots / commit
-    candidates = [p for p in snapshots.iterdir() if p.is_dir()] if snapshots.is_dir() else []
-    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
+    try:
+        candidates = [p for p in snapshots.iterdir() if _is_dir(p)] if _is_dir(snapshots) else []
+        return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
+    except OSError:
+        return None
 
 
 # --- LM Studio -------------------------------------------------------------------------------------------
@@ -105,11 +128,7 @@ def _current_snapshot(repo: Path) -> Path | None:
 def lm_studio_dirs() -> list[Path]:
     home = Path.home()
     folders = []
-    pointer = home / ".lmstudio-home-pointer"
-    try:
-        pointed = pointer.read_text(encoding="utf-8").strip() if pointer.is_file() else ""
-    except OSError:
-        pointed = ""
+    pointed = _read_small_text(home / ".lmstudio-home-pointer", 4096).strip()
     folders.append((Path(pointed).expanduser() if pointed else home / ".lmstudio") / "models")
     folders.append(home / ".cache" / "lm-studio" / "models")
     return folders
@@ -125,7 +144,7 @@ def find_lm_studio(folders: list[Path] | None = None) -> list[FoundModel]:
             seen.add(path)
             relative = path.relative_to(folder)
             repo = "/".join(relative.parts[:2]) if len(relative.parts) >= 2 else relative.parts[0]
-            name = repo if path.is_dir() else f"{repo} · {path.name}"
+            name = repo if _is_dir(path) else f"{repo} · {path.name}"
             found.append(FoundModel(path, name, LM_STUDIO))
     return found
 
@@ -144,9 +163,13 @@ def find_ollama(folders: list[Path] | None = None) -> list[FoundModel]:
     found: list[FoundModel] = []
     for folder in folders or ollama_dirs():
         manifests = folder / "manifests"
-        if not manifests.is_dir():
+        if not _is_dir(manifests):
             continue
-        for manifest in sorted(p for p in manifests.rglob("*") if p.is_file()):
+        try:
+            listed = sorted(p for p in manifests.rglob("*") if _is_file(p))
+        except OSError:
+            continue
+        for manifest in listed:
             blob = _ollama_model_blob(folder, manifest)
             if blob is not None:
                 found.append(FoundModel(blob, _ollama_name(manifest.relative_to(manifests)), OLLAMA))
@@ -155,8 +178,8 @@ def find_ollama(folders: list[Path] | None = None) -> list[FoundModel]:
 
 def _ollama_model_blob(folder: Path, manifest: Path) -> Path | None:
     try:
-        data = json.loads(manifest.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        data = json.loads(_read_small_text(manifest, 1024 * 1024))
+    except ValueError:
         return None
     layers = data.get("layers") if isinstance(data, dict) else None
     for layer in layers if isinstance(layers, list) else []:
@@ -164,7 +187,7 @@ def _ollama_model_blob(folder: Path, manifest: Path) -> Path | None:
             digest = str(layer.get("digest", ""))
             if re.fullmatch(r"sha256:[0-9a-f]{64}", digest):
                 blob = folder / "blobs" / digest.replace(":", "-")
-                return blob if blob.is_file() else None
+                return blob if _is_file(blob) else None
     return None
 
 

@@ -12,14 +12,24 @@ import contextlib
 import errno
 import os
 import shutil
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.library.catalog import STARTER, LocalModel, shard_paths
+from app.library.catalog import (
+    STARTER,
+    AmbiguousModelError,
+    LocalModel,
+    absolute_path,
+    find_local_model,
+    list_hidden_models,
+    shard_paths,
+)
 from app.library.discovery import MODELS_FOLDER
 from app.library.errors import ImportRefusedError, LibraryError, explain
-from app.library.settings import hide_model, models_folder
-from engines.base import EngineError
+from app.library.settings import hidden_models, hide_model, models_folder, unhide_model
+from engines.base import EngineError, ModelFileError
+from engines.bounded_files import describe_kind
 from engines.inspect import human_size, inspect_model
 
 IMPORTED = "imported"
@@ -35,7 +45,10 @@ class Removal:
 
 def import_model(source: str | Path, root: Path | None = None) -> Path:
     """Place a GGUF file (all its shards) or an MLX folder in the models folder; returns where it went."""
-    source = Path(source).expanduser().resolve()
+    if not str(source).strip():
+        raise ImportRefusedError("The path to import is empty; give a GGUF file or an MLX model folder.")
+    source = absolute_path(str(source)).resolve()
+    _check_kind(source)
     root = (root or models_folder()).resolve()
     try:
         inspect_model(source)
@@ -67,6 +80,18 @@ def import_model(source: str | Path, root: Path | None = None) -> Path:
         shutil.rmtree(staging, ignore_errors=True)
         raise explain(exc, folder=root) from None
     return target if source.is_dir() else target / source.name
+
+
+def _check_kind(source: Path) -> None:
+    """Only a regular file or a folder can be a model: a FIFO or a device is refused before it is opened."""
+    try:
+        mode = os.stat(source).st_mode
+    except FileNotFoundError:
+        raise ImportRefusedError(f"No model file or folder at {source}.") from None
+    except OSError as err:
+        raise ImportRefusedError(f"{source} cannot be read ({err.strerror or err.__class__.__name__}).") from None
+    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+        raise ImportRefusedError(f"{source} is {describe_kind(mode)}, not a model file or folder.")
 
 
 def _free_name(path: Path) -> Path:
@@ -126,3 +151,29 @@ def _prune_empty(folder: Path, root: Path) -> None:
         except OSError:
             return
         folder = folder.parent
+
+
+def unhide(ref: str) -> str:
+    """Show a hidden model in the library again; returns the sentence saying so.
+
+    `ref` is matched like `parlour models rm` matches, among the hidden models only; a hidden
+    path whose file has since gone can be given as listed in the settings.
+    """
+    hidden = list_hidden_models()
+    try:
+        model = find_local_model(ref, models=hidden)
+    except AmbiguousModelError:
+        raise
+    except ModelFileError:
+        gone = str(absolute_path(ref))
+        for path in (ref, gone):
+            if path in hidden_models():
+                unhide_model(path)
+                return f"{path} is no longer hidden."
+        try:
+            visible = find_local_model(ref)
+        except ModelFileError:
+            raise ModelFileError(f"No hidden model is called '{ref}'; `parlour models --hidden` lists them.") from None
+        raise ModelFileError(f"{visible.name} is not hidden.") from None
+    unhide_model(model.path)
+    return f"{model.name} is back in the list of models."

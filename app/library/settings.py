@@ -59,18 +59,41 @@ def put(key: Setting, value: Any) -> None:
         data[key.value] = value
         path = _path()
         temporary = path.with_suffix(".tmp")
-        with open(temporary, "w", encoding="utf-8") as stream:
-            json.dump(data, stream, indent=1)
-        os.replace(temporary, path)
+        try:
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)  # private to the user
+            with open(fd, "w", encoding="utf-8") as stream:
+                json.dump(data, stream, indent=1)
+            os.replace(temporary, path)
+        except OSError as err:
+            from app.library.errors import LibraryError
+
+            log.warning("cannot write the library settings", exc_info=True)
+            raise LibraryError(
+                f"Parlour could not save its library settings in {path.parent} "
+                f"({err.strerror or err.__class__.__name__})."
+            ) from None
 
 
 def models_folder() -> Path:
-    """Where downloads and imports go, laid out as publisher/repository/files."""
+    """Where downloads and imports go, laid out as publisher/repository/files.
+
+    Raises LibraryError (one sentence) when the chosen folder cannot be made, e.g. on an unplugged disk.
+    """
+    from app.library.errors import LibraryError
+
     chosen = get(Setting.MODELS_FOLDER)
-    if not chosen:
+    if not chosen or not isinstance(chosen, str):
         return models_dir()
     path = Path(chosen).expanduser()
-    path.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise LibraryError(
+            f"The models folder {path} cannot be used ({err.strerror or err.__class__.__name__}); "
+            "connect its disk, or choose another folder in the library window."
+        ) from None
+    if not path.is_dir():
+        raise LibraryError(f"The models folder {path} is not a folder; choose another in the library window.")
     return path
 
 
@@ -79,7 +102,9 @@ def set_models_folder(path: str | Path | None) -> None:
 
 
 def hidden_models() -> set[str]:
-    return set(get(Setting.HIDDEN_MODELS) or [])
+    """The paths hidden from the library (a hand-edited file with anything else in it counts as none)."""
+    value = get(Setting.HIDDEN_MODELS)
+    return {item for item in value if isinstance(item, str)} if isinstance(value, list) else set()
 
 
 def hide_model(path: str | Path) -> None:

@@ -2,7 +2,8 @@
 
 Listing (header reads), importing (a copy can take a while) and deleting run off the
 GUI thread. Files and folders can be dropped on the view to import them. Deleting asks
-first and says how much space it freed; other programs' models are only hidden.
+first and says how much space it freed; other programs' models are only hidden, and
+"Show hidden models" lists those greyed, with "Unhide" to bring one back.
 """
 
 from __future__ import annotations
@@ -12,9 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QPalette
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
     QFileDialog,
     QFormLayout,
     QHBoxLayout,
@@ -51,6 +53,7 @@ class LibraryView(QWidget):
         self.setAcceptDrops(True)
         self.confirm = confirm
         self.models: list[LocalModel] = []
+        self._refreshes = 0
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
@@ -66,6 +69,8 @@ class LibraryView(QWidget):
         self.remove_button.setEnabled(False)
         self.refresh_button = QPushButton("Refresh")
         self.folder_button = QPushButton("Models folder…")
+        self.show_hidden = QCheckBox("Show hidden models")
+        self.show_hidden.setToolTip("List the models you hid, greyed, so you can unhide them")
         self.status = QLabel("Drop a GGUF file or an MLX folder here to add it.")
         self.status.setWordWrap(True)
 
@@ -77,6 +82,8 @@ class LibraryView(QWidget):
         for button in (self.import_file_button, self.import_folder_button, self.remove_button, self.refresh_button,
                        self.folder_button):  # fmt: skip
             buttons.addWidget(button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.show_hidden)
         column = QVBoxLayout(self)
         column.addWidget(split, 1)
         column.addLayout(buttons)
@@ -88,6 +95,7 @@ class LibraryView(QWidget):
         self.remove_button.clicked.connect(self.remove_selected)
         self.refresh_button.clicked.connect(self.refresh)
         self.folder_button.clicked.connect(self._choose_models_folder)
+        self.show_hidden.toggled.connect(self.refresh)
         self.refresh()
 
     # --- listing ---------------------------------------------------------------------------------------
@@ -95,17 +103,27 @@ class LibraryView(QWidget):
     def refresh(self) -> None:
         from app.library.catalog import list_local_models
 
-        run_in_background(self, list_local_models, self._show, self._failed)
+        include_hidden = self.show_hidden.isChecked()
+        self._refreshes += 1
+        number = self._refreshes
+        run_in_background(self, lambda: list_local_models(include_hidden), lambda models: self._show(models, number),
+                          self._failed)  # fmt: skip
 
-    def _show(self, models: list[LocalModel]) -> None:
+    def _show(self, models: list[LocalModel], number: int | None = None) -> None:
+        if number is not None and number != self._refreshes:
+            return  # an older listing (say, from before "Show hidden models" was toggled) arrived late
         self.models = models
         self.table.setRowCount(len(models))
+        grey = self.palette().color(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text)
         for row, model in enumerate(models):
             fmt = f"{model.info.format.upper()} {model.info.quantization or ''}".strip() if model.info else "unusable"
             for column, text in enumerate((model.name, model.origin, fmt, human_size(model.size))):
                 item = QTableWidgetItem(text)
                 if model.problem:
                     item.setToolTip(model.problem)
+                if model.hidden:
+                    item.setForeground(grey)
+                    item.setToolTip("Hidden from the list; Unhide shows it again.")
                 self.table.setItem(row, column, item)
         self._selection_changed()
         self.listed.emit(len(models))
@@ -128,7 +146,7 @@ class LibraryView(QWidget):
         self.remove_button.setEnabled(model is not None)
         if model is None:
             return
-        self.remove_button.setText("Delete" if model.deletable else "Hide")
+        self.remove_button.setText("Unhide" if model.hidden else "Delete" if model.deletable else "Hide")
         from app.library.catalog import model_details
 
         run_in_background(self, lambda: model_details(model), lambda rows: self._show_details(model, rows),
@@ -211,6 +229,9 @@ class LibraryView(QWidget):
         model = self.selected()
         if model is None:
             return
+        if model.hidden:
+            self.unhide_selected()
+            return
         if model.deletable:
             question = f"Delete {model.name}? This frees about {human_size(model.size)}."
         else:
@@ -223,6 +244,23 @@ class LibraryView(QWidget):
 
     def _removed(self, removal: Any) -> None:
         self.status.setText(removal.message)
+        self.refresh()
+
+    def unhide_selected(self) -> None:
+        """Show the selected hidden model in the list again (nothing on disk changes, so no question)."""
+        model = self.selected()
+        if model is None or not model.hidden:
+            return
+        from app.library.settings import unhide_model
+
+        def work() -> str:
+            unhide_model(model.path)
+            return f"{model.name} is back in the list of models."
+
+        run_in_background(self, work, self._unhidden, self._failed)
+
+    def _unhidden(self, message: str) -> None:
+        self.status.setText(message)
         self.refresh()
 
     def _failed(self, error: Exception) -> None:
