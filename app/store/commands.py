@@ -16,23 +16,28 @@ import argparse
 import contextlib
 import errno
 import logging
+import os
 import sqlite3
 import sys
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from app.paths import log_dir
 from app.store.conversations import conversation_ids, get_conversation, list_recent
 from app.store.db import Store, open_store
 from app.store.errors import ImportFormatError, NotFoundError, StoreError
 from app.store.export import export_json, export_markdown
-from app.store.files import write_atomically
-from app.store.import_json import import_file
+from app.store.files import NotARegularFileError, writable_target, write_atomically
+from app.store.import_json import import_document, read_document
 from app.store.search import search
+from app.store.terminal_text import has_surrogates, one_line, printable
 
 log = logging.getLogger(__name__)
 
 OK = 0
 FAILED = 1
 BAD_INPUT = 2
+_SQLITE_MAX_INTEGER = 2**63 - 1
 
 
 def add_store_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -73,11 +78,26 @@ def add_store_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    return _run_command("export", _export, args)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    return _run_command("import", _import, args)
+
+
+def cmd_conversations(args: argparse.Namespace) -> int:
+    return _run_command("list conversations", _conversations, args)
+
+
+def _export(args: argparse.Namespace) -> int:
     if args.all == bool(args.id):
         return _fail("Give either a conversation ID or --all, not both or neither.", BAD_INPUT)
     output = str(args.output)
     fmt = args.format or ("md" if output.lower().endswith((".md", ".markdown")) else "json")
     try:
+        if output != "-":
+            # Before anything is read: a FIFO or a device at the name is refused, not replaced.
+            writable_target(output)
         with _opened() as store:
             if args.all:
                 ids = conversation_ids(store)
@@ -87,55 +107,134 @@ def cmd_export(args: argparse.Namespace) -> int:
             chunks = (export_markdown if fmt == "md" else export_json)(store, ids)
             with contextlib.closing(chunks):
                 if output == "-":
-                    for chunk in chunks:
-                        sys.stdout.write(chunk)
-                    sys.stdout.flush()
+                    _write_to_stdout(chunks)
                 else:
-                    write_atomically(Path(output), chunks)
+                    write_atomically(output, chunks)
     except StoreError as error:
         return _fail(str(error), _status_for(error))
+    except NotARegularFileError as error:
+        return _fail(str(error), BAD_INPUT)
+    except BrokenPipeError:
+        raise  # the reader of standard output went away: _run_command ends quietly
     except OSError as error:
         return _fail_writing(output, error)
     if output != "-":
-        print(f"Exported {_count(len(ids), 'conversation')} to {output}.")
+        _say(f"Exported {_count(len(ids), 'conversation')} to {output}.")
     return OK
 
 
-def cmd_import(args: argparse.Namespace) -> int:
+def _import(args: argparse.Namespace) -> int:
+    path = Path(args.path)
     try:
+        # Read and checked before the store is opened: a bad file never touches it.
+        document = read_document(path)
         with _opened() as store:
-            new_ids = import_file(store, Path(args.path))
+            new_ids = import_document(store, document, source=path.name)
     except StoreError as error:
         return _fail(str(error), _status_for(error))
-    print(f"Imported {_count(len(new_ids), 'conversation')}.")
+    _say(f"Imported {_count(len(new_ids), 'conversation')}.")
     return OK
 
 
-def cmd_conversations(args: argparse.Namespace) -> int:
+def _conversations(args: argparse.Namespace) -> int:
     limit = getattr(args, "limit", None)
     if limit is not None and limit < 1:
         return _fail("The limit must be a positive number.", BAD_INPUT)
+    if limit is not None:
+        limit = min(limit, _SQLITE_MAX_INTEGER)
+    if args.search and has_surrogates(args.search):
+        return _fail("The search text is not valid UTF-8; type it again in your terminal's UTF-8 mode.", BAD_INPUT)
     try:
         with _opened() as store:
             if args.search:
                 hits = search(store, args.search, limit=limit or 20)
                 if not hits:
-                    print(f"No conversation mentions “{args.search}”.", file=sys.stderr)
+                    _note(f"No conversation mentions “{args.search}”.")
                 for hit in hits:
                     where = "title" if hit.message_id is None else f"message {hit.message_id}"
-                    snippet = " ".join(hit.plain_snippet().split())
-                    print(f"{hit.conversation_id}\t{hit.conversation_title}\t{where}\t{snippet}")
+                    title = one_line(hit.conversation_title)
+                    _say(f"{hit.conversation_id}\t{title}\t{where}\t{one_line(hit.plain_snippet())}")
             else:
-                for conversation in list_recent(store, limit=limit or sys.maxsize):
+                for conversation in list_recent(store, limit=limit or _SQLITE_MAX_INTEGER):
                     pin = "pinned\t" if conversation.pinned else "\t"
                     updated = conversation.updated_at.strftime("%Y-%m-%d %H:%M")
-                    print(f"{conversation.id}\t{updated}\t{pin}{conversation.title or 'Untitled'}")
+                    _say(f"{conversation.id}\t{updated}\t{pin}{one_line(conversation.title or 'Untitled')}")
+            sys.stdout.flush()  # here, so a reader that went away is noticed while we can still handle it
     except StoreError as error:
         return _fail(str(error), _status_for(error))
-    except BrokenPipeError:
-        # `parlour conversations | head` closed the pipe early; that is not a failure.
-        sys.stderr.close()
     return OK
+
+
+def _run_command(doing: str, command: Callable[[argparse.Namespace], int], args: argparse.Namespace) -> int:
+    """Run a command so that whatever happens, the terminal gets one sentence and never a traceback."""
+    logged = _log_to_file()
+    try:
+        return command(args)
+    except BrokenPipeError:
+        # `parlour ... | head` closed the pipe early: that is not a failure, and nothing more is said.
+        _silence_stdout()
+        return OK
+    except Exception as error:  # a bug of ours: the sentence here, the traceback in the log
+        log.exception("`parlour %s` failed", doing)
+        where = f"; details are in the log ({_log_path()})" if logged else ""
+        return _fail(f"Parlour failed to {doing} ({error.__class__.__name__}){where}.", FAILED)
+
+
+def _log_to_file() -> bool:
+    """Send log records to the data folder's log file; True when a log file receives them.
+
+    The window and the other commands set logging up themselves; these commands may run first.
+    Without any handler Python would print records, tracebacks included, on the terminal.
+    """
+    root = logging.getLogger()
+    if root.handlers:
+        return any(isinstance(handler, logging.FileHandler) for handler in root.handlers)
+    try:
+        handler: logging.Handler = logging.FileHandler(_log_path(), encoding="utf-8", errors="backslashreplace")
+    except OSError:
+        root.addHandler(logging.NullHandler())  # nowhere to write: still never the terminal
+        return False
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    return True
+
+
+def _log_path() -> Path:
+    return log_dir() / "parlour.log"
+
+
+def _write_to_stdout(chunks: Iterable[str]) -> None:
+    """The export as UTF-8 bytes, whatever the terminal's encoding: the file format is UTF-8."""
+    sys.stdout.flush()
+    binary = getattr(sys.stdout, "buffer", None)
+    for chunk in chunks:
+        if binary is None:
+            sys.stdout.write(chunk)
+        else:
+            binary.write(chunk.encode("utf-8"))
+    (binary or sys.stdout).flush()
+
+
+def _silence_stdout() -> None:
+    # Point standard output at the null device, so that the interpreter's last flush at exit
+    # finds somewhere to write instead of printing "Exception ignored ... BrokenPipeError".
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        try:
+            os.dup2(devnull, sys.stdout.fileno())
+        finally:
+            os.close(devnull)
+
+
+def _say(text: str) -> None:
+    """One line on standard output, printable in any terminal encoding."""
+    line = printable(text) + "\n"
+    try:
+        sys.stdout.write(line)
+    except UnicodeEncodeError:  # a terminal that is not UTF-8: show what it cannot as escapes
+        encoding = sys.stdout.encoding or "ascii"
+        sys.stdout.write(line.encode(encoding, "backslashreplace").decode(encoding))
 
 
 @contextlib.contextmanager
@@ -172,18 +271,30 @@ def _status_for(error: StoreError) -> int:
     return BAD_INPUT if isinstance(error, NotFoundError | ImportFormatError) else FAILED
 
 
+# Where the person named a file that cannot be written: their input to change, not our failure.
+_BAD_OUTPUT_ERRNOS = {
+    errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ELOOP, errno.EROFS,
+}
+
+
 def _fail_writing(output: str, error: OSError) -> int:
+    reason = (error.strerror or error.__class__.__name__).lower()
     if error.errno == errno.ENOSPC:
         return _fail("The disk is full: free some space and export again.", FAILED)
-    if isinstance(error, FileNotFoundError | NotADirectoryError | IsADirectoryError | PermissionError):
-        return _fail(f"Parlour could not write {output}: {error.strerror.lower()}.", BAD_INPUT)
+    if error.errno in _BAD_OUTPUT_ERRNOS:
+        return _fail(f"Parlour could not write {output}: {reason}.", BAD_INPUT)
     log.exception("export to %s failed", output)
-    return _fail(f"Parlour could not write {output}: {error.strerror or error}.", FAILED)
+    return _fail(f"Parlour could not write {output}: {reason}.", FAILED)
 
 
 def _fail(message: str, status: int) -> int:
-    print(message, file=sys.stderr)
+    _note(message)
     return status
+
+
+def _note(message: str) -> None:
+    """One sentence on standard error (Python writes what it cannot encode there as escapes)."""
+    print(printable(message), file=sys.stderr)
 
 
 def _count(number: int, noun: str) -> str:

@@ -18,11 +18,16 @@ from app.store.db import Store
 from app.store.errors import ImportFormatError
 from app.store.export import FORMAT_NAME, FORMAT_VERSION
 from app.store.records import FINISH_REASONS, ROLES, STATUSES
+from app.store.terminal_text import has_surrogates
 from app.store.timestamps import from_text, now_text, to_text
+from engines.bounded_files import MIB, FileRefusedError, read_bounded_text
 
 _STATS_INTEGERS = ("prompt_tokens", "generated_tokens", "cached_tokens")
 _STATS_REALS = ("time_to_first_token_s", "tokens_per_second")
 _MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER
+# The whole file is held in memory while it is checked (and its text again as parsed objects), so
+# it is bounded; years of chats export to far less.
+IMPORT_LIMIT = 512 * MIB
 
 
 @dataclass
@@ -45,16 +50,15 @@ def import_file(store: Store, path: Path) -> list[int]:
 
 
 def read_document(path: Path) -> Any:
+    """The parsed JSON in the file at `path`, or ImportFormatError with one sentence.
+
+    The file is checked before a byte is read: a FIFO, a device (/dev/zero), a folder or a file
+    over IMPORT_LIMIT is refused, so memory stays bounded and nothing waits forever.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError as error:
-        raise ImportFormatError(f"There is no file at {path}.") from error
-    except IsADirectoryError as error:
-        raise ImportFormatError(f"{path} is a folder, not an exported file.") from error
-    except UnicodeDecodeError as error:
-        raise ImportFormatError(f"{path.name} is not a Parlour export: it is not UTF-8 text.") from error
-    except OSError as error:
-        raise ImportFormatError(f"Parlour could not read {path}: {error.strerror}.") from error
+        text = read_bounded_text(path, IMPORT_LIMIT, what="The file to import")
+    except FileRefusedError as error:
+        raise ImportFormatError(str(error)) from None
     try:
         return json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
@@ -104,6 +108,11 @@ def import_document(store: Store, document: Any, source: str = "The file") -> li
 
 def _refuse_constant(name: str) -> None:
     raise ValueError(f"{name} is not a number JSON allows")
+
+
+# JSON can spell a lone UTF-16 surrogate ("\\ud800"); it is no character, and SQLite (UTF-8) cannot
+# store it. Our own exports never hold one, so the file was made or changed elsewhere.
+_SURROGATE_PROBLEM = "has a {name} field with an invalid character (a lone \\uD800-\\uDFFF escape)"
 
 
 class _Problem(Exception):
@@ -247,6 +256,8 @@ def _text(data: dict, name: str, default: str | None = None, optional: bool = Fa
         return None
     if not isinstance(value, str):
         raise _Problem(f"has a {name} field that is not text")
+    if has_surrogates(value):
+        raise _Problem(_SURROGATE_PROBLEM.format(name=name))
     return value
 
 
@@ -273,7 +284,10 @@ def _parameters(data: dict) -> str:
     value = data.get("parameters", {})
     if not isinstance(value, dict):
         raise _Problem("has parameters that are not an object")
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=True)
+    text = json.dumps(value, ensure_ascii=False, allow_nan=False, sort_keys=True)
+    if has_surrogates(text):
+        raise _Problem(_SURROGATE_PROBLEM.format(name="parameters"))
+    return text
 
 
 def _is_integer(value: Any) -> bool:

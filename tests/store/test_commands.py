@@ -105,7 +105,7 @@ def test_import_adds_the_conversations_again(two_conversations, tmp_path: Path, 
         (("export", "999", "--format", "md", "-o", "OUT"), "There is no conversation with the ID 999."),
         (("export", "tea", "--format", "md", "-o", "OUT"), "“tea” is not a conversation ID"),
         (("export", "--all", "--format", "json", "-o", "MISSING/all.json"), "could not write"),
-        (("import", "MISSING.json"), "There is no file at"),
+        (("import", "MISSING.json"), "The file to import does not exist"),
         (("import", "NOT_JSON"), "is not valid JSON"),
     ],
 )

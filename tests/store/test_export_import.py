@@ -263,7 +263,7 @@ def test_unreadable_files_are_refused(store: Store, tmp_path: Path, content: byt
 
 
 def test_missing_files_and_folders_are_refused(store: Store, tmp_path: Path) -> None:
-    with pytest.raises(ImportFormatError, match="There is no file at"):
+    with pytest.raises(ImportFormatError, match="does not exist"):
         import_file(store, tmp_path / "nowhere.json")
     with pytest.raises(ImportFormatError, match="is a folder"):
         import_file(store, tmp_path)
