@@ -8,10 +8,10 @@ Protocol: one JSON object per line. Requests arrive on stdin; replies go to the
 file descriptor that was stdout at start-up, and fd 1 is then pointed at stderr so
 nothing native libraries print can corrupt the stream.
 
-Requests: {"op": "load"|"generate"|"render"|"tokenize"|"generate_ids"|"cancel"|"unload"|"ping"|"shutdown",
+Requests: {"op": "load"|"generate"|"render"|"tokenize"|"greedy_trace"|"cancel"|"unload"|"ping"|"shutdown",
            "id": str, ...}
 Replies:  {"id": str, "event": "progress"|"loaded"|"started"|"delta"|"finished"|"prompt"|"tokens"|
-           "unloaded"|"pong"|"error", ...}
+           "unloaded"|"pong"|"trace"|"heartbeat"|"error", ...}
 A generate request always ends with a "finished" event, whose finish_reason is "error" on failure.
 """
 
@@ -39,11 +39,17 @@ from engines.base import (
     NotLoadedError,
     event_to_dict,
 )
+from engines.child_process import die_with_parent
 from engines.inspect import inspect_model
+from engines.process_memory import peak_resident_bytes, resident_bytes
 from engines.prompting import ReplyRequest
+from engines.templates.isolation import shared_renderer
 
 log = logging.getLogger("parlour.host")
 DELTA_COALESCE_S = 0.02
+# Sent whatever the engine thread is doing, so the client can tell a busy host from a stuck one
+# (engines.host_client.HOST_SILENCE_SECONDS).
+HEARTBEAT_SECONDS = 2.0
 
 
 def create_engine(kind: str) -> Any:
@@ -91,8 +97,14 @@ class EngineHost:
             self._out.write(line + "\n")
             self._out.flush()
 
+    def _heartbeat(self) -> None:
+        while True:
+            time.sleep(HEARTBEAT_SECONDS)
+            self.send({"id": None, "event": "heartbeat"})
+
     def serve(self, stdin: TextIO) -> None:
         self._worker.start()
+        threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         for line in stdin:
             line = line.strip()
             if not line:
@@ -115,6 +127,11 @@ class EngineHost:
                 self._jobs.put(request)
         self._jobs.put(None)
         self._worker.join(timeout=5)
+        if self._worker.is_alive():
+            # Its parent is gone or asked it to stop, and the engine thread is stuck in native
+            # code: leave now, never linger on a core.
+            log.warning("the engine thread did not stop; leaving without it")
+            os._exit(0)
 
     def _is_cancelled(self, request_id: str) -> bool:
         with self._cancel_lock:
@@ -160,19 +177,23 @@ class EngineHost:
         elif op == "tokenize":
             engine = self._require_engine()
             self.send({"id": request_id, "event": "tokens", "ids": engine.tokenize_prompt(request["messages"])})
-        elif op == "generate_ids":
-            # Diagnostic: greedy token ids, to check that both engines run a model identically.
+        elif op == "greedy_trace":
+            # Diagnostic: greedy tokens and their margins, to check that both engines run a model alike.
             engine = self._require_engine()
-            ids = engine.greedy_token_ids(request["messages"], int(request.get("max_tokens", 16)))
-            self.send({"id": request_id, "event": "tokens", "ids": ids})
+            forced = request.get("forced")
+            ids, margins = engine.greedy_trace(
+                request["messages"], int(request.get("max_tokens", 16)), list(forced) if forced else None
+            )
+            self.send({"id": request_id, "event": "trace", "ids": ids, "margins": margins})
         elif op == "unload":
             if self._engine is not None:
                 self._engine.unload()
                 self._engine = None
             self.send({"id": request_id, "event": "unloaded"})
         elif op == "ping":
-            self.send({"id": request_id, "event": "pong", "pid": os.getpid(), "rss_bytes": _rss_bytes(),
-                       "loaded": self._engine is not None})  # fmt: skip
+            self.send({"id": request_id, "event": "pong", "pid": os.getpid(), "rss_bytes": resident_bytes(),
+                       "peak_bytes": peak_resident_bytes(), "loaded": self._engine is not None,
+                       "template_renderer_pid": shared_renderer().pid})  # fmt: skip
         else:
             raise InvalidRequestError(f"Unknown request '{op}'.")
 
@@ -236,13 +257,11 @@ class EngineHost:
                    "dropped_turns": prompt.dropped_turns})  # fmt: skip
 
 
-def _rss_bytes() -> int | None:
+def _start_renderer() -> None:
     try:
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
-    except Exception:
-        return None
+        shared_renderer().start()
+    except EngineError as err:  # the first render will try again and report it
+        log.warning("%s", err)
 
 
 def _setup_logging() -> None:
@@ -255,6 +274,7 @@ def _setup_logging() -> None:
 
 
 def main() -> None:
+    die_with_parent()
     # Keep the real stdout for the protocol; anything printed to fd 1 from now on
     # (by Python or by native code) lands on stderr instead.
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8", buffering=1)
@@ -263,6 +283,8 @@ def main() -> None:
     _setup_logging()
     os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
     host = EngineHost(protocol)
+    # The template renderer starts beside the engine, so the first reply does not wait for it.
+    threading.Thread(target=_start_renderer, name="renderer-start", daemon=True).start()
     host.send({"id": None, "event": "ready", "pid": os.getpid()})
     host.serve(sys.stdin)
 

@@ -6,6 +6,12 @@ queued Qt signals) or into a queue that `Reply` iterates (the CLI). When the hos
 dies, every open request gets an error naming the exit status or signal and the
 last lines the host wrote to stderr, and the next request starts a fresh host and
 reloads the model that was loaded.
+
+Nothing waits on the host for ever. The host sends a heartbeat every few seconds,
+whatever its engine thread is doing; a watchdog kills a host that has been silent
+for HOST_SILENCE_SECONDS, which fails its open requests like any other death. A
+line that is not a JSON object, or longer than MAX_LINE_BYTES, is a protocol error:
+the host is stopped and its requests get a sentence, never a dead reader thread.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -36,10 +43,18 @@ from engines.base import (
     error_from_code,
     event_from_dict,
 )
+from engines.child_process import spawn_child
 
 log = logging.getLogger("parlour.client")
 Listener = Callable[[dict[str, Any]], None]
 STDERR_LINES_KEPT = 40
+MAX_LINE_BYTES = 64 * 1024 * 1024  # a rendered prompt of a long chat is a few MB at most
+# The host's heartbeat comes every HEARTBEAT_SECONDS (engines.host); silence this long means it is stuck.
+HOST_SILENCE_SECONDS = 60.0
+LOAD_SECONDS = 1800.0  # the longest a load may take, heartbeats or not (a huge model on a slow disk)
+_WAIT_STEP = 0.5
+PROTOCOL_ERROR = "The engine sent a reply Parlour cannot read, so it was restarted."
+SILENT_ERROR = "The engine stopped responding, so it was restarted."
 
 
 def describe_exit(returncode: int | None) -> str:
@@ -70,7 +85,7 @@ class Reply:
 
     def __iter__(self) -> Iterator[Event]:
         while True:
-            message = self._events.get()
+            message = self._client.wait_on(self._events)
             event = event_from_dict(message)
             yield event
             if isinstance(event, Finished):
@@ -98,6 +113,8 @@ class EngineClient:
         self._ids = itertools.count(1)
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES_KEPT)
         self._last_load: dict[str, Any] | None = None
+        self._last_heard = time.monotonic()
+        self._stop_reason: str | None = None  # why this side stopped the host, for the requests it fails
         self.model: ModelInfo | None = None
         self.engine: str | None = None
         self.restarts = 0
@@ -121,17 +138,21 @@ class EngineClient:
         root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         self._stderr_tail.clear()
-        process = subprocess.Popen(
+        # Started from one long-lived thread, so the host's "die with my parent" signal means this process.
+        process = spawn_child(
             [self._python, "-m", "engines.host"],
+            env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
-            env=env,
             cwd=root,
         )
         self._process = process
+        self._last_heard = time.monotonic()
+        self._stop_reason = None
         threading.Thread(target=self._read_stdout, args=(process,), name="engine-reader", daemon=True).start()
         threading.Thread(target=self._read_stderr, args=(process,), name="engine-stderr", daemon=True).start()
+        threading.Thread(target=self._watch, args=(process,), name="engine-watchdog", daemon=True).start()
         log.info("engine host started, pid %s", process.pid)
 
     def _ensure_running(self) -> None:
@@ -141,7 +162,7 @@ class EngineClient:
         crashed = self._process is not None
         if crashed:
             assert self._process is not None
-            self._fail_open_requests(self._process.wait())
+            self._fail_open_requests(self._process.wait(timeout=30))
         self._start()
         if crashed:
             self.restarts += 1
@@ -166,15 +187,40 @@ class EngineClient:
 
     def _read_stdout(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stdout is not None
-        for raw in process.stdout:
-            try:
-                message = json.loads(raw)
-            except ValueError:
-                log.warning("engine host wrote a line that is not JSON: %r", raw[:200])
-                continue
-            self._dispatch(message)
+        try:
+            while True:
+                raw = process.stdout.readline(MAX_LINE_BYTES + 1)
+                if not raw or (not raw.endswith(b"\n") and len(raw) <= MAX_LINE_BYTES):
+                    break  # the end, or a line cut short by the host's death: its exit status says why
+                self._last_heard = time.monotonic()
+                message = _parse_line(raw)
+                if message is None:
+                    log.error("engine host broke the protocol with a line of %d bytes: %r", len(raw), raw[:200])
+                    self._stop_host(process, PROTOCOL_ERROR)
+                    break
+                if message.get("event") != "heartbeat":
+                    self._dispatch(message)
+        except Exception:  # a listener's bug must not leave requests waiting on a dead reader
+            log.exception("engine reader failed")
+            self._stop_host(process, PROTOCOL_ERROR)
         returncode = process.wait()
         self._on_host_exit(process, returncode)
+
+    def _watch(self, process: subprocess.Popen[bytes]) -> None:
+        """Kill a host that has stopped answering; its reader then fails the open requests."""
+        while process.poll() is None:
+            time.sleep(_WAIT_STEP)
+            if time.monotonic() - self._last_heard > HOST_SILENCE_SECONDS:
+                log.error("engine host pid %s was silent for %.0f s", process.pid, HOST_SILENCE_SECONDS)
+                self._stop_host(process, SILENT_ERROR)
+                return
+
+    def _stop_host(self, process: subprocess.Popen[bytes], reason: str) -> None:
+        with self._lock:
+            if process is self._process:
+                self._stop_reason = reason
+        if process.poll() is None:
+            process.kill()
 
     def _read_stderr(self, process: subprocess.Popen[bytes]) -> None:
         assert process.stderr is not None
@@ -202,14 +248,18 @@ class EngineClient:
         """The host is gone: every request still open gets a plain error (called under the lock)."""
         orphans = list(self._listeners.items())
         self._listeners.clear()
+        reason, self._stop_reason = self._stop_reason, None
         if not orphans:
             return
-        # Let the stderr reader catch the host's last words before quoting them.
-        threading.Event().wait(0.2)
-        tail = " | ".join(list(self._stderr_tail)[-5:])
-        message = f"The engine {describe_exit(returncode)}."
-        if tail:
-            message += f" Its last output: {tail}"
+        if reason:
+            message = reason
+        else:
+            # Let the stderr reader catch the host's last words before quoting them.
+            threading.Event().wait(0.2)
+            tail = " | ".join(list(self._stderr_tail)[-5:])
+            message = f"The engine {describe_exit(returncode)}."
+            if tail:
+                message += f" Its last output: {tail}"
         log.error("%s", message)
         for request_id, (op, listener) in orphans:
             if op == "generate":
@@ -279,10 +329,7 @@ class EngineClient:
                 done.put(message)
 
         self.start_load(path, engine, settings, listener)
-        try:
-            result = done.get(timeout=timeout)
-        except queue.Empty:
-            raise EngineError("Loading the model took too long.") from None
+        result = self.wait_on(done, LOAD_SECONDS if timeout is None else timeout, "Loading the model took too long.")
         if result.get("event") == "error":
             raise error_from_code(str(result.get("code")), str(result.get("message")))
         return ModelInfo.from_dict(result["model"])
@@ -343,13 +390,30 @@ class EngineClient:
         """Send a request with a single answer and wait for it."""
         done: queue.Queue[dict[str, Any]] = queue.Queue()
         self.submit(request, done.put)
-        try:
-            result = done.get(timeout=timeout)
-        except queue.Empty:
-            raise EngineError("The engine did not answer in time.") from None
+        result = self.wait_on(done, timeout)
         if result.get("event") == "error":
             raise error_from_code(str(result.get("code")), str(result.get("message")))
         return result
+
+    def wait_on(
+        self,
+        answers: queue.Queue[dict[str, Any]],
+        timeout: float | None = None,
+        too_long: str = "The engine did not answer in time.",
+    ) -> dict[str, Any]:
+        """The next answer in `answers`. The watchdog guarantees one comes (a death fails every open
+        request); `timeout` bounds the wait on top of that, and a dead reader ends it too."""
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            try:
+                return answers.get(timeout=_WAIT_STEP)
+            except queue.Empty:
+                pass
+            if deadline is not None and time.monotonic() > deadline:
+                raise EngineError(too_long)
+            process = self._process
+            if process is None:  # closed while we waited: nothing will answer
+                raise EngineError("The engine was stopped before it answered.")
 
     def tokenize(self, messages: list[Message]) -> list[int]:
         return list(self.call({"op": "tokenize", "messages": messages})["ids"])
@@ -391,6 +455,17 @@ class EngineClient:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _parse_line(raw: bytes) -> dict[str, Any] | None:
+    """One protocol line as a message, or None when it is not one (too long, not JSON, not an object)."""
+    if len(raw) > MAX_LINE_BYTES or not raw.endswith(b"\n"):
+        return None
+    try:
+        message = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return message if isinstance(message, dict) else None
 
 
 def _is_final(op: str, message: dict[str, Any]) -> bool:

@@ -31,6 +31,7 @@ from engines.base import (
 )
 from engines.context import default_context_length, kv_bytes_per_token
 from engines.hardware import memory
+from engines.process_memory import peak_resident_bytes
 from engines.prompt_cache import StateCache, common_prefix
 from engines.prompting import ModelVocabulary, Prompt, ReplyRequest, ReplyShaper, build_prompt
 
@@ -192,20 +193,37 @@ class LlamaCppEngine:
     def tokenize_prompt(self, messages: list[Message]) -> list[int]:
         return self.prompt(ReplyRequest(messages)).ids
 
-    def greedy_token_ids(self, messages: list[Message], count: int) -> list[int]:
-        """Greedy reply as token ids, up to the end of the turn (a diagnostic for engine parity)."""
-        import llama_cpp
+    def greedy_trace(
+        self, messages: list[Message], count: int, forced: list[int] | None = None
+    ) -> tuple[list[int], list[float]]:
+        """A diagnostic for engine parity: the greedy token at each step, and its lead over the runner-up.
 
-        out: list[int] = []
-        tokens = self._llm.generate(self.tokenize_prompt(messages), top_k=1, temp=0.0, repeat_penalty=1.0)
-        try:
-            for token in tokens:
-                if llama_cpp.llama_vocab_is_eog(self._llm._model.vocab, token) or len(out) >= count:
-                    break
-                out.append(int(token))
-        finally:
-            tokens.close()
-        return out
+        Without `forced`, the greedy reply up to the end of the turn. With it, each step is fed
+        `forced` so far (teacher forcing), so one near tie does not end the comparison.
+        """
+        import llama_cpp
+        import numpy as np
+
+        llm = self._llm
+        llm.reset()
+        llm.eval(self.tokenize_prompt(messages))
+        ids: list[int] = []
+        margins: list[float] = []
+        while len(ids) < count:
+            logits = np.ctypeslib.as_array(llm._ctx.get_logits_ith(-1), shape=(llm.n_vocab(),))
+            runner_up, best = np.argpartition(logits, -2)[-2:]
+            if logits[runner_up] > logits[best]:
+                best, runner_up = runner_up, best
+            token = int(best)
+            if forced is None and llama_cpp.llama_vocab_is_eog(llm._model.vocab, token):
+                break
+            ids.append(token)
+            margins.append(float(logits[best] - logits[runner_up]))
+            if forced is not None and len(ids) >= len(forced):
+                break
+            llm.eval([forced[len(ids) - 1] if forced is not None else token])
+        llm.reset()  # the live cache no longer matches any conversation
+        return ids, margins
 
     def _reuse_prefix(self, ids: list[int]) -> int:
         """Make the live KV cache hold the longest available prefix of `ids`; return its length.
@@ -292,29 +310,5 @@ class LlamaCppEngine:
             stats.prompt_tps = (len(ids) - cached) / prefill_s if prefill_s > 0 else 0.0
             if generated > 1 and end > first_token_at:
                 stats.generation_tps = (generated - 1) / (end - first_token_at)
-        stats.peak_memory_bytes = _peak_rss()
+        stats.peak_memory_bytes = peak_resident_bytes()
         yield Finished(finish, stats)  # type: ignore[arg-type]
-
-
-def _peak_rss() -> int | None:
-    """Peak resident memory of this (host) process: llama.cpp's weights, KV cache and buffers.
-
-    On Linux this is VmHWM, the high-water mark of this process's own address space. Not
-    ru_maxrss: Linux carries the parent's resident size at the fork into the child's ru_maxrss
-    across exec, so a host started by a 400 MB window would report at least 400 MB.
-    """
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import resource
-        import sys
-
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        return int(peak if sys.platform == "darwin" else peak * 1024)
-    except (ImportError, OSError):
-        return None

@@ -147,20 +147,38 @@ class MlxEngine:
     def tokenize_prompt(self, messages: list[Message]) -> list[int]:
         return self.prompt(ReplyRequest(messages)).ids
 
-    def greedy_token_ids(self, messages: list[Message], count: int) -> list[int]:
-        """Greedy reply as token ids, up to the end of the turn (a diagnostic for engine parity)."""
+    def greedy_trace(
+        self, messages: list[Message], count: int, forced: list[int] | None = None
+    ) -> tuple[list[int], list[float]]:
+        """A diagnostic for engine parity: the greedy token at each step, and its lead over the runner-up.
+
+        Without `forced`, the greedy reply up to the end of the turn. With it, each step is fed
+        `forced` so far (teacher forcing), so one near tie does not end the comparison.
+        """
         import mlx.core as mx
         from mlx_lm.generate import generate_step
         from mlx_lm.sample_utils import make_sampler
 
-        out: list[int] = []
-        prompt = mx.array(self.tokenize_prompt(messages))
-        for token, _ in generate_step(prompt, self._model, max_tokens=count, sampler=make_sampler(temp=0.0)):
+        prompt = self.tokenize_prompt(messages)
+        ids: list[int] = []
+        margins: list[float] = []
+        if forced is not None:
+            logits = self._model(mx.array([prompt + list(forced[: count - 1])]))[0, len(prompt) - 1 :]
+            for row in logits.astype(mx.float32).tolist()[:count]:
+                best, runner_up = _top_two(row)
+                ids.append(best[0])
+                margins.append(best[1] - runner_up[1])
+            return ids, margins
+        for token, logprobs in generate_step(
+            mx.array(prompt), self._model, max_tokens=count, sampler=make_sampler(temp=0.0)
+        ):
             token = int(token)
             if token in self._tokenizer.eos_token_ids:
                 break
-            out.append(token)
-        return out
+            top = mx.topk(logprobs.astype(mx.float32), 2).tolist()
+            ids.append(token)
+            margins.append(max(top) - min(top))
+        return ids, margins
 
     def _cached_prefix(self, ids: list[int]) -> tuple[Any, list[int]]:
         """(a KV cache already holding the longest cached prefix of ids, the ids still to prefill)."""
@@ -226,3 +244,9 @@ class MlxEngine:
             stats.generation_tps = float(response.generation_tps)
         stats.peak_memory_bytes = int(mx.get_peak_memory())
         yield Finished(finish, stats)  # type: ignore[arg-type]
+
+
+def _top_two(row: list[float]) -> tuple[tuple[int, float], tuple[int, float]]:
+    best = max(range(len(row)), key=row.__getitem__)
+    runner_up = max((i for i in range(len(row)) if i != best), key=row.__getitem__)
+    return (best, row[best]), (runner_up, row[runner_up])

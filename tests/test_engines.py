@@ -12,9 +12,13 @@ from engines.base import Delta, EngineError, Finished, GenerationParams, ModelFi
 from engines.host_client import EngineClient
 from tests.conftest import FRANCE, GREEDY
 
-# llama.cpp multiplies Q4_1 weights with activations quantized to 8 bits while MLX runs the
-# dequantized weights in float32, so a prompt whose greedy path passes a near-tie can differ
-# late in the reply; these prompts have clear winners for their first 16 tokens.
+# llama.cpp multiplies Q4_1 weights with activations quantized to 8 bits, by kernels that differ
+# between AVX2, AVX-512 and NEON, while MLX runs the dequantized weights in float32. Where MLX's
+# best token leads its runner-up by less than PARITY_MARGIN (in logits), llama.cpp may break the
+# tie the other way on some CPU; those steps are not compared. Each step is teacher-forced with
+# MLX's tokens, so one near tie does not end the comparison. The prompts were not chosen by
+# trying them on any machine.
+PARITY_MARGIN = 1.0
 PARITY_PROMPTS = [
     "What is the capital of France? Answer in one sentence.",
     "Repeat exactly: 12345 café ünïcödé 日本語",
@@ -28,10 +32,14 @@ def user(text: str) -> list[dict[str, str]]:
     return [{"role": "user", "content": text}]
 
 
-def greedy_ids(client: EngineClient, prompt: str, count: int) -> list[int]:
-    """Greedy token ids of the reply: the text re-tokenized would lose ids, so ask the host."""
-    reply = client.call({"op": "generate_ids", "messages": user(prompt), "max_tokens": count}, timeout=300)
-    return list(reply["ids"])
+def greedy_trace(
+    client: EngineClient, prompt: str, count: int, forced: list[int] | None = None
+) -> tuple[list[int], list[float]]:
+    """Greedy token ids of the reply and each one's lead over the runner-up, asked of the host
+    (the text re-tokenized would lose ids)."""
+    request = {"op": "greedy_trace", "messages": user(prompt), "max_tokens": count, "forced": forced}
+    reply = client.call(request, timeout=300)
+    return list(reply["ids"]), list(reply["margins"])
 
 
 # --- replies ------------------------------------------------------------------------------------------
@@ -85,12 +93,33 @@ def test_same_prompt_same_token_ids_on_both_engines(llama_client: EngineClient, 
 
 
 @pytest.mark.mlx
-def test_greedy_tokens_match_across_engines(llama_client: EngineClient, mlx_client: EngineClient) -> None:
+def test_greedy_tokens_match_across_engines_where_the_reference_is_clear(
+    llama_client: EngineClient, mlx_client: EngineClient
+) -> None:
+    compared = total = 0
     for prompt in PARITY_PROMPTS:
-        llama_ids = greedy_ids(llama_client, prompt, PARITY_TOKENS)
-        mlx_ids = greedy_ids(mlx_client, prompt, PARITY_TOKENS)
-        assert len(llama_ids) >= 3, prompt
-        assert llama_ids == mlx_ids, prompt
+        reference, margins = greedy_trace(mlx_client, prompt, PARITY_TOKENS)
+        assert len(reference) >= 3, prompt
+        ours, _ = greedy_trace(llama_client, prompt, len(reference), forced=reference)
+        assert len(ours) == len(reference), prompt
+        clear = [i for i, margin in enumerate(margins) if margin >= PARITY_MARGIN]
+        mismatched = [(i, reference[i], ours[i], round(margins[i], 2)) for i in clear if ours[i] != reference[i]]
+        assert not mismatched, (prompt, mismatched)
+        compared += len(clear)
+        total += len(reference)
+    # Near ties are rare: if most steps were skipped, the comparison would prove nothing.
+    assert compared >= total * 0.6, (compared, total)
+
+
+def test_greedy_trace_agrees_with_generation(llama_client: EngineClient) -> None:
+    """The diagnostic the parity test relies on gives the tokens a greedy reply is made of."""
+    ids, margins = greedy_trace(llama_client, FRANCE, 12)
+    assert len(ids) == len(margins) and all(m >= 0 for m in margins)
+    forced, _ = greedy_trace(llama_client, FRANCE, len(ids), forced=ids)
+    # Teacher-forced with its own greedy tokens, an engine predicts them again wherever it is not at a tie.
+    assert all(f == i for f, i, m in zip(forced, ids, margins, strict=True) if m > 1e-3)
+    text, _ = llama_client.generate(user(FRANCE), GREEDY).text()
+    assert "Paris" in text
 
 
 # --- cancel and crash ---------------------------------------------------------------------------------

@@ -23,6 +23,7 @@ import sys
 from typing import Any, TextIO
 
 from engines.child_process import die_with_parent
+from engines.process_memory import peak_resident_bytes
 from engines.templates import budget
 from engines.templates.compat import TOO_BIG_MESSAGE, TemplateError
 from engines.templates.sandbox import _environment, check_in_process, render_in_process
@@ -59,19 +60,6 @@ def _limit_cpu(seconds: float) -> None:
         resource.setrlimit(resource.RLIMIT_CPU, (soft, hard))
     except (ValueError, OSError):
         pass
-
-
-def peak_resident_bytes() -> int:
-    """This process's peak resident size so far (VmHWM on Linux), for the parent's records and tests."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as status:
-            for line in status:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return int(peak if sys.platform == "darwin" else peak * 1024)
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
