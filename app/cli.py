@@ -14,7 +14,7 @@ import sys
 from typing import Any
 
 from app import __version__
-from app.log_setup import logging_to_file, setup_logging
+from app.log_setup import log_problem, logging_to_file, setup_logging
 from app.terminal_text import EXIT_BAD_INPUT, EXIT_FAILED, exit_code_for, fail, json_text, printable
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "build_parser", "fail", "main", "setup_logging"]
@@ -135,6 +135,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
         path = resolve_model(args.model)
         info = inspect_model(path)  # header checks here: a bad file fails fast, before any engine starts
         choose_engine(info.engine, args.engine)
+        _check_context_length(args.context_length, info.context_length)
         template = read_template(args.template)
         if template is None:
             from app.template_commands import override_for
@@ -184,6 +185,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if finished.finish_reason == "cancelled":
             return 130
     return 0
+
+
+def _check_context_length(wanted: int | None, trained: int | None) -> None:
+    """Refuse a context window beyond what the model was trained for, before an engine tries to allocate it."""
+    from engines.base import InvalidRequestError
+
+    if wanted is not None and trained and wanted > trained:
+        raise InvalidRequestError(
+            f"The context length {wanted:,} is more than this model supports ({trained:,} tokens); "
+            "choose at most that, or leave --context-length out."
+        )
 
 
 def _print_delta(delta: Any, as_json: bool) -> None:
@@ -353,9 +365,17 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_FAILED
     except Exception as err:  # last resort: a sentence on screen, the traceback in the log
         logging.getLogger("parlour").exception("command failed")
-        detail = printable(str(err))[:300]
-        where = "details are in the log" if logging_to_file() else "Parlour could not write its log file either"
-        return fail(f"Something went wrong ({err.__class__.__name__}: {detail}); {where}.", EXIT_FAILED)
+        return fail(_last_resort_sentence(err), EXIT_FAILED)
+
+
+def _last_resort_sentence(err: Exception) -> str:
+    """What to say about a failure no command foresaw: the log has the rest, if there is a log."""
+    problem = log_problem()
+    if problem and isinstance(err, OSError):
+        return problem  # most likely the same unusable data folder
+    detail = printable(str(err))[:300]
+    where = "details are in the log" if logging_to_file() else "no log could be written either"
+    return f"Something went wrong ({err.__class__.__name__}: {detail}); {where}."
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ _SECRETS = (
 )
 
 _handler: logging.Handler | None = None
+_problem: str | None = None  # why no log file could be written, as a sentence
 
 
 def redact(text: str) -> str:
@@ -68,7 +69,7 @@ def setup_logging() -> str | None:
     (an unwritable data folder): then there is no log to point the user to.
     Calling it again changes nothing.
     """
-    global _handler
+    global _handler, _problem
     try:
         from app.paths import log_dir
 
@@ -85,11 +86,23 @@ def setup_logging() -> str | None:
             for name in CHATTY_LOGGERS:
                 logging.getLogger(name).setLevel(logging.WARNING)
             _handler = handler
+        _problem = None
         return str(folder / ENGINE_LOG_FILE)
-    except OSError:
+    except OSError as err:
+        where = f" {err.filename}" if err.filename else ""
+        _problem = (f"Parlour cannot write to its data folder{where} ({err.strerror or err.__class__.__name__}); "
+                    "point PARLOUR_HOME at a folder you can write to, or free some disk space.")  # fmt: skip
+        if not logging.getLogger().handlers:
+            # Without this, logging's last resort would print tracebacks on the terminal.
+            logging.getLogger().addHandler(logging.NullHandler())
         return None
 
 
 def logging_to_file() -> bool:
     """Whether setup_logging found a log file to write to."""
     return _handler is not None
+
+
+def log_problem() -> str | None:
+    """Why the last setup_logging could not open the log file (one sentence), or None."""
+    return _problem

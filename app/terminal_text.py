@@ -20,7 +20,12 @@ EXIT_BAD_INPUT = 2
 _INVISIBLE_FORMATTING = {0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
 
 
+_NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r"}
+
+
 def _escape(char: str) -> str:
+    if char in _NAMED_ESCAPES:
+        return _NAMED_ESCAPES[char]
     code = ord(char)
     if code <= 0xFF:
         return f"\\x{code:02x}"

@@ -47,8 +47,9 @@ def import_model(source: str | Path, root: Path | None = None) -> Path:
     """Place a GGUF file (all its shards) or an MLX folder in the models folder; returns where it went."""
     if not str(source).strip():
         raise ImportRefusedError("The path to import is empty; give a GGUF file or an MLX model folder.")
-    source = absolute_path(str(source)).resolve()
-    _check_kind(source)
+    typed = absolute_path(str(source))
+    _check_kind(typed)  # named as typed: a link to /dev/zero is reported under its own name
+    source = typed.resolve()
     root = (root or models_folder()).resolve()
     try:
         inspect_model(source)
