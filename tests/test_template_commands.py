@@ -69,3 +69,72 @@ def test_hostile_template_file_never_runs(parlour_cmd: list[str], home: dict[str
     assert result.returncode == 1
     assert "This model's chat template tried an unsafe operation and was not used." in result.stderr
     assert not marker.exists()
+
+
+def _refusable(tmp_path: Path, kind: str) -> tuple[Path, str]:
+    """A path named like a template that is not one a reader could finish, and the phrase refusing it."""
+    path = tmp_path / "files" / f"{kind}.jinja"
+    path.parent.mkdir(exist_ok=True)
+    if kind == "fifo":
+        os.mkfifo(path)  # opening it for reading would wait for a writer forever
+        return path, "is a named pipe (FIFO), not a regular file"
+    if kind == "zero":
+        path.symlink_to("/dev/zero")  # reading would never end
+        return path, "is a device, not a regular file"
+    if kind == "folder":
+        path.mkdir()
+        return path, "is a folder"
+    with open(path, "wb") as stream:
+        stream.truncate(1024**3)  # sparse: 1 GB long, nothing on disk
+    return path, "is larger than 256 KB, so it was not read"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "zero", "folder", "huge"])
+def test_template_files_are_refused_by_type_and_size_before_reading(
+    parlour_cmd: list[str], home: dict[str, str], tmp_path: Path, starter_gguf: Path, kind: str
+) -> None:
+    path, phrase = _refusable(tmp_path, kind)
+    Path(home["PARLOUR_HOME"]).mkdir()
+    before = sorted(str(p) for p in tmp_path.rglob("*") if not p.is_relative_to(home["PARLOUR_HOME"]))
+    for args in (["chat", "--template", str(path), "hi"], ["templates", "add", "t", str(path)],
+                 ["templates", "preview", "--file", str(path)],
+                 ["templates", "use", str(starter_gguf), "--file", str(path)]):  # fmt: skip
+        result = subprocess.run([*parlour_cmd, *args], capture_output=True, text=True, timeout=60, env=home)
+        assert result.returncode == 2, (args, result.stderr)
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and phrase in lines[0] and str(path) in lines[0], (args, result.stderr)
+    after = sorted(str(p) for p in tmp_path.rglob("*") if not p.is_relative_to(home["PARLOUR_HOME"]))
+    assert after == before  # nothing written outside the data folder
+    assert "No saved templates." in run(parlour_cmd, "templates", "list", env=home).stdout
+
+
+def test_a_relative_template_file_is_read_where_it_was_typed(parlour_cmd: list[str], home: dict[str, str],
+                                                             tmp_path: Path) -> None:  # fmt: skip
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "t.jinja").write_text(CUSTOM)
+    result = subprocess.run([*parlour_cmd, "chat", "--show-prompt", "--template", "mine/t.jinja", "Hi"],
+                            capture_output=True, text=True, timeout=60, env=home, cwd=tmp_path)  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "<<user>> Hi\n<<assistant>> "
+
+
+def test_a_templates_own_message_cannot_drive_the_terminal(parlour_cmd: list[str], home: dict[str, str],
+                                                           tmp_path: Path) -> None:  # fmt: skip
+    """raise_exception() text comes from the file: its escape sequences are shown, not obeyed."""
+    hostile = tmp_path / "loud.jinja"
+    hostile.write_text('{{ raise_exception("Roles must alternate\\x1b]0;owned\\x07\\x1b[2J") }}')
+    result = run(parlour_cmd, "templates", "preview", "--file", str(hostile), env=home)
+    assert result.returncode == 2, result.stderr
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "Roles must alternate" in result.stderr and "owned" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_template_names_are_printed_escaped(parlour_cmd: list[str], home: dict[str, str], tmp_path: Path) -> None:
+    source = tmp_path / "custom.jinja"
+    source.write_text(CUSTOM)
+    assert run(parlour_cmd, "templates", "add", "tab\tname", str(source), env=home).returncode == 2
+    # A right-to-left override is no control character, but it would show the rest of the line reversed.
+    added = run(parlour_cmd, "templates", "add", "chat\u202eevil", str(source), env=home)
+    assert added.returncode == 0 and added.stdout == "Saved the template 'chat\\u202eevil'.\n"
+    assert "  chat\\u202eevil  (updated " in run(parlour_cmd, "templates", "list", env=home).stdout
