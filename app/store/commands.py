@@ -181,23 +181,38 @@ def _run_command(doing: str, command: Callable[[argparse.Namespace], int], args:
 
 
 def _log_to_file() -> bool:
-    """Send log records to the data folder's log file; True when a log file receives them.
+    """Send log records to the data folder's log file; True when that file receives them.
 
-    The window and the other commands set logging up themselves; these commands may run first.
-    Without any handler Python would print records, tracebacks included, on the terminal.
+    `parlour` sets logging up before any command; called another way, these commands do it
+    themselves. Without any handler, Python would print records, tracebacks included, on the
+    terminal; a handler someone else installed (a test runner's) is left as it is.
     """
     root = logging.getLogger()
-    if root.handlers:
-        return any(isinstance(handler, logging.FileHandler) for handler in root.handlers)
     try:
-        handler: logging.Handler = logging.FileHandler(_log_path(), encoding="utf-8", errors="backslashreplace")
+        path = _log_path()
     except OSError:
-        root.addHandler(logging.NullHandler())  # nowhere to write: still never the terminal
+        path = None
+    if path is not None and any(_writes_to(handler, path) for handler in root.handlers):
+        return True
+    if root.handlers:
         return False
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    return True
+    if path is not None:
+        try:
+            handler: logging.Handler = logging.FileHandler(path, encoding="utf-8", errors="backslashreplace")
+        except OSError:
+            pass
+        else:
+            handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+            root.addHandler(handler)
+            root.setLevel(logging.INFO)
+            return True
+    root.addHandler(logging.NullHandler())  # nowhere to write: still never the terminal
+    return False
+
+
+def _writes_to(handler: logging.Handler, path: Path) -> bool:
+    filename = getattr(handler, "baseFilename", None)
+    return filename is not None and os.path.abspath(filename) == os.path.abspath(path)
 
 
 def _log_path() -> Path:
