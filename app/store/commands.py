@@ -95,10 +95,13 @@ def _export(args: argparse.Namespace) -> int:
     output = str(args.output)
     fmt = args.format or ("md" if output.lower().endswith((".md", ".markdown")) else "json")
     try:
-        if output != "-":
-            # Before anything is read: a FIFO or a device at the name is refused, not replaced.
-            writable_target(output)
+        # Before anything is read: a FIFO or a device at the name is refused, not replaced.
+        target, existing = writable_target(output) if output != "-" else (None, None)
         with _opened() as store:
+            if target is not None and existing is not None and _is_part_of(store, target):
+                return _fail(
+                    f"{output} is Parlour's own conversation store; choose another file to export to.", BAD_INPUT
+                )
             if args.all:
                 ids = conversation_ids(store)
             else:
@@ -263,13 +266,22 @@ def _opened():
         raise StoreError(f"Parlour could not open its conversation store: {error}.") from error
     try:
         if store.notice:
-            print(store.notice, file=sys.stderr)
+            _note(store.notice)
         yield store
     except sqlite3.Error as error:
         log.exception("conversation store command failed")
         raise StoreError(f"Parlour's conversation store failed: {error}.") from error
     finally:
         store.close()
+
+
+def _is_part_of(store: Store, target: Path) -> bool:
+    """Whether `target` is the store's database or one of its companions: replacing it would lose every chat."""
+    for name in (store.path.name, store.path.name + "-wal", store.path.name + "-shm"):
+        with contextlib.suppress(OSError):
+            if os.path.samefile(target, store.path.with_name(name)):
+                return True
+    return False
 
 
 def _conversation_id(text: str) -> int:

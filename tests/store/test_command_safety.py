@@ -137,3 +137,13 @@ def test_write_atomically_takes_a_plain_string_path(tmp_path: Path) -> None:
     target = tmp_path / "chat.md"
     write_atomically(str(target), ["# chat\n"])
     assert target.read_text() == "# chat\n" and stat.S_IMODE(target.stat().st_mode) == 0o600
+
+
+def test_export_never_replaces_the_store_itself(a_chat, home: Path, capsys) -> None:
+    database = home / "parlour.db"
+    before = database.read_bytes()
+    assert _run("export", "--all", "--format", "json", "-o", str(database)) == 2
+    assert "Parlour's own conversation store" in _one_line_error(capsys)
+    assert database.read_bytes() == before
+    with open_store() as store:
+        assert [c.id for c in list_recent(store)] == [a_chat]
