@@ -238,8 +238,9 @@ def cmd_models(args: argparse.Namespace) -> int:
     except LibraryError as err:
         return fail(str(err), EXIT_FAILED)
     if args.json:
-        print(json_text([{"name": m.name, "path": str(m.path), "origin": m.origin, "problem": m.problem,
-                          "hidden": m.hidden, **(m.info.to_dict() if m.info else {})} for m in models],
+        # The listed name (the one `models rm` and `unhide` take) wins over the file's own name.
+        print(json_text([{**(m.info.to_dict() if m.info else {}), "name": m.name, "path": str(m.path),
+                          "origin": m.origin, "problem": m.problem, "hidden": m.hidden} for m in models],
                         default=str, indent=1))  # fmt: skip
         return 0
     if not models:

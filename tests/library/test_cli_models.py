@@ -123,3 +123,37 @@ def test_import_then_rm(tmp_path: Path, starter_gguf: Path) -> None:
 @pytest.mark.parametrize("args", [["search", "x", "--format", "onnx"], ["download"]])
 def test_bad_arguments_are_argparse_errors(args: list[str]) -> None:
     assert run_parlour("models", *args).returncode == 2
+
+
+STARTER_NAME = "SmolLM2 135M Instruct (starter)"
+
+
+def test_an_empty_name_matches_nothing_and_a_hidden_model_comes_back(tmp_path: Path) -> None:
+    for blank in ("", "   ", "\t"):
+        assert one_sentence(run_parlour("models", "rm", blank)).startswith("REF is empty")
+    assert one_sentence(run_parlour("models", "import", "")).startswith("PATH is empty")
+    assert STARTER_NAME in run_parlour("models").stdout  # nothing was hidden, nothing imported
+    assert not (models_root() / "imported").exists()
+
+    assert run_parlour("models", "--hidden").stdout.strip() == "No model is hidden."
+    assert "hidden" in run_parlour("models", "rm", "starter").stdout
+    assert STARTER_NAME not in run_parlour("models").stdout
+    hidden = run_parlour("models", "--hidden")
+    assert hidden.stdout.startswith(STARTER_NAME + "\n") and "parlour models unhide NAME" in hidden.stdout
+    assert [m["name"] for m in json.loads(run_parlour("models", "--hidden", "--json").stdout)] == [STARTER_NAME]
+
+    assert one_sentence(run_parlour("models", "unhide", "nothing-like-this")).startswith("No hidden model is called")
+    shown = run_parlour("models", "unhide", "starter")
+    assert shown.returncode == 0 and shown.stdout.strip() == f"{STARTER_NAME} is back in the list of models."
+    assert STARTER_NAME in run_parlour("models").stdout
+    assert one_sentence(run_parlour("models", "unhide", "starter")) == f"{STARTER_NAME} is not hidden."
+
+
+def test_import_is_relative_to_where_it_was_typed(tmp_path: Path, starter_gguf: Path) -> None:
+    (tmp_path / "downloads").mkdir()
+    (tmp_path / "downloads" / "here.gguf").hardlink_to(starter_gguf)
+    result = subprocess.run([sys.executable, "-m", "app.cli", "models", "import", "downloads/here.gguf"],
+                            capture_output=True, text=True, cwd=tmp_path, timeout=60,
+                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"Imported to {models_root() / 'imported/here/here.gguf'}"

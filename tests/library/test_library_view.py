@@ -91,3 +91,35 @@ def test_choosing_another_models_folder(qtbot, tmp_path: Path, starter_gguf: Pat
     with qtbot.waitSignal(view.listed, timeout=WAIT_MS):
         view.set_models_folder(elsewhere)
     assert ("someone/model · model.Q4_1.gguf", "models folder") in rows(view)
+
+
+def test_hidden_models_can_be_shown_greyed_and_unhidden(qtbot, private_home: Path, starter_gguf: Path) -> None:
+    build_lm_studio(private_home, starter_gguf)
+    view = LibraryView(confirm=lambda _parent, _question: True)
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.waitUntil(lambda: view.table.rowCount() == 2, timeout=WAIT_MS)
+    view.select("SmolLM2 135M Instruct (starter)")
+    assert view.remove_button.text() == "Hide"
+    with qtbot.waitSignal(view.listed, timeout=WAIT_MS):
+        view.remove_selected()
+    assert rows(view) == [(LM_STUDIO_NAME, "LM Studio")]
+
+    with qtbot.waitSignal(view.listed, timeout=WAIT_MS):
+        view.show_hidden.setChecked(True)
+    assert rows(view) == [("SmolLM2 135M Instruct (starter)", "starter"), (LM_STUDIO_NAME, "LM Studio")]
+    hidden_item, shown_item = view.table.item(0, 0), view.table.item(1, 0)
+    assert hidden_item.foreground().color() != shown_item.foreground().color()
+    assert "Unhide" in hidden_item.toolTip()
+    view.select(LM_STUDIO_NAME)
+    assert view.remove_button.text() == "Hide"
+    view.select("SmolLM2 135M Instruct (starter)")
+    assert view.remove_button.text() == "Unhide"
+    with qtbot.waitSignal(view.listed, timeout=WAIT_MS):
+        view.remove_selected()
+    assert view.status.text() == "SmolLM2 135M Instruct (starter) is back in the list of models."
+    assert not any(m.hidden for m in view.models)
+
+    with qtbot.waitSignal(view.listed, timeout=WAIT_MS):
+        view.show_hidden.setChecked(False)
+    assert rows(view) == [("SmolLM2 135M Instruct (starter)", "starter"), (LM_STUDIO_NAME, "LM Studio")]

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from app.library.catalog import find_local_model, list_local_models, resolve_model
-from app.library.errors import ImportRefusedError
-from app.library.model_files import delete_model, import_model
-from app.library.settings import models_folder, set_models_folder
+from app.library.catalog import find_local_model, list_hidden_models, list_local_models, resolve_model
+from app.library.errors import ImportRefusedError, LibraryError
+from app.library.model_files import delete_model, import_model, unhide
+from app.library.settings import hidden_models, models_folder, set_models_folder
+from engines.base import ModelFileError
 from tests.library.helpers import build_hf_cache, build_lm_studio, build_ollama, link, models_root
 
 
@@ -114,3 +115,70 @@ def test_other_programs_models_parlour_cannot_run_are_left_out(private_home: Pat
     listed = [(m.origin, m.name, m.info is not None) for m in list_local_models()]
     assert ("Hugging Face cache", "sentence-transformers/all-MiniLM-L6-v2 · also-a.Q4_1.gguf", True) in listed
     assert all(usable for _, _, usable in listed)
+
+
+@pytest.mark.parametrize("blank", ["", "  ", "\n"])
+def test_an_empty_name_or_path_matches_no_model(blank: str) -> None:
+    with pytest.raises(ModelFileError, match="The model name is empty"):
+        find_local_model(blank)
+    with pytest.raises(ModelFileError, match="The model name is empty"):
+        resolve_model(blank)
+    with pytest.raises(ImportRefusedError, match="The path to import is empty"):
+        import_model(blank)
+    assert not (models_root() / "imported").exists()
+
+
+def test_a_relative_path_resolves_against_the_current_folder(tmp_path: Path, starter_gguf: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "m.gguf").hardlink_to(starter_gguf)
+    monkeypatch.chdir(tmp_path)
+    assert resolve_model("sub/m.gguf") == tmp_path / "sub" / "m.gguf"
+    assert resolve_model("./gone.gguf") == tmp_path / "gone.gguf"  # absolute, so the error can name it
+
+
+def test_hidden_models_are_listed_apart_and_can_be_unhidden(private_home: Path, starter_gguf: Path) -> None:
+    build_lm_studio(private_home, starter_gguf)
+    lm_studio = next(m for m in list_local_models() if m.origin == "LM Studio")
+    delete_model(lm_studio)
+    delete_model(find_local_model("starter"))
+    hidden = list_hidden_models()
+    assert {m.origin for m in hidden} == {"LM Studio", "starter"} and all(m.hidden for m in hidden)
+    assert list_local_models() == []
+    assert not any(m.hidden for m in list_local_models(include_hidden=False))
+    with pytest.raises(ModelFileError, match="matches several models"):
+        unhide("SmolLM2")
+    assert unhide("starter") == "SmolLM2 135M Instruct (starter) is back in the list of models."
+    assert [m.origin for m in list_local_models()] == ["starter"]
+    with pytest.raises(ModelFileError, match="is not hidden"):
+        unhide("starter")
+    # A hidden model whose file has gone can still be taken off the hidden list, by its path.
+    shutil.rmtree(private_home / ".lmstudio")
+    assert list_hidden_models() == []
+    assert unhide(str(lm_studio.path)) == f"{lm_studio.path} is no longer hidden."
+    assert hidden_models() == set()
+
+
+def test_odd_files_in_other_programs_folders_never_break_the_listing(private_home: Path, starter_gguf: Path) -> None:
+    """A FIFO as LM Studio's home pointer or a cache's refs/main, a hand-edited settings file: still a listing."""
+    import os
+
+    os.mkfifo(private_home / ".lmstudio-home-pointer")  # reading it would wait forever
+    (private_home / "no-mlx-here").mkdir()
+    build_hf_cache(private_home, starter_gguf, private_home / "no-mlx-here")
+    refs = private_home / ".cache/huggingface/hub/models--bartowski--SmolLM2-135M-Instruct-GGUF/refs/main"
+    refs.unlink()
+    refs.symlink_to("/dev/zero")
+    (private_home / "parlour" / "library-settings.json").write_text(json.dumps({"hidden_models": "abc",
+                                                                              "models_folder": 7}))  # fmt: skip
+    names = sorted(m.name for m in list_local_models())
+    assert names == ["SmolLM2 135M Instruct (starter)", "bartowski/SmolLM2-135M-Instruct-GGUF"]
+
+
+def test_a_models_folder_that_cannot_be_made_is_one_sentence(tmp_path: Path) -> None:
+    occupied = tmp_path / "a-file"
+    occupied.write_text("")
+    set_models_folder(occupied)
+    with pytest.raises(LibraryError, match=r"The models folder .*a-file cannot be used \(File exists\)"):
+        models_folder()
+    assert [m.origin for m in list_local_models()] == ["starter"]  # the rest is still listed
