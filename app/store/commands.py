@@ -264,6 +264,14 @@ def _opened():
     except sqlite3.Error as error:
         log.exception("could not open the conversation store")
         raise StoreError(f"Parlour could not open its conversation store: {error}.") from error
+    except OSError as error:
+        # The data folder cannot be made or used (PARLOUR_HOME names a file, a read-only disk...).
+        log.warning("could not open the conversation store: %s", error)
+        where = f" {error.filename}" if error.filename else ""
+        raise StoreError(
+            f"Parlour cannot use its data folder{where} ({(error.strerror or str(error)).lower()}); "
+            "point PARLOUR_HOME at a folder you can write to."
+        ) from error
     try:
         if store.notice:
             _note(store.notice)

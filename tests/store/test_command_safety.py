@@ -147,3 +147,12 @@ def test_export_never_replaces_the_store_itself(a_chat, home: Path, capsys) -> N
     assert database.read_bytes() == before
     with open_store() as store:
         assert [c.id for c in list_recent(store)] == [a_chat]
+
+
+@pytest.mark.parametrize("argv", [("conversations",), ("export", "--all", "-o", "-")])
+def test_an_unusable_data_folder_is_one_sentence(tmp_path: Path, monkeypatch, capsys, argv) -> None:
+    not_a_folder = tmp_path / "a-file"
+    not_a_folder.write_text("")
+    monkeypatch.setenv("PARLOUR_HOME", str(not_a_folder / "parlour"))
+    assert _run(*argv) == 1
+    assert "cannot use its data folder" in _one_line_error(capsys)
