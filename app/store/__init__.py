@@ -3,6 +3,7 @@
 Plain Python, no Qt. Modules, each with one job:
 
 - db: open the store (damaged files moved aside, newer ones refused), transactions, durability
+- erasure: deleted text erased from the files too (secure_delete, FTS5 secure-delete, index merges)
 - schema: the forward migrations; recovery: cheap damage checks, moving a file aside
 - conversations, messages, branches: conversations and their message trees
 - replies: streaming a reply with checkpoints; interrupted replies, continue, regenerate
@@ -10,4 +11,5 @@ Plain Python, no Qt. Modules, each with one job:
 - export, import_json: Markdown and lossless JSON out, JSON back in
 - presets, templates, settings: named parameters, chat templates and overrides, settings
 - instance: one app owns the store; commands: `parlour export|import|conversations`
+- files: atomic, private writes that refuse FIFOs and devices; terminal_text: stored text made printable
 """
