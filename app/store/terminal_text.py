@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import re
 
-# C0 controls but tab, DEL, C1 controls, and UTF-16 surrogates (never valid on their own).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 controls but tab, DEL, C1 controls, UTF-16 surrogates (never valid on their own), and the
+# marks and overrides that reorder text on screen (a title could otherwise pose as another).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
@@ -27,7 +28,8 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 def printable(text: str) -> str:
-    """`text` with every control character (except tab) and lone surrogate written as an escape."""
+    """`text` with every control character (except tab), direction override and lone surrogate
+    written as an escape."""
     return _UNPRINTABLE.sub(_escaped, text)
 
 
