@@ -3,9 +3,14 @@
 Runs alternate (raw, Parlour, raw, Parlour, ...) so machine noise hits both alike,
 and each pair uses a prompt neither side has seen, so prompt caches do not flatter
 time to first token. Parlour is timed at the client, so the JSON-lines hop counts.
-Prints one JSON object.
+
+llama.cpp is measured twice: on a quiet machine, and "contended", with one bounded
+CPU burner (another process spinning on one core) running throughout. Raw
+llama-cpp-python runs with 1 thread and with all physical cores, and Parlour is
+compared with the better of the two in each case. Prints one JSON object.
 
     python benchmarks/engine_overhead.py [--runs 5] [--llama-tokens 256] [--mlx-tokens 48] [--skip-mlx]
+                                         [--skip-contended]
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -71,30 +77,79 @@ def raw_llamacpp(llm: Any, template: str, i: int, max_tokens: int) -> dict[str, 
     return {"tokens": tokens, "tps": (tokens - 1) / (last - first), "ttft_ms": (first - start) * 1000}
 
 
-def bench_llamacpp(runs: int, max_tokens: int) -> dict[str, Any]:
+BURNER = "import sys, time\nend = time.monotonic() + float(sys.argv[1])\nwhile time.monotonic() < end:\n    pass\n"
+
+
+def start_burner(seconds: float) -> subprocess.Popen[bytes]:
+    """Another program keeping one core busy, for at most `seconds` (killed sooner when done)."""
+    return subprocess.Popen([sys.executable, "-c", BURNER, str(seconds)])
+
+
+def bench_llamacpp(runs: int, max_tokens: int, contended: bool) -> dict[str, Any]:
     import llama_cpp
 
     from engines.inspect import inspect_model
-    from engines.llamacpp_engine import default_threads, route_native_logs
+    from engines.llamacpp_engine import route_native_logs
+    from engines.thread_choice import usable_cores
 
     path = starter_model_path()
     assert path is not None
     info = inspect_model(path)
+    template = info.chat_template or ""
     route_native_logs()
-    threads = default_threads()
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=8192, n_batch=512, n_threads=threads,
-                          n_threads_batch=threads, n_gpu_layers=0, verbose=False)  # fmt: skip
-    raw, ours = [], []
+    cores = usable_cores()
+    llm = llama_cpp.Llama(model_path=str(path), n_ctx=8192, n_batch=512, n_threads=cores,
+                          n_threads_batch=cores, n_gpu_layers=0, verbose=False)  # fmt: skip
+
+    def raw_with(threads: int, i: int) -> dict[str, float]:
+        llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
+        return raw_llamacpp(llm, template, i, max_tokens)
+
+    def measure(offset: int) -> dict[str, list[dict[str, float]]]:
+        runs_by = {"raw_1": [], "raw_all": [], "parlour": []}  # type: dict[str, list[dict[str, float]]]
+        for i in range(runs):
+            runs_by["raw_1"].append(raw_with(1, offset + 3 * i))
+            runs_by["parlour"].append(timed_parlour(client, offset + 3 * i + 1, max_tokens))
+            runs_by["raw_all"].append(raw_with(cores, offset + 3 * i + 2))
+        return runs_by
+
+    result: dict[str, Any] = {"cores": cores}
     with EngineClient() as client:
         client.load(str(path), "llamacpp")
-        raw_llamacpp(llm, info.chat_template or "", 1000, 8)  # warm both
-        timed_parlour(client, 1000, 8)
-        for i in range(runs):
-            raw.append(raw_llamacpp(llm, info.chat_template or "", i, max_tokens))
-            ours.append(timed_parlour(client, i, max_tokens))
-        host_rss = client.ping().get("rss_bytes")
+        raw_llamacpp(llm, template, 10_000, 8)  # warm both
+        timed_parlour(client, 10_000, 8)
+        quiet = measure(0)
+        result.update(_compare(quiet["raw_all"], quiet["parlour"]))  # the figures earlier runs reported
+        best_quiet = max(_median_tps(quiet["raw_1"]), _median_tps(quiet["raw_all"]))
+        result["quiet_raw_1_thread_tps"] = round(_median_tps(quiet["raw_1"]), 2)
+        result["quiet_raw_best_tps"] = round(best_quiet, 2)
+        result["quiet_ratio_vs_best_raw"] = round(_median_tps(quiet["parlour"]) / best_quiet, 3)
+        if contended:
+            burner = start_burner(600)
+            try:
+                time.sleep(0.5)  # let the burner take its core
+                busy = measure(1_000)
+            finally:
+                burner.kill()
+                burner.wait()
+            best_busy = max(_median_tps(busy["raw_1"]), _median_tps(busy["raw_all"]))
+            result.update({
+                "contended_parlour_tps": round(_median_tps(busy["parlour"]), 2),
+                "contended_raw_1_thread_tps": round(_median_tps(busy["raw_1"]), 2),
+                "contended_raw_all_cores_tps": round(_median_tps(busy["raw_all"]), 2),
+                "contended_raw_best_tps": round(best_busy, 2),
+                "contended_ratio": round(_median_tps(busy["parlour"]) / best_busy, 3),
+                "contended_parlour_tps_runs": [round(r["tps"], 1) for r in busy["parlour"]],
+                "contended_raw_1_thread_tps_runs": [round(r["tps"], 1) for r in busy["raw_1"]],
+                "contended_raw_all_cores_tps_runs": [round(r["tps"], 1) for r in busy["raw_all"]],
+            })  # fmt: skip
+        result["host_rss_bytes"] = client.ping().get("rss_bytes")
     llm.close()
-    return summarize(raw, ours, host_rss)
+    return result
+
+
+def _median_tps(runs: list[dict[str, float]]) -> float:
+    return statistics.median(r["tps"] for r in runs)
 
 
 # --- MLX ----------------------------------------------------------------------------------------------
@@ -139,6 +194,10 @@ def bench_mlx(runs: int, max_tokens: int) -> dict[str, Any]:
 
 
 def summarize(raw: list[dict[str, float]], ours: list[dict[str, float]], host_rss: int | None) -> dict[str, Any]:
+    return {**_compare(raw, ours), "host_rss_bytes": host_rss}
+
+
+def _compare(raw: list[dict[str, float]], ours: list[dict[str, float]]) -> dict[str, Any]:
     raw_tps = statistics.median(r["tps"] for r in raw)
     our_tps = statistics.median(r["tps"] for r in ours)
     return {
@@ -152,7 +211,6 @@ def summarize(raw: list[dict[str, float]], ours: list[dict[str, float]], host_rs
         "tokens_per_reply": [int(r["tokens"]) for r in ours],
         "raw_tokens_per_reply": [int(r["tokens"]) for r in raw],
         "runs": len(ours),
-        "host_rss_bytes": host_rss,
     }
 
 
@@ -163,8 +221,9 @@ def main() -> None:
     parser.add_argument("--mlx-tokens", type=int, default=48)
     parser.add_argument("--mlx-runs", type=int, default=5)
     parser.add_argument("--skip-mlx", action="store_true")
+    parser.add_argument("--skip-contended", action="store_true")
     args = parser.parse_args()
-    result: dict[str, Any] = {"llamacpp": bench_llamacpp(args.runs, args.llama_tokens)}
+    result: dict[str, Any] = {"llamacpp": bench_llamacpp(args.runs, args.llama_tokens, not args.skip_contended)}
     if not args.skip_mlx:
         result["mlx"] = bench_mlx(args.mlx_runs, args.mlx_tokens)
     print(json.dumps(result, indent=1))

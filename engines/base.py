@@ -8,6 +8,7 @@ the UI and the CLI never care which engine produced a reply.
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -18,6 +19,22 @@ if TYPE_CHECKING:
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 EngineName = Literal["mlx", "llamacpp"]
+
+
+# Bounds on what a request may ask for; the engines' own limits (vocabulary, context) apply within them.
+MAX_TOP_K = 1_000_000  # past every vocabulary; more means "all", which 0 already says
+MAX_REPLY_TOKENS = 1 << 24
+MAX_SEED = (1 << 32) - 1  # llama.cpp takes a 32-bit seed
+MAX_STOP_STRINGS = 16
+MAX_STOP_CHARS = 1000
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _known_fields(cls: type, data: dict[str, Any]) -> dict[str, Any]:
@@ -50,18 +67,30 @@ class GenerationParams:
 
     def __post_init__(self) -> None:
         problems = []
-        if not 0.0 <= self.temperature <= 5.0:
+        floats = ("temperature", "top_p", "min_p", "repeat_penalty", "presence_penalty", "frequency_penalty")
+        if any(not _is_number(getattr(self, name)) for name in floats):
+            problems.append("sampling settings must be finite numbers")
+        elif not 0.0 <= self.temperature <= 5.0:
             problems.append("temperature must be between 0 and 5")
-        if not 0.0 < self.top_p <= 1.0:
+        if _is_number(self.top_p) and not 0.0 < self.top_p <= 1.0:
             problems.append("top_p must be above 0 and at most 1")
-        if self.top_k < 0:
-            problems.append("top_k must be 0 (off) or more")
-        if not 0.0 <= self.min_p < 1.0:
+        if not _is_int(self.top_k) or not 0 <= self.top_k <= MAX_TOP_K:
+            problems.append(f"top_k must be 0 (off) or a whole number up to {MAX_TOP_K:,}")
+        if _is_number(self.min_p) and not 0.0 <= self.min_p < 1.0:
             problems.append("min_p must be at least 0 and below 1")
-        if not 0.0 < self.repeat_penalty <= 5.0:
+        if _is_number(self.repeat_penalty) and not 0.0 < self.repeat_penalty <= 5.0:
             problems.append("repeat penalty must be above 0 and at most 5")
-        if self.max_tokens < 1:
-            problems.append("max tokens must be at least 1")
+        for name in ("presence_penalty", "frequency_penalty"):
+            if _is_number(getattr(self, name)) and not -2.0 <= getattr(self, name) <= 2.0:
+                problems.append(f"{name.replace('_', ' ')} must be between -2 and 2")
+        if not _is_int(self.max_tokens) or not 1 <= self.max_tokens <= MAX_REPLY_TOKENS:
+            problems.append(f"max tokens must be a whole number from 1 to {MAX_REPLY_TOKENS:,}")
+        if self.seed is not None and (not _is_int(self.seed) or not 0 <= self.seed <= MAX_SEED):
+            problems.append(f"the seed must be a whole number from 0 to {MAX_SEED:,}")
+        if not isinstance(self.stop, tuple) or len(self.stop) > MAX_STOP_STRINGS:
+            problems.append(f"at most {MAX_STOP_STRINGS} stop strings")
+        elif any(not isinstance(text, str) or not text or len(text) > MAX_STOP_CHARS for text in self.stop):
+            problems.append(f"each stop string must be text of 1 to {MAX_STOP_CHARS} characters")
         if self.context_policy not in ("drop_oldest", "stop"):
             problems.append("the context policy must be drop_oldest or stop")
         if problems:
@@ -92,6 +121,20 @@ class LoadSettings:
     gpu_layers: int | None = None  # None: all layers where a GPU is present, else 0
     threads: int | None = None
     prompt_cache_bytes: int = 1 << 30  # saved prompt caches for switching conversations; 0 turns reuse off
+
+    def __post_init__(self) -> None:
+        # The context length is checked against the model and free memory when loading (engines.context).
+        problems = []
+        if self.context_length is not None and not _is_int(self.context_length):
+            problems.append("the context length must be a whole number")
+        if self.gpu_layers is not None and (not _is_int(self.gpu_layers) or not -1 <= self.gpu_layers <= 100_000):
+            problems.append("GPU layers must be -1 (all) or a whole number up to 100,000")
+        if self.threads is not None and (not _is_int(self.threads) or not 1 <= self.threads <= 1024):
+            problems.append("threads must be a whole number from 1 to 1,024")
+        if not _is_int(self.prompt_cache_bytes) or not 0 <= self.prompt_cache_bytes <= 1 << 40:
+            problems.append("the prompt cache size must be between 0 and 1 TB")
+        if problems:
+            raise InvalidRequestError("Invalid load settings: " + "; ".join(problems) + ".")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

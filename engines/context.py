@@ -10,11 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from engines.base import EngineError, Message
+from engines.base import EngineError, InvalidRequestError, Message
 
 DROP_OLDEST = "drop_oldest"
 STOP = "stop"
 MIN_REPLY_TOKENS = 16
+MIN_CONTEXT = 16
+MAX_CONTEXT = 1 << 24  # far past any model's training; a bound on what a setting may ask for
+# A chosen context may use this share of the memory free at load, weights included.
+CONTEXT_MEMORY_SHARE = 0.9
 
 
 class ContextOverflowError(EngineError):
@@ -118,3 +122,29 @@ def default_context_length(
     room = int(available_bytes * memory_share) - weights_bytes
     affordable = max(512, room // per_token_bytes)
     return max(512, min(wanted, affordable - affordable % 256))
+
+
+def check_context_length(
+    requested: int | None,
+    model_context: int | None,
+    weights_bytes: int,
+    per_token_bytes: int,
+    available_bytes: int | None,
+) -> None:
+    """Refuse, with a sentence, a context length the model or this machine's memory cannot hold."""
+    if requested is None:
+        return
+    if not MIN_CONTEXT <= requested <= MAX_CONTEXT:
+        raise InvalidRequestError(f"The context length must be between {MIN_CONTEXT} and {MAX_CONTEXT:,} tokens.")
+    if model_context and requested > model_context:
+        raise InvalidRequestError(
+            f"This model handles at most {model_context:,} tokens of context; choose {model_context:,} or less."
+        )
+    if per_token_bytes and available_bytes:
+        needed = weights_bytes + requested * per_token_bytes
+        if needed > available_bytes * CONTEXT_MEMORY_SHARE:
+            affordable = max(0, int(available_bytes * CONTEXT_MEMORY_SHARE) - weights_bytes) // per_token_bytes
+            raise InvalidRequestError(
+                f"A context of {requested:,} tokens needs about {needed / 1e9:.1f} GB of memory, more than this "
+                f"machine has free ({available_bytes / 1e9:.1f} GB); choose {affordable:,} tokens or less."
+            )

@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import ctypes
 import logging
-import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -29,11 +28,12 @@ from engines.base import (
     ProgressCallback,
     Started,
 )
-from engines.context import default_context_length, kv_bytes_per_token
+from engines.context import check_context_length, default_context_length, kv_bytes_per_token
 from engines.hardware import memory
 from engines.process_memory import peak_resident_bytes
 from engines.prompt_cache import StateCache, common_prefix
 from engines.prompting import ModelVocabulary, Prompt, ReplyRequest, ReplyShaper, build_prompt
+from engines.thread_choice import ThreadChoice
 
 log = logging.getLogger(__name__)
 native_log = logging.getLogger("parlour.llama.cpp")
@@ -104,11 +104,6 @@ def never_compile_model_templates() -> None:
     model_class.metadata = metadata_without_templates  # type: ignore[method-assign]
 
 
-def default_threads() -> int:
-    # Decode is memory-bound: more threads than physical cores slows it down.
-    return max(1, min(8, os.cpu_count() or 1))
-
-
 class LlamaCppEngine:
     name = "llamacpp"
 
@@ -117,6 +112,7 @@ class LlamaCppEngine:
         self._info: ModelInfo | None = None
         self._states = StateCache(0)
         self._reuse = True
+        self._threads = ThreadChoice(fixed=1)
 
     def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
         progress(0.05, "Starting llama.cpp")
@@ -126,6 +122,13 @@ class LlamaCppEngine:
         never_compile_model_templates()
         offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.gpu_layers if settings.gpu_layers is not None else (-1 if offload else 0)
+        check_context_length(
+            settings.context_length,
+            info.context_length,
+            info.file_size,
+            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim),
+            memory()[1],
+        )
         n_ctx = settings.context_length or default_context_length(
             info.context_length,
             info.file_size,
@@ -135,7 +138,9 @@ class LlamaCppEngine:
         # llama.cpp pads the context to a multiple of 256, while llama-cpp-python sizes its token
         # buffers from the number asked for: ask for the padded size so the two agree.
         n_ctx = max(256, -(-n_ctx // 256) * 256)
-        threads = settings.threads or default_threads()
+        self._threads.stop()
+        self._threads = ThreadChoice(fixed=settings.threads)
+        threads = self._threads.current
         progress(0.2, "Reading weights")
         try:
             self._llm = llama_cpp.Llama(
@@ -152,6 +157,7 @@ class LlamaCppEngine:
         self._states = StateCache(settings.prompt_cache_bytes)
         self._reuse = settings.prompt_cache_bytes > 0
         self._info = ModelInfo(**{**info.to_dict(), "context_length": self._llm.n_ctx()})
+        self._threads.start()
         log.info("loaded %s: n_ctx=%s gpu_layers=%s threads=%s", info.path, n_ctx, gpu_layers, threads)
         progress(1.0, "Loaded")
         return self._info
@@ -162,6 +168,7 @@ class LlamaCppEngine:
         return self._info
 
     def unload(self) -> None:
+        self._threads.stop()
         if self._llm is not None:
             self._llm.close()
         self._states.clear()
@@ -261,6 +268,7 @@ class LlamaCppEngine:
         prompt = self.prompt(request)
         ids = prompt.ids
         cached = self._reuse_prefix(ids)
+        self._threads.update(llm._ctx.ctx, force=True)  # others' load may have changed since the last reply
         llm.set_seed(params.seed if params.seed is not None else random.getrandbits(31))
         greedy = params.greedy
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
@@ -300,6 +308,7 @@ class LlamaCppEngine:
                 if should_stop():
                     finish = "cancelled"
                     break
+                self._threads.update(llm._ctx.ctx)
         finally:
             tokens.close()
         yield from shaper.finish(decoder.decode(b"", final=True))

@@ -27,7 +27,7 @@ from engines.base import (
     ProgressCallback,
     Started,
 )
-from engines.context import default_context_length, kv_bytes_per_token
+from engines.context import check_context_length, default_context_length, kv_bytes_per_token
 from engines.hardware import memory
 from engines.prompting import ModelVocabulary, Prompt, ReplyRequest, ReplyShaper, build_prompt
 
@@ -82,6 +82,13 @@ class MlxEngine:
         from mlx_lm import load
         from mlx_lm.models.cache import LRUPromptCache
 
+        check_context_length(
+            settings.context_length,
+            info.context_length,
+            info.file_size,
+            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim),
+            memory()[1],
+        )
         progress(0.2, "Reading weights")
         try:
             model, tokenizer = load(info.path)
