@@ -87,8 +87,9 @@ def json_text(value: object, **options: Any) -> str:
 
 def exit_code_for(error: BaseException) -> int:
     """2 when the person's input was wrong (a bad file, an unknown name, an impossible setting), else 1."""
-    code = getattr(error, "code", None)
-    if code in ("bad_model", "invalid_request", "template_error"):
+    from engines.base import USER_INPUT_CODES, EngineError
+
+    if isinstance(error, EngineError) and error.code in USER_INPUT_CODES:
         return EXIT_BAD_INPUT
     names = {cls.__name__ for cls in type(error).__mro__}
     if "StoreError" in names:  # the store's own failures (busy, full, damaged, too new) are not the person's
