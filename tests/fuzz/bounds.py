@@ -66,19 +66,26 @@ def alarm(seconds: float = HARD_SECONDS) -> Iterator[None]:
         return
 
     def expire(signum: int, frame: object) -> None:
-        raise HardTimeout(f"the call ran for more than {seconds:.0f} s")
+        raise HardTimeout(f"the call ran for more than {seconds:g} s")
 
     previous = signal.signal(signal.SIGALRM, expire)
     signal.setitimer(signal.ITIMER_REAL, seconds)
     try:
         yield
+    except HardTimeout as error:
+        # Reported as an ordinary failure, so Hypothesis prints the example that hung.
+        raise AssertionError(str(error)) from None
     finally:
         signal.setitimer(signal.ITIMER_REAL, 0)
         signal.signal(signal.SIGALRM, previous)
 
 
-def outcome(call: Callable[[], T], allowed: type[BaseException] | tuple[type[BaseException], ...],
-            memory: int | None = None, seconds: float = HARD_SECONDS) -> T | BaseException:  # fmt: skip
+def outcome(
+    call: Callable[[], T],
+    allowed: type[BaseException] | tuple[type[BaseException], ...],
+    memory: int | None = None,
+    seconds: float = HARD_SECONDS,
+) -> T | BaseException:
     """The call's result, or the allowed exception it raised (returned, not raised).
 
     Any other exception propagates with its own traceback, which is what the fuzz test reports.

@@ -14,15 +14,40 @@ MAGIC = b"GGUF"
 DEFAULT_ALIGNMENT = 32
 UINT8, INT8, UINT16, INT16, UINT32, INT32, FLOAT32, BOOL, STRING, ARRAY, UINT64, INT64, FLOAT64 = range(13)
 SCALAR_FORMATS = {
-    UINT8: "<B", INT8: "<b", UINT16: "<H", INT16: "<h", UINT32: "<I", INT32: "<i", FLOAT32: "<f",
-    BOOL: "<?", UINT64: "<Q", INT64: "<q", FLOAT64: "<d",
-}  # fmt: skip
+    UINT8: "<B",
+    INT8: "<b",
+    UINT16: "<H",
+    INT16: "<h",
+    UINT32: "<I",
+    INT32: "<i",
+    FLOAT32: "<f",
+    BOOL: "<?",
+    UINT64: "<Q",
+    INT64: "<q",
+    FLOAT64: "<d",
+}
 # ggml tensor type -> (elements per block, bytes per block), for the sizes a sound file claims.
 BLOCK_SIZES = {
-    0: (1, 4), 1: (1, 2), 2: (32, 18), 3: (32, 20), 6: (32, 22), 7: (32, 24), 8: (32, 34), 9: (32, 40),
-    10: (256, 84), 12: (256, 144), 14: (256, 210), 15: (256, 292), 16: (256, 66), 24: (1, 1), 28: (1, 8),
-    30: (1, 2), 39: (32, 17), 40: (64, 36), 41: (128, 18),
-}  # fmt: skip
+    0: (1, 4),
+    1: (1, 2),
+    2: (32, 18),
+    3: (32, 20),
+    6: (32, 22),
+    7: (32, 24),
+    8: (32, 34),
+    9: (32, 40),
+    10: (256, 84),
+    12: (256, 144),
+    14: (256, 210),
+    15: (256, 292),
+    16: (256, 66),
+    24: (1, 1),
+    28: (1, 8),
+    30: (1, 2),
+    39: (32, 17),
+    40: (64, 36),
+    41: (128, 18),
+}
 
 
 @dataclass(frozen=True)

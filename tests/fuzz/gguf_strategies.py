@@ -19,19 +19,56 @@ from tests.fuzz.gguf_bytes import (
     claimed_size,
 )
 
-EXTREMES = [0, 1, 2, 7, 8, 31, 32, 63, 64, 65, 255, 2**16 - 1, 2**31 - 1, 2**31, 2**32 - 1, 2**32,
-            2**53, 2**62, 2**63 - 1, 2**63, 2**64 - 2, 2**64 - 1]  # fmt: skip
+EXTREMES = [
+    0,
+    1,
+    2,
+    7,
+    8,
+    31,
+    32,
+    63,
+    64,
+    65,
+    255,
+    2**16 - 1,
+    2**31 - 1,
+    2**31,
+    2**32 - 1,
+    2**32,
+    2**53,
+    2**62,
+    2**63 - 1,
+    2**63,
+    2**64 - 2,
+    2**64 - 1,
+]
 KNOWN_KEYS = [
-    b"general.architecture", b"general.name", b"general.alignment", b"general.file_type",
-    b"tokenizer.chat_template", b"llama.context_length", b"llama.embedding_length", b"llama.block_count",
-    b"llama.attention.head_count", b"llama.attention.head_count_kv", b"llama.attention.key_length",
-    b"tokenizer.ggml.tokens", b"tokenizer.ggml.merges",
-]  # fmt: skip
+    b"general.architecture",
+    b"general.name",
+    b"general.alignment",
+    b"general.file_type",
+    b"tokenizer.chat_template",
+    b"llama.context_length",
+    b"llama.embedding_length",
+    b"llama.block_count",
+    b"llama.attention.head_count",
+    b"llama.attention.head_count_kv",
+    b"llama.attention.key_length",
+    b"tokenizer.ggml.tokens",
+    b"tokenizer.ggml.merges",
+]
 GGML_TYPES = [0, 1, 2, 3, 6, 7, 8, 9, 10, 12, 14, 15, 16, 24, 28, 30, 39, 40, 41]
 _INT_RANGES = {
-    0: (0, 2**8 - 1), 1: (-(2**7), 2**7 - 1), 2: (0, 2**16 - 1), 3: (-(2**15), 2**15 - 1),
-    4: (0, 2**32 - 1), 5: (-(2**31), 2**31 - 1), 10: (0, 2**64 - 1), 11: (-(2**63), 2**63 - 1),
-}  # fmt: skip
+    0: (0, 2**8 - 1),
+    1: (-(2**7), 2**7 - 1),
+    2: (0, 2**16 - 1),
+    3: (-(2**15), 2**15 - 1),
+    4: (0, 2**32 - 1),
+    5: (-(2**31), 2**31 - 1),
+    10: (0, 2**64 - 1),
+    11: (-(2**63), 2**63 - 1),
+}
 MAX_DEPTH = 6  # one more than the reader should accept
 
 
@@ -136,14 +173,13 @@ mutations = st.one_of(
 )
 
 
-def mutate(data: bytes, fields: list[IntField], changes: list[Mutation], limit: int | None = None) -> bytes:
-    """Apply the changes in order; `limit` keeps byte positions inside the first `limit` bytes."""
+def mutate(data: bytes, fields: list[IntField], changes: list[Mutation]) -> bytes:
+    """Apply the changes in order: byte positions wrap around the data, field indexes around the fields."""
     out = bytearray(data)
     for change in changes:
         if not out:
             break
-        span = min(len(out), limit or len(out))
-        pos = change.where % span
+        pos = change.where % len(out)
         if change.kind == "flip":
             out[pos] ^= 1 << change.value
         elif change.kind == "int" and fields:

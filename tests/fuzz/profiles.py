@@ -27,8 +27,11 @@ _SUPPRESSED = [HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.lar
 
 settings.register_profile(
     SHORT,
-    max_examples=25,  # each test scales this with `fuzz_settings(share=...)`
+    max_examples=25,  # each test sets its own count with `fuzz_settings(examples=...)`
     deadline=None,
+    # No shrinking here: a new failure is reported as found (with a blob to replay it), so a failing
+    # `make test` stays as short as a passing one; `make fuzz` shrinks it and keeps it in the corpus.
+    phases=(Phase.explicit, Phase.reuse, Phase.generate, Phase.target),
     derandomize=False,
     print_blob=True,
     database=ReadOnlyDatabase(DirectoryBasedExampleDatabase(DATABASE)),
@@ -60,7 +63,10 @@ def is_long() -> bool:
 
 
 def fuzz_settings(examples: int, long_examples: int | None = None) -> settings:
-    """Settings for one fuzz test: `examples` under `make test`, many more under `make fuzz`."""
+    """Settings for one fuzz test: `examples` under `make test`, many more under `make fuzz`
+    (PARLOUR_FUZZ_EXAMPLES, when set, gives every test of the long run that many)."""
     profile = settings.get_profile(_active)
-    count = (long_examples or profile.max_examples) if is_long() else examples
+    if not is_long():
+        return settings(profile, max_examples=examples)
+    count = int(os.environ.get("PARLOUR_FUZZ_EXAMPLES") or long_examples or profile.max_examples)
     return settings(profile, max_examples=count)

@@ -66,8 +66,7 @@ def check_all_readers(path: Path, data: bytes) -> GGUFHeader | None:
     bound = memory_bound(size)
     prefix = outcome(lambda: parse_gguf_prefix(data), GGUFFormatError, memory_bound(len(data)))
     assert isinstance(prefix, GGUFHeader | GGUFFormatError)
-    streamed = outcome(lambda: parse_gguf_header(io.BytesIO(data), len(data)), GGUFFormatError,
-                       memory_bound(len(data)))  # fmt: skip
+    streamed = outcome(lambda: parse_gguf_header(io.BytesIO(data), len(data)), GGUFFormatError, memory_bound(len(data)))
     assert isinstance(streamed, GGUFHeader | GGUFFormatError)
     header = outcome(lambda: read_gguf_header(path), GGUFFormatError, bound)
     if isinstance(header, GGUFHeader):
@@ -87,10 +86,9 @@ def check_all_readers(path: Path, data: bytes) -> GGUFHeader | None:
 # --- generated headers ------------------------------------------------------------------------------
 
 
-@fuzz_settings(examples=60)
+@fuzz_settings(examples=400)
 @given(built=gguf_headers(), changes=st.lists(mutations, max_size=4), how=SIZES)
-def test_generated_headers_are_read_or_refused(fuzz_dir: Path, built: Built, changes: list[Mutation],
-                                               how: str) -> None:  # fmt: skip
+def test_generated_headers_are_read_or_refused(fuzz_dir: Path, built: Built, changes: list[Mutation], how: str) -> None:
     data = mutate(built.data, built.fields, changes)
     path = fuzz_dir / "generated.gguf"
     place(path, data, built.claimed, how)
@@ -138,15 +136,15 @@ def _as_read(vtype: int, value: object) -> object:
     return value
 
 
-@fuzz_settings(examples=30)
+@fuzz_settings(examples=150)
 @given(
     entries=st.dictionaries(TEXT_KEYS, sound_entries(), max_size=6),
     alignment=st.sampled_from([None, 1, 8, 32, 64, 256]),
-    shapes=st.lists(st.tuples(st.lists(st.integers(1, 64), min_size=1, max_size=4), st.sampled_from(GGML_TYPES)),
-                    max_size=4),  # fmt: skip
+    shapes=st.lists(
+        st.tuples(st.lists(st.integers(1, 64), min_size=1, max_size=4), st.sampled_from(GGML_TYPES)), max_size=4
+    ),
 )
-def test_sound_headers_read_back_as_written(fuzz_dir: Path, entries: dict, alignment: int | None,
-                                            shapes: list) -> None:  # fmt: skip
+def test_sound_headers_read_back_as_written(fuzz_dir: Path, entries: dict, alignment: int | None, shapes: list) -> None:
     """The differential half: a well-formed header reads back exactly as it was written."""
     writer = GGUFWriter()
     writer.header(3, len(shapes), len(entries) + (alignment is not None))
@@ -190,9 +188,22 @@ def _comparable(value: object) -> object:
 # --- the starter model's real header, damaged -------------------------------------------------------
 
 
+class StarterHead:
+    """The start of the starter GGUF; a short repr, as a failing example prints its arguments."""
+
+    def __init__(self, data: bytes, fields: list[IntField], size: int, table_start: int) -> None:
+        self.data = data  # the first 2 MiB
+        self.fields = fields  # the integer fields worth aiming at
+        self.size = size  # the whole file's
+        self.table_start = table_start
+
+    def __repr__(self) -> str:
+        return "starter_head"
+
+
 @pytest.fixture(scope="module")
-def starter_head(starter_gguf: Path) -> tuple[bytes, list[IntField], int]:
-    """The first 2 MiB of the starter GGUF, the integer fields worth aiming at, the file's size."""
+def starter_head(starter_gguf: Path) -> StarterHead:
+    """The first 2 MiB of the starter GGUF, where its whole header lies."""
     with open(starter_gguf, "rb") as stream:
         head = stream.read(STARTER_HEAD_BYTES)
     layout = header_layout(head)
@@ -201,17 +212,18 @@ def starter_head(starter_gguf: Path) -> tuple[bytes, list[IntField], int]:
     lengths = [f for f in layout.fields if f.what == "length"]
     # Not all 98,000 token and merge lengths: the keys', a sample of the tokens', the tensor names'.
     aimed = [f for f in layout.fields if f.what != "length"] + lengths[:64] + lengths[::997] + lengths[-300:]
-    return head, aimed, layout.expected_size
+    return StarterHead(head, aimed, layout.expected_size, layout.table_start)
 
 
-@fuzz_settings(examples=25, long_examples=5_000)
+@fuzz_settings(examples=60, long_examples=5_000)
 @given(changes=st.lists(mutations, min_size=1, max_size=4), how=SIZES)
-def test_damaged_starter_headers_are_read_or_refused(fuzz_dir: Path, starter_head: tuple, changes: list[Mutation],
-                                                     how: str) -> None:  # fmt: skip
-    head, fields, size = starter_head
-    data = mutate(head, fields, changes, limit=len(head))
+@example(changes=[Mutation("insert", where=94, data=b"\x00")], how="exact")  # the error quoted 9,000 characters
+def test_damaged_starter_headers_are_read_or_refused(
+    fuzz_dir: Path, starter_head: StarterHead, changes: list[Mutation], how: str
+) -> None:
+    data = mutate(starter_head.data, starter_head.fields, changes)
     path = fuzz_dir / "starter.gguf"
-    place(path, data, size, how)
+    place(path, data, starter_head.size, how)
     check_all_readers(path, data)
 
 
@@ -230,10 +242,9 @@ def test_seed_files_are_read_or_refused(fuzz_dir: Path, seed: Path, how: str) ->
     check_all_readers(fuzz_dir / seed.name, data)
 
 
-@fuzz_settings(examples=20)
+@fuzz_settings(examples=150)
 @given(seed=st.sampled_from(SEED_FILES), changes=st.lists(mutations, min_size=1, max_size=6), how=SIZES)
-def test_damaged_seed_files_are_read_or_refused(fuzz_dir: Path, seed: Path, changes: list[Mutation],
-                                                how: str) -> None:  # fmt: skip
+def test_damaged_seed_files_are_read_or_refused(fuzz_dir: Path, seed: Path, changes: list[Mutation], how: str) -> None:
     data = seed.read_bytes()
     layout = header_layout(data) if seed.name != "nested-arrays-6.gguf" else None
     fields = layout.fields if layout else []
@@ -262,25 +273,23 @@ def test_a_long_array_of_arrays_is_read_or_refused(fuzz_dir: Path, count: int) -
     check_all_readers(path, bytes(writer.data))
 
 
-@fuzz_settings(examples=3, long_examples=200)
+@fuzz_settings(examples=4, long_examples=200)
 @given(depth=st.integers(1, 12), width=st.integers(1, 3))
 @example(depth=100, width=1)
-def test_deep_arrays_inside_a_real_header(fuzz_dir: Path, starter_head: tuple, depth: int, width: int) -> None:
+def test_deep_arrays_inside_a_real_header(fuzz_dir: Path, starter_head: StarterHead, depth: int, width: int) -> None:
     """The starter's header with a nested array appended as one more key."""
-    head, _, size = starter_head
-    layout = header_layout(head)
+    head, size = starter_head.data, starter_head.size
     body: tuple[int, list] = (UINT8, [7])
     for _ in range(depth):
         body = (ARRAY, [body] * width)
     extra = GGUFWriter()
     extra.key_value(b"fuzz.nested", ARRAY, body)
     kv_count = struct.unpack_from("<Q", head, 16)[0]
-    table = layout.table_start  # the new key goes after the last key-value pair
+    table = starter_head.table_start  # the new key goes after the last key-value pair
     data = head[:16] + struct.pack("<Q", kv_count + 1) + head[24:table] + bytes(extra.data) + head[table:]
     path = fuzz_dir / "deep.gguf"
     place(path, data, size + len(extra.data), "claimed")
     check_all_readers(path, data)
-
 
 
 def _long_name_headers() -> dict[str, bytes]:
@@ -299,8 +308,11 @@ def _long_name_headers() -> dict[str, bytes]:
     kind.header(3, 0, 1)
     kind.string(name)
     kind.u32(99, "type")  # no such value type
-    return {"too many dimensions": bytes(dims.data), "too many items": bytes(items.data),
-            "unknown value type": bytes(kind.data)}  # fmt: skip
+    return {
+        "too many dimensions": bytes(dims.data),
+        "too many items": bytes(items.data),
+        "unknown value type": bytes(kind.data),
+    }
 
 
 LONG_NAMES = _long_name_headers()

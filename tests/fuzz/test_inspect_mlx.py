@@ -26,12 +26,24 @@ SEED_DIR = SEEDS / "mlx"
 MEMORY = 256 * MiB
 SOUND_CONFIG: dict[str, Any] = json.loads((SEED_DIR / "config.json").read_text(encoding="utf-8"))
 SOUND_TENSORS: dict[str, Any] = json.loads((SEED_DIR / "safetensors-header.json").read_text(encoding="utf-8"))
-SOUND_TOKENIZER_CONFIG: dict[str, Any] = json.loads(
-    (SEED_DIR / "tokenizer_config.json").read_text(encoding="utf-8")
-)
-CONFIG_KEYS = ["model_type", "quantization", "quantization_config", "max_position_embeddings", "text_config",
-               "torch_dtype", "dtype", "hidden_size", "num_attention_heads", "num_hidden_layers",
-               "num_key_value_heads", "head_dim", "model_file", "auto_map", "vocab_size"]  # fmt: skip
+SOUND_TOKENIZER_CONFIG: dict[str, Any] = json.loads((SEED_DIR / "tokenizer_config.json").read_text(encoding="utf-8"))
+CONFIG_KEYS = [
+    "model_type",
+    "quantization",
+    "quantization_config",
+    "max_position_embeddings",
+    "text_config",
+    "torch_dtype",
+    "dtype",
+    "hidden_size",
+    "num_attention_heads",
+    "num_hidden_layers",
+    "num_key_value_heads",
+    "head_dim",
+    "model_file",
+    "auto_map",
+    "vocab_size",
+]
 DTYPES = ["F32", "F16", "BF16", "U32", "I8", "U8", "F64", "", "f32", "\x00", "U32 ", "F8_E4M3"]
 
 
@@ -58,7 +70,7 @@ def write_folder(folder: Path, files: dict[str, bytes]) -> Path:
 
 def safetensors(header: Any, data_bytes: int | None = None, header_len: int | None = None) -> bytes:
     """A .safetensors file: 8-byte header length, the JSON header, then the tensor data (zeros)."""
-    text = (header if isinstance(header, bytes) else json.dumps(header).encode("utf-8", "surrogatepass"))
+    text = header if isinstance(header, bytes) else json.dumps(header).encode("utf-8", "surrogatepass")
     if data_bytes is None:
         data_bytes = _data_end(header)
     return struct.pack("<Q", len(text) if header_len is None else header_len) + text + bytes(data_bytes)
@@ -86,17 +98,34 @@ def sound_files(config: dict | None = None, tensors: dict | None = None) -> dict
 # --- strategies --------------------------------------------------------------------------------------
 
 plausible = {
-    "model_type": st.sampled_from(["llama", "mistral", "qwen2", "gemma4_unified", "Llama", "llama ", "../llama",
-                                   "llama.py", "", "x" * 256, "lla\nma", "l\u0430ma"]),  # fmt: skip
+    "model_type": st.sampled_from(
+        [
+            "llama",
+            "mistral",
+            "qwen2",
+            "gemma4_unified",
+            "Llama",
+            "llama ",
+            "../llama",
+            "llama.py",
+            "",
+            "x" * 256,
+            "lla\nma",
+            "l\u0430ma",
+        ]
+    ),
     "quantization": st.one_of(
-        st.fixed_dictionaries({"bits": st.one_of(st.sampled_from([0, 1, 2, 4, 8, 16, 17, "0", "4", 4.0, True, None]),
-                                                 numbers)},  # fmt: skip
-                              optional={"group_size": st.one_of(st.sampled_from([0, 32, 64]), numbers)}),
+        st.fixed_dictionaries(
+            {"bits": st.one_of(st.sampled_from([0, 1, 2, 4, 8, 16, 17, "0", "4", 4.0, True, None]), numbers)},
+            optional={"group_size": st.one_of(st.sampled_from([0, 32, 64]), numbers)},
+        ),
         st.sampled_from([[], "4bit", 4, True]),
     ),
     "max_position_embeddings": st.one_of(st.sampled_from([2048, "2048", 2048.0, 10**30, -1, 0, True]), numbers),
-    "text_config": st.one_of(st.sampled_from([[], [SOUND_CONFIG], "llama"]),
-                             st.dictionaries(st.sampled_from(CONFIG_KEYS), json_values(4), max_size=4)),  # fmt: skip
+    "text_config": st.one_of(
+        st.sampled_from([[], [SOUND_CONFIG], "llama"]),
+        st.dictionaries(st.sampled_from(CONFIG_KEYS), json_values(4), max_size=4),
+    ),
 }
 
 
@@ -131,12 +160,20 @@ offsets = st.one_of(
 )
 entries = st.one_of(
     st.fixed_dictionaries({"dtype": st.sampled_from(DTYPES), "shape": shapes, "data_offsets": offsets}),
-    st.fixed_dictionaries({}, optional={"dtype": st.one_of(st.sampled_from(DTYPES), json_values(3)),
-                                        "shape": shapes, "data_offsets": offsets}),  # fmt: skip
+    st.fixed_dictionaries(
+        {},
+        optional={
+            "dtype": st.one_of(st.sampled_from(DTYPES), json_values(3)),
+            "shape": shapes,
+            "data_offsets": offsets,
+        },
+    ),
     json_values(4),
 )
-tensor_names = st.one_of(st.sampled_from(["model.embed_tokens.weight", "lm_head.scales", "lm_head.biases",
-                                          "__metadata__", "", "\ud800"]), odd_text)  # fmt: skip
+tensor_names = st.one_of(
+    st.sampled_from(["model.embed_tokens.weight", "lm_head.scales", "lm_head.biases", "__metadata__", "", "\ud800"]),
+    odd_text,
+)
 
 
 @st.composite
@@ -182,11 +219,16 @@ def tokenizer_files(draw: st.DrawFn) -> dict[str, bytes]:
 # --- properties --------------------------------------------------------------------------------------
 
 
-@fuzz_settings(examples=60)
-@given(config=configs(), weight_files=st.lists(weights(), min_size=1, max_size=2), tokenizer=tokenizer_files(),
-       extra=st.sampled_from([None, None, None, "modeling.py", "pytorch_model.bin", "model.gguf"]))  # fmt: skip
-def test_mlx_folders_are_inspected_or_refused(fuzz_dir: Path, config: bytes, weight_files: list[bytes],
-                                              tokenizer: dict[str, bytes], extra: str | None) -> None:  # fmt: skip
+@fuzz_settings(examples=300)
+@given(
+    config=configs(),
+    weight_files=st.lists(weights(), min_size=1, max_size=2),
+    tokenizer=tokenizer_files(),
+    extra=st.sampled_from([None, None, None, "modeling.py", "pytorch_model.bin", "model.gguf"]),
+)
+def test_mlx_folders_are_inspected_or_refused(
+    fuzz_dir: Path, config: bytes, weight_files: list[bytes], tokenizer: dict[str, bytes], extra: str | None
+) -> None:
     files = {"config.json": config, **tokenizer}
     for index, data in enumerate(weight_files):
         files[f"model-{index:05d}.safetensors"] = data
@@ -195,9 +237,11 @@ def test_mlx_folders_are_inspected_or_refused(fuzz_dir: Path, config: bytes, wei
     inspect_folder(write_folder(fuzz_dir / "model", files))
 
 
-@fuzz_settings(examples=40)
-@given(tensors=st.dictionaries(tensor_names, entries, min_size=1, max_size=3),
-       bits=st.sampled_from([None, None, None, 4, 8, "0", 0, "x"]))  # fmt: skip
+@fuzz_settings(examples=200)
+@given(
+    tensors=st.dictionaries(tensor_names, entries, min_size=1, max_size=3),
+    bits=st.sampled_from([None, None, None, 4, 8, "0", 0, "x"]),
+)
 @example(tensors={"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": "sixteen"}}, bits=None)
 @example(tensors={"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [1]}}, bits=None)
 @example(tensors={"w": {"dtype": "F32", "shape": [2, 2], "data_offsets": [0, float("inf")]}}, bits=None)
