@@ -16,6 +16,7 @@ from typing import Any
 from app import __version__
 from app.log_setup import log_problem, logging_to_file, setup_logging
 from app.terminal_text import EXIT_BAD_INPUT, EXIT_FAILED, exit_code_for, fail, json_text, printable
+from engines.base import USER_INPUT_CODES
 
 __all__ = ["EXIT_BAD_INPUT", "EXIT_FAILED", "build_parser", "fail", "main", "setup_logging"]
 
@@ -181,7 +182,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
             sys.stdout.write("\n")
             sys.stdout.flush()
         if finished.finish_reason == "error":
-            return fail(finished.error or "The reply failed.", EXIT_FAILED)
+            # A hostile template or an impossible setting is the person's to fix (2); a crash is ours (1).
+            status = EXIT_BAD_INPUT if finished.error_code in USER_INPUT_CODES else EXIT_FAILED
+            return fail(finished.error or "The reply failed.", status)
         if finished.finish_reason == "cancelled":
             return 130
     return 0

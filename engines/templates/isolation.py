@@ -46,6 +46,7 @@ class RenderProcess:
         self._process: subprocess.Popen[bytes] | None = None
         self._lines: queue.Queue[bytes | None] = queue.Queue()
         self._base_rss = 0
+        self._started = False
         self.restarts = 0  # children started after the first: killed or crashed ones
         self.last_peak_bytes = 0  # the child's peak resident size at its last answer
 
@@ -134,7 +135,9 @@ class RenderProcess:
             return self._process
         if self._process is not None:
             self._discard()
+        if self._started:
             self.restarts += 1
+        self._started = True
         env = dict(os.environ)
         env[MEMORY_VARIABLE] = str(self.memory_limit)
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
