@@ -65,7 +65,10 @@ class ChatController(QObject):
         if path and self.conversation_id is None:
             defaults = model_defaults(self.store, path)
             if defaults:
-                self.params = GenerationParams.from_dict({**self.params.to_dict(), **defaults})
+                try:
+                    self.params = GenerationParams.from_dict({**self.params.to_dict(), **defaults})
+                except Exception:  # defaults from an older or hand-edited store: keep the current ones
+                    log.warning("ignoring stored defaults of %s", path)
 
     def set_params(self, params: GenerationParams) -> None:
         self.params = params
