@@ -157,12 +157,14 @@ def cmd_chat(args: argparse.Namespace) -> int:
                 return _show_prompt(client.render(messages, params, template, template_vars), args.json)
             reply = client.generate(messages, params, template, template_vars)
             finished: Finished | None = None
+            printed = False
             try:
                 for event in reply:
                     if isinstance(event, Finished):
                         finished = event
                     elif isinstance(event, Delta):
                         _print_delta(event, args.json)
+                        printed = True
                     elif isinstance(event, Started) and event.notice:
                         print(f"parlour: {printable(event.notice)}", file=sys.stderr)
             except KeyboardInterrupt:
@@ -178,7 +180,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
             print(json_text({"finish_reason": finished.finish_reason, "error": finished.error,
                              "engine": client.engine, "model": client.model.name if client.model else None,
                              **finished.stats.to_dict()}))  # fmt: skip
-        else:
+        elif printed or finished.finish_reason != "error":  # a failure before any text leaves stdout empty
             sys.stdout.write("\n")
             sys.stdout.flush()
         if finished.finish_reason == "error":

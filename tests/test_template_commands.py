@@ -66,7 +66,8 @@ def test_hostile_template_file_never_runs(parlour_cmd: list[str], home: dict[str
     hostile = tmp_path / "hostile.jinja"
     hostile.write_text("{{ cycler.__init__.__globals__.os.popen('touch " + str(marker) + "').read() }}")
     result = run(parlour_cmd, "chat", "--template", str(hostile), "Hi", env=home)
-    assert result.returncode == 1
+    assert result.returncode == 2  # the person's template: theirs to fix
+    assert result.stdout == ""
     assert "This model's chat template tried an unsafe operation and was not used." in result.stderr
     assert not marker.exists()
 
