@@ -87,6 +87,11 @@ def _describe(path: Path, name: str | None, origin: str, hidden: bool = False) -
         return LocalModel(name or path.name, path, origin, None,
                           f"Parlour cannot read this model ({err.strerror or err.__class__.__name__}).",
                           hidden=hidden)  # fmt: skip
+    except Exception as err:  # a file the checks did not foresee: still only this one is unusable
+        log.error("inspecting %s failed", path, exc_info=True)
+        return LocalModel(name or path.name, path, origin, None,
+                          f"Parlour could not inspect this model ({err.__class__.__name__}); details are in the log.",
+                          hidden=hidden)  # fmt: skip
 
 
 def _folder_name(path: Path, root: Path) -> str:
