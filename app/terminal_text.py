@@ -10,37 +10,32 @@ through `printable`.
 from __future__ import annotations
 
 import json
+import re
 import sys
 from typing import Any
 
 EXIT_FAILED = 1
 EXIT_BAD_INPUT = 2
 
-# Characters that reorder or hide text on screen without being control characters.
-_INVISIBLE_FORMATTING = {0x200E, 0x200F, 0x2028, 0x2029, *range(0x202A, 0x202F), *range(0x2066, 0x206A)}
-
-
+# C0 controls but tab, DEL, C1 controls, UTF-16 surrogates (never valid on their own), and the
+# marks and overrides that reorder or hide text on screen (a title could otherwise pose as another).
+_UNPRINTABLE = re.compile(
+    "[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
 _NAMED_ESCAPES = {"\n": "\\n", "\r": "\\r"}
 
 
-def _escape(char: str) -> str:
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
     if char in _NAMED_ESCAPES:
         return _NAMED_ESCAPES[char]
     code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:
+        # surrogateescape's stand-in for an undecodable byte: show the byte itself.
+        return f"\\x{code - 0xDC00:02x}"
     if code <= 0xFF:
         return f"\\x{code:02x}"
     return f"\\u{code:04x}"
-
-
-def _unsafe(char: str, keep: str) -> bool:
-    if char in keep:
-        return False
-    code = ord(char)
-    if code < 0x20 or 0x7F <= code <= 0x9F:  # C0, DEL and C1 controls
-        return True
-    if 0xD800 <= code <= 0xDFFF:  # a lone surrogate cannot be written as UTF-8
-        return True
-    return code in _INVISIBLE_FORMATTING
 
 
 def printable(text: object, *, multiline: bool = False) -> str:
@@ -49,10 +44,9 @@ def printable(text: object, *, multiline: bool = False) -> str:
     Tabs stay; newlines stay only when `multiline` (output meant to span lines).
     """
     text = str(text)
-    keep = "\t\n" if multiline else "\t"
-    if not any(_unsafe(char, keep) for char in text):
-        return text
-    return "".join(_escape(char) if _unsafe(char, keep) else char for char in text)
+    if not multiline:
+        return _UNPRINTABLE.sub(_escaped, text)
+    return "\n".join(_UNPRINTABLE.sub(_escaped, line) for line in text.split("\n"))
 
 
 def has_control_characters(text: str) -> bool:

@@ -20,7 +20,7 @@ from engines.bounded_files import FileRefusedError
         ("title \x1b]0;pwned\x07 bell", "title \\x1b]0;pwned\\x07 bell"),
         ("csi \x9b2J and del \x7f", "csi \\x9b2J and del \\x7f"),
         ("line\nbreak\rreturn\ttab", "line\\nbreak\\rreturn\ttab"),
-        ("file \udcff name", "file \\udcff name"),
+        ("file \udcff name", "file \\xff name"),
         ("right-to-left \u202e override", "right-to-left \\u202e override"),
     ],
 )

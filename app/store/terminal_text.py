@@ -11,26 +11,10 @@ from __future__ import annotations
 
 import re
 
-# C0 controls but tab, DEL, C1 controls, UTF-16 surrogates (never valid on their own), and the
-# marks and overrides that reorder text on screen (a title could otherwise pose as another).
-_UNPRINTABLE = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\ud800-\udfff\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+from app.terminal_text import printable
+
+__all__ = ["has_surrogates", "one_line", "printable"]
 _SURROGATE = re.compile("[\ud800-\udfff]")
-
-
-def _escaped(match: re.Match[str]) -> str:
-    code = ord(match.group())
-    if 0xDC80 <= code <= 0xDCFF:
-        # surrogateescape's stand-in for an undecodable byte: show the byte itself.
-        return f"\\x{code - 0xDC00:02x}"
-    if code <= 0xFF:
-        return f"\\x{code:02x}"
-    return f"\\u{code:04x}"
-
-
-def printable(text: str) -> str:
-    """`text` with every control character (except tab), direction override and lone surrogate
-    written as an escape."""
-    return _UNPRINTABLE.sub(_escaped, text)
 
 
 def one_line(text: str) -> str:

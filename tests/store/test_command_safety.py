@@ -45,7 +45,7 @@ def a_chat(home: Path) -> int:
 def test_printable_escapes_controls_and_surrogates_but_keeps_tabs_and_text() -> None:
     assert printable("tab\tstays, café ✓ 中文") == "tab\tstays, café ✓ 中文"
     assert printable("\x1b[2J\x07\x00\x7f\x9b") == "\\x1b[2J\\x07\\x00\\x7f\\x9b"
-    assert printable("line\nbreak\r") == "line\\x0abreak\\x0d"
+    assert printable("line\nbreak\r") == "line\\nbreak\\r"
     assert printable(os.fsdecode(b"caf\xff") + "\ud800") == "caf\\xff\\ud800"
     assert printable("abc\u202edcba") == "abc\\u202edcba"
     assert one_line("  a\n\tb \x1b c ") == "a b \\x1b c"
