@@ -80,6 +80,15 @@ def json_values(max_leaves: int = 12) -> st.SearchStrategy[Any]:
     )
 
 
+class Blob(bytes):
+    """File contents that print briefly when a failing example is reported."""
+
+    def __repr__(self) -> str:
+        if len(self) <= 120:
+            return f"Blob({bytes(self)!r})"
+        return f"Blob({bytes(self[:80])!r} ... {bytes(self[-20:])!r}, {len(self)} bytes)"
+
+
 def nested_text(depth: int, kind: str = "list") -> str:
     """JSON text nested `depth` levels deep, built as text (json.dumps would exhaust the stack)."""
     if kind == "list":

@@ -38,7 +38,8 @@ from tests.fuzz.gguf_bytes import (
 from tests.fuzz.gguf_strategies import GGML_TYPES, Built, Mutation, gguf_headers, mutate, mutations, scalar
 from tests.fuzz.profiles import SEEDS, fuzz_settings
 
-SEED_FILES = sorted((SEEDS / "gguf").glob("*.gguf"))
+# Named *.gguf.bin: the repository ignores *.gguf (model weights are never committed).
+SEED_FILES = sorted((SEEDS / "gguf").glob("*.gguf.bin"))
 STARTER_HEAD_BYTES = 2 * MiB
 SPARSE_MAX = 2**34  # larger claimed sizes are written as they are (some file systems refuse them)
 SIZES = st.sampled_from(["exact", "claimed", "claimed", "short", "long"])
@@ -72,6 +73,10 @@ def check_all_readers(path: Path, data: bytes) -> GGUFHeader | None:
     if isinstance(header, GGUFHeader):
         # A header the reader accepts as a whole file claims no more bytes than the file has.
         assert header.expected_size <= size
+        if size == len(data):  # the same bytes through the other entry points read the same
+            for other in (streamed, prefix):
+                assert isinstance(other, GGUFHeader), f"read from the file, but {other!r} from the bytes"
+                assert _summary(other) == _summary(header)
     info = outcome(lambda: inspect_model(path), ModelFileError, bound)
     if currently_in_test_context():
         event(f"read_gguf_header: {type(header).__name__}; inspect_model: {type(info).__name__}")
@@ -81,6 +86,10 @@ def check_all_readers(path: Path, data: bytes) -> GGUFHeader | None:
         assert isinstance(info, ModelInfo) and info.format == "gguf"
         assert isinstance(header, GGUFHeader), "inspect_model accepted a file the reader refused"
     return header if isinstance(header, GGUFHeader) else None
+
+
+def _summary(header: GGUFHeader) -> tuple:
+    return (header.version, repr(header.metadata), header.tensors, header.data_offset, header.array_lengths)
 
 
 # --- generated headers ------------------------------------------------------------------------------
@@ -169,6 +178,8 @@ def test_sound_headers_read_back_as_written(fuzz_dir: Path, entries: dict, align
     if alignment is not None:
         expected["general.alignment"] = alignment
     assert _comparable(header.metadata) == _comparable(expected)
+    skipped = {key: len(value[1]) for key, (vtype, value) in entries.items() if vtype == ARRAY and len(value[1]) > 64}
+    assert header.array_lengths == skipped
     assert [(t.name, list(t.shape), t.ggml_type, t.offset) for t in header.tensors] == [
         (f"blk.{index}.weight", shape, ggml_type, offset) for index, (shape, ggml_type, offset) in enumerate(tensors)
     ]
@@ -238,15 +249,19 @@ def test_seed_files_are_read_or_refused(fuzz_dir: Path, seed: Path, how: str) ->
         claimed = header_layout(data).expected_size
     except (ValueError, struct.error):
         claimed = len(data)
-    place(fuzz_dir / seed.name, data, claimed, how)
-    check_all_readers(fuzz_dir / seed.name, data)
+    path = fuzz_dir / seed.name.removesuffix(".bin")
+    place(path, data, claimed, how)
+    check_all_readers(path, data)
 
 
 @fuzz_settings(examples=150)
 @given(seed=st.sampled_from(SEED_FILES), changes=st.lists(mutations, min_size=1, max_size=6), how=SIZES)
+@example(
+    seed=SEEDS / "gguf" / "starter-trimmed-header.gguf.bin", changes=[Mutation("insert", 57, data=b"\0")], how="exact"
+)
 def test_damaged_seed_files_are_read_or_refused(fuzz_dir: Path, seed: Path, changes: list[Mutation], how: str) -> None:
     data = seed.read_bytes()
-    layout = header_layout(data) if seed.name != "nested-arrays-6.gguf" else None
+    layout = header_layout(data) if not seed.name.startswith("nested-arrays") else None
     fields = layout.fields if layout else []
     mutated = mutate(data, fields, changes)
     place(fuzz_dir / "seed.gguf", mutated, layout.expected_size if layout else len(data), how)

@@ -235,6 +235,8 @@ REPORTED = {
     "an ID nested 900 deep": ((*FIRST, "messages", 0, "id"), "\x00deep900\x00"),
     "a huge integer ID": ((*FIRST, "messages", 0, "id"), 10**400),
     "a huge token count": ((*FIRST, "messages", 1, "stats", "prompt_tokens"), 2**64),
+    "a 401-digit speed": ((*FIRST, "messages", 1, "stats", "tokens_per_second"), 10**400),
+    "a 401-digit time to first token": ((*FIRST, "messages", 1, "stats", "time_to_first_token_s"), 10**400),
     "a time past year 9999": ((*FIRST, "created_at"), "9999-12-31T23:59:59-01:00"),
     "a time before year 1000": ((*FIRST, "created_at"), "0999-12-31T23:59:59Z"),
 }

@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from engines.base import ModelFileError, ModelInfo
 from engines.inspect import inspect_model
 from tests.fuzz.bounds import MiB, assert_one_sentence, outcome
-from tests.fuzz.json_strategies import json_values, nested_text, numbers, odd_text
+from tests.fuzz.json_strategies import Blob, json_values, nested_text, numbers, odd_text
 from tests.fuzz.profiles import SEEDS, fuzz_settings
 
 SEED_DIR = SEEDS / "mlx"
@@ -131,6 +131,11 @@ plausible = {
 
 @st.composite
 def configs(draw: st.DrawFn) -> bytes:
+    return Blob(draw(_configs()))
+
+
+@st.composite
+def _configs(draw: st.DrawFn) -> bytes:
     kind = draw(st.sampled_from(["changed"] * 6 + ["any", "deep", "text"]))
     if kind == "deep":
         depth = draw(st.sampled_from([10, 900, 1000, 5000, 100_000]))
@@ -190,7 +195,7 @@ def weights(draw: st.DrawFn) -> bytes:
         header.update(draw(st.dictionaries(tensor_names, entries, max_size=3)))
     data_bytes = draw(st.one_of(st.none(), st.integers(0, 1 << 16)))
     header_len = draw(st.sampled_from([0, 1, 7, 2**31, 2**63, 2**64 - 1])) if kind == "length" else None
-    return safetensors(header, data_bytes, header_len)
+    return Blob(safetensors(header, data_bytes, header_len))
 
 
 @st.composite
@@ -213,7 +218,7 @@ def tokenizer_files(draw: st.DrawFn) -> dict[str, bytes]:
         files["tokenizer_config.json"] = nested_text(100_000).encode()
     if draw(st.booleans()):
         files["chat_template.jinja"] = draw(st.sampled_from([b"{{ messages }}", b"\xff\xfe{{", b""]))
-    return files
+    return {name: Blob(data) for name, data in files.items()}
 
 
 # --- properties --------------------------------------------------------------------------------------
