@@ -21,6 +21,8 @@ DEFAULT_ALIGNMENT = 32
 # Arrays longer than this are skipped, not kept (vocabularies, merges, scores).
 KEEP_ARRAY_MAX = 64
 MAX_STRING_BYTES = 64 * 1024 * 1024  # a chat template is a few KiB; 64 MiB means a corrupt length
+MAX_KEY_BYTES = 64 * 1024  # real keys and tensor names are under a hundred bytes
+KEEP_STRINGS_BYTES = 64 * 1024 * 1024  # strings kept in memory for one header, all values together
 MAX_TENSORS = 1_000_000
 MAX_KEYS = 100_000
 # llama.cpp itself reads no arrays of arrays; a few levels are allowed, more means a hostile file
@@ -59,6 +61,12 @@ _SCALARS: dict[int, str] = {0: "<B", 1: "<b", 2: "<H", 3: "<h", 4: "<I", 5: "<i"
 _STRING, _ARRAY = 8, 9
 
 
+def brief(name: str, limit: int = 40) -> str:
+    """A key or tensor name from the file, quoted short and printable: it ends up in a sentence."""
+    shown = "".join(char if char.isprintable() else "?" for char in name[:limit])
+    return repr(shown + "…" if len(name) > limit else shown)
+
+
 class GGUFFormatError(ValueError):
     """The bytes are not a well-formed GGUF header."""
 
@@ -87,7 +95,7 @@ class TensorInfo:
     def nbytes(self) -> int:
         block, size = GGML_BLOCK_SIZES.get(self.ggml_type, (0, 0))
         if block == 0:
-            raise GGUFFormatError(f"tensor {self.name!r} has unknown type {self.ggml_type}")
+            raise GGUFFormatError(f"tensor {brief(self.name)} has unknown type {self.ggml_type}")
         return self.elements // block * size
 
 
@@ -125,6 +133,7 @@ class _Reader:
         self.stream = stream
         self.size = size
         self.prefix_only = prefix_only  # `size` is where the bytes we have end, not the file's end
+        self.kept_bytes = 0  # string values held so far; past KEEP_STRINGS_BYTES they are skipped
 
     def take(self, count: int) -> bytes:
         if count < 0 or self.stream.tell() + count > self.size:
@@ -142,10 +151,25 @@ class _Reader:
     def scalar(self, fmt: str) -> Any:
         return struct.unpack(fmt, self.take(struct.calcsize(fmt)))[0]
 
-    def string(self) -> str:
+    def string(self, limit: int = MAX_STRING_BYTES) -> str:
+        length = self.scalar("<Q")
+        if length > limit:
+            raise GGUFFormatError(f"a string claims {length} bytes")
+        return self.take(length).decode("utf-8", errors="replace")
+
+    def name(self) -> str:
+        """A key or tensor name."""
+        return self.string(MAX_KEY_BYTES)
+
+    def kept_string(self) -> str | None:
+        """A string value, or None once the header's strings have passed KEEP_STRINGS_BYTES in all."""
         length = self.scalar("<Q")
         if length > MAX_STRING_BYTES:
             raise GGUFFormatError(f"a string claims {length} bytes")
+        if self.kept_bytes + length > KEEP_STRINGS_BYTES:
+            self.skip(length)
+            return None
+        self.kept_bytes += length
         return self.take(length).decode("utf-8", errors="replace")
 
     def skip_string(self) -> None:
@@ -158,7 +182,7 @@ class _Reader:
         if vtype in _SCALARS:
             return self.scalar(_SCALARS[vtype])
         if vtype == _STRING:
-            return self.string()
+            return self.kept_string()
         if vtype == _ARRAY:
             item_type, count = self.array_head(key)
             # Arrays of arrays mean nothing to Parlour: skipped, so they cost no memory.
@@ -167,7 +191,7 @@ class _Reader:
                 self.skip_array(item_type, count, key, depth=1)
                 return None
             return [self.value(item_type, key, header) for _ in range(count)]
-        raise GGUFFormatError(f"unknown value type {vtype} for {key!r}")
+        raise GGUFFormatError(f"unknown value type {vtype} for {brief(key)}")
 
     def array_head(self, key: str) -> tuple[int, int]:
         item_type = self.scalar("<I")
@@ -175,7 +199,7 @@ class _Reader:
         if count > self.size:  # each item takes at least one byte
             if self.prefix_only:
                 raise GGUFTruncatedError(self.size, None)
-            raise GGUFFormatError(f"array {key!r} claims {count} items")
+            raise GGUFFormatError(f"array {brief(key)} claims {count} items")
         return item_type, count
 
     def skip_array(self, item_type: int, count: int, key: str, depth: int) -> None:
@@ -186,7 +210,7 @@ class _Reader:
                 self.skip_string()
         elif item_type == _ARRAY:
             if depth >= MAX_ARRAY_DEPTH:
-                raise GGUFFormatError(f"array {key!r} is nested more than {MAX_ARRAY_DEPTH} levels deep")
+                raise GGUFFormatError(f"array {brief(key)} is nested more than {MAX_ARRAY_DEPTH} levels deep")
             for _ in range(count):
                 inner_type, inner_count = self.array_head(key)
                 self.skip_array(inner_type, inner_count, key, depth + 1)
@@ -236,14 +260,14 @@ def parse_gguf_header(stream: BinaryIO, size: int, prefix_only: bool = False) ->
         raise GGUFFormatError("implausible tensor or key count")
     header = GGUFHeader(version=version, metadata={})
     for _ in range(kv_count):
-        key = reader.string()
+        key = reader.name()
         vtype = reader.scalar("<I")
         header.metadata[key] = reader.value(vtype, key, header)
     for _ in range(tensor_count):
-        name = reader.string()
+        name = reader.name()
         n_dims = reader.scalar("<I")
         if n_dims > 8:
-            raise GGUFFormatError(f"tensor {name!r} claims {n_dims} dimensions")
+            raise GGUFFormatError(f"tensor {brief(name)} claims {n_dims} dimensions")
         shape = tuple(reader.scalar("<Q") for _ in range(n_dims))
         ggml_type = reader.scalar("<I")
         offset = reader.scalar("<Q")

@@ -21,6 +21,7 @@ from engines.gguf_header import (
     FILE_TYPE_NAMES,
     GGUFFormatError,
     GGUFTruncatedError,
+    brief,
     read_gguf_header,
 )
 
@@ -184,7 +185,8 @@ def inspect_mlx_dir(path: Path) -> ModelInfo:
         raise ModelFileError("This model folder's config.json does not say what kind of model it is (model_type).")
     if not mlx_supports(model_type):
         raise ModelFileError(
-            f"The model type '{model_type}' is not supported by the installed mlx-lm; try a GGUF version of this model."
+            f"The model type {brief(model_type)} is not supported by the installed mlx-lm; "
+            "try a GGUF version of this model."
         )
     if not any((path / name).exists() for name in TOKENIZER_FILES):
         raise ModelFileError("This model folder has no tokenizer (tokenizer.json or tokenizer.model).")
@@ -264,7 +266,8 @@ def _token_text(value: Any) -> str | None:
 def mlx_supports(model_type: str) -> bool:
     """Whether the installed mlx-lm has an implementation, found without importing mlx."""
     model_type = MLX_MODEL_REMAPPING.get(model_type, model_type)
-    if not model_type.replace("_", "").isalnum():
+    # Only a plain module name can be one of mlx-lm's (and only such a name may become a path).
+    if not (len(model_type) <= 64 and model_type.isascii() and model_type.replace("_", "").isalnum()):
         return False
     spec = importlib.util.find_spec("mlx_lm")
     if spec is None or not spec.submodule_search_locations:

@@ -229,7 +229,9 @@ def _stats(stats: Any) -> dict[str, Any]:
     for name in _STATS_REALS:
         value = stats.get(name)
         if value is not None:
-            if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+            # An int too large for a float (10**400) makes math.isfinite raise: that is invalid too.
+            too_large = isinstance(value, int) and abs(value) > _MAX_INTEGER
+            if isinstance(value, bool) or not isinstance(value, int | float) or too_large or not math.isfinite(value):
                 raise _Problem(f"has an invalid {name}")
             if value < 0:
                 raise _Problem(f"has a negative {name}")

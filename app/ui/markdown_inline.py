@@ -3,6 +3,11 @@
 Deliberately small and forgiving: a marker without its closing partner (common mid-stream, such
 as `**bold te`) stays literal text. Raw HTML is never interpreted, and images become links, so
 nothing is fetched from the network.
+
+A reply is model output, and the open paragraph is parsed again on every streamed update, so
+the work must stay linear in the text whatever it holds: runs of markers and matching brackets
+are found in one pass, URLs are length-bounded, and styles nest at most MAX_NESTING deep (past
+that, markers are plain text; two thousand asterisks once exhausted the recursion limit).
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from dataclasses import dataclass, replace
 
 _SPECIAL = re.compile(r"[\\`*_~\[!<h\n]")
 _ESCAPABLE = set("\\`*_{}[]()#+-.!|~<>\"'")
-_AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^\s<>]+)>")
-_BARE_URL = re.compile(r"https?://[^\s<>()\[\]]*[^\s<>()\[\].,;:!?'\"*_~]")
-_LINK_TAIL = re.compile(r"\(\s*<?([^\s)>]*)>?(?:\s+\"[^\"]*\")?\s*\)")
+_AUTOLINK = re.compile(r"<((?:https?|mailto|ftp):[^\s<>]{1,2048})>")
+_BARE_URL = re.compile(r"https?://[^\s<>()\[\]]{0,2048}[^\s<>()\[\].,;:!?'\"*_~]")
+_LINK_TAIL = re.compile(r"\(\s{0,64}<?([^\s)>]{0,2048})>?(?:\s{1,64}\"[^\"]{0,512}\")?\s{0,64}\)")
+MAX_NESTING = 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,12 +36,44 @@ class Span:
 def parse_inline(text: str) -> list[Span]:
     """Spans for one paragraph's text; a newline inside becomes a span of its own ("\\n")."""
     out: list[Span] = []
-    _parse(text, Span(""), out)
+    _parse(text, Span(""), out, 0)
     return _merge(out)
 
 
-def _parse(text: str, style: Span, out: list[Span]) -> None:
+class _Scan:
+    """What one pass over a text knows: the length of the run of equal characters at each position,
+    and where each "[" closes. Looked up instead of searched for, so parsing stays linear."""
+
+    def __init__(self, text: str) -> None:
+        n = len(text)
+        self.runs = [1] * n
+        for i in range(n - 2, -1, -1):
+            if text[i] == text[i + 1]:
+                self.runs[i] = self.runs[i + 1] + 1
+        self.closing: dict[int, int] = {}
+        # (marker, width) -> a position from which no closer exists: a later opener need not look again.
+        self.no_closer_from: dict[str, int] = {}
+        self.last_paren = text.rfind(")")  # a link needs a ")" after its "]"
+        open_brackets: list[int] = []
+        j = 0
+        while j < n:
+            char = text[j]
+            if char == "\\":
+                j += 2
+                continue
+            if char == "[":
+                open_brackets.append(j)
+            elif char == "]" and open_brackets:
+                self.closing[open_brackets.pop()] = j
+            elif char == "`":  # brackets inside code spans do not count
+                end = text.find("`", j + 1)
+                j = end if end != -1 else j
+            j += 1
+
+
+def _parse(text: str, style: Span, out: list[Span], depth: int) -> None:
     i, plain_from, n = 0, 0, len(text)
+    scan = _Scan(text)
 
     def flush(upto: int) -> None:
         if upto > plain_from:
@@ -47,15 +85,19 @@ def _parse(text: str, style: Span, out: list[Span]) -> None:
             break
         i = match.start()
         char = text[i]
-        consumed = _try_special(text, i, char, style, out, flush)
+        consumed = _try_special(text, i, char, style, out, flush, scan, depth)
         if consumed:
             plain_from = i = consumed
+        elif char in "`~" or (char in "*_" and depth >= MAX_NESTING):
+            i += scan.runs[i]  # a run that opens nothing here opens nothing from inside it either
         else:
             i += 1
     flush(n)
 
 
-def _try_special(text: str, i: int, char: str, style: Span, out: list[Span], flush) -> int:
+def _try_special(
+    text: str, i: int, char: str, style: Span, out: list[Span], flush, scan: _Scan, depth: int  # noqa: ANN001
+) -> int:
     """If a construct starts at i, emit it (after the plain text before it) and return where it ends."""
     if char == "\\" and i + 1 < len(text) and text[i + 1] in _ESCAPABLE:
         flush(i)
@@ -66,7 +108,7 @@ def _try_special(text: str, i: int, char: str, style: Span, out: list[Span], flu
         out.append(Span("\n"))
         return i + 1
     if char == "`":
-        run = len(text) - i - len(text[i:].lstrip("`"))
+        run = scan.runs[i]
         close = text.find("`" * run, i + run)
         while close != -1 and close + run < len(text) and text[close + run] == "`":
             close = text.find("`" * run, close + run + 1)
@@ -79,9 +121,13 @@ def _try_special(text: str, i: int, char: str, style: Span, out: list[Span], flu
         out.append(replace(style, text=code.replace("\n", " "), code=True))
         return close + run
     if char in "*_~":
-        return _try_emphasis(text, i, char, style, out, flush)
+        if depth >= MAX_NESTING:
+            return 0
+        return _try_emphasis(text, i, char, style, out, flush, scan, depth)
     if char == "[" or (char == "!" and text.startswith("![", i)):
-        return _try_link(text, i + (char == "!"), i, style, out, flush)
+        if depth >= MAX_NESTING:
+            return 0
+        return _try_link(text, i + (char == "!"), i, style, out, flush, scan, depth)
     if char == "<":
         match = _AUTOLINK.match(text, i)
         if match:
@@ -98,10 +144,10 @@ def _try_special(text: str, i: int, char: str, style: Span, out: list[Span], flu
     return 0
 
 
-def _try_emphasis(text: str, i: int, char: str, style: Span, out: list[Span], flush) -> int:
-    run = 0
-    while i + run < len(text) and text[i + run] == char:
-        run += 1
+def _try_emphasis(
+    text: str, i: int, char: str, style: Span, out: list[Span], flush, scan: _Scan, depth: int  # noqa: ANN001
+) -> int:
+    run = scan.runs[i]
     if char == "~":
         if run != 2:
             return 0
@@ -114,10 +160,13 @@ def _try_emphasis(text: str, i: int, char: str, style: Span, out: list[Span], fl
     if char == "_" and i > 0 and text[i - 1].isalnum():
         return 0  # snake_case_names are not emphasis
     marker = char * width
+    if start >= scan.no_closer_from.get(marker, len(text) + 1):
+        return 0
     close = start
     while True:
         close = text.find(marker, close + 1)
         if close == -1:
+            scan.no_closer_from[marker] = min(start, scan.no_closer_from.get(marker, start))
             return 0
         if text[close - 1].isspace():
             continue
@@ -137,34 +186,22 @@ def _try_emphasis(text: str, i: int, char: str, style: Span, out: list[Span], fl
         inner = replace(style, bold=True)
     else:
         inner = replace(style, italic=True)
-    _parse(text[start:close], inner, out)
+    _parse(text[start:close], inner, out, depth + 1)
     return close + width
 
 
-def _try_link(text: str, bracket: int, i: int, style: Span, out: list[Span], flush) -> int:
-    depth, j = 0, bracket
-    while j < len(text):
-        if text[j] == "\\":
-            j += 2
-            continue
-        if text[j] == "[":
-            depth += 1
-        elif text[j] == "]":
-            depth -= 1
-            if depth == 0:
-                break
-        elif text[j] == "`":  # brackets inside code spans do not count
-            end = text.find("`", j + 1)
-            j = end if end != -1 else j
-        j += 1
-    else:
+def _try_link(
+    text: str, bracket: int, i: int, style: Span, out: list[Span], flush, scan: _Scan, depth: int  # noqa: ANN001
+) -> int:
+    j = scan.closing.get(bracket, -1)
+    if j == -1 or j > scan.last_paren:
         return 0
     match = _LINK_TAIL.match(text, j + 1)
     if not match:
         return 0
     flush(i)
     label = text[bracket + 1 : j] or match.group(1)
-    _parse(label, replace(style, href=match.group(1)), out)
+    _parse(label, replace(style, href=match.group(1)), out, depth + 1)
     return match.end()
 
 
