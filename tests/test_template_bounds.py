@@ -23,10 +23,10 @@ from engines.templates import (
     TOO_SLOW_MESSAGE,
     TemplateError,
     check_template,
+    isolation,
     render_chat,
 )
 from engines.templates import budget as template_budget
-from engines.templates import isolation
 from engines.templates.isolation import RenderProcess, shared_renderer
 
 GENEROUS_S = 60
