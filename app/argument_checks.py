@@ -48,8 +48,10 @@ def _is_utf8(text: str) -> bool:
 
 def _check_text(dest: str, label: str, text: str) -> str | None:
     if not _is_utf8(text):
-        return (f"{label} is not valid UTF-8 text (the terminal passed bytes that are not UTF-8); "
-                "retype it, or set the terminal's encoding to UTF-8.")  # fmt: skip
+        return (
+            f"{label} is not valid UTF-8 text (the terminal passed bytes that are not UTF-8); "
+            "retype it, or set the terminal's encoding to UTF-8."
+        )
     if "\0" in text:
         return f"{label} contains a NUL character, which Parlour cannot use."
     if dest in NOT_EMPTY and not text.strip():
@@ -69,8 +71,11 @@ def _check_number(dest: str, label: str, value: Any) -> str | None:
         if value < low:
             return f"{label} must be at least {low} (got {value})."
         if value > INT_MAX:
-            return f"{label} must be at most {INT_MAX:,} (got {value:,})." if value < 10**30 else (
-                f"{label} must be at most {INT_MAX:,}.")  # fmt: skip
+            return (
+                f"{label} must be at most {INT_MAX:,} (got {value:,})."
+                if value < 10**30
+                else (f"{label} must be at most {INT_MAX:,}.")
+            )
     if isinstance(value, float) and not math.isfinite(value):
         return f"{label} must be a finite number (got {value})."
     return None

@@ -50,10 +50,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_sampling_options(chat)
     chat.add_argument("--template", metavar="FILE", help="a Jinja chat template to use instead of the model's")
     chat.add_argument("--thinking", choices=["on", "off"], help="for reasoning models whose template supports it")
-    chat.add_argument("--context-policy", choices=["drop_oldest", "stop"], default="drop_oldest",
-                      help="when the conversation outgrows the context window")  # fmt: skip
-    chat.add_argument("--show-prompt", action="store_true",
-                      help="print the exact prompt and which template made it, instead of replying")  # fmt: skip
+    chat.add_argument(
+        "--context-policy",
+        choices=["drop_oldest", "stop"],
+        default="drop_oldest",
+        help="when the conversation outgrows the context window",
+    )
+    chat.add_argument(
+        "--show-prompt",
+        action="store_true",
+        help="print the exact prompt and which template made it, instead of replying",
+    )
     chat.add_argument("--json", action="store_true", help="print one JSON object per line (deltas, then stats)")
     chat.set_defaults(func=cmd_chat)
 
@@ -177,9 +184,17 @@ def cmd_chat(args: argparse.Namespace) -> int:
         if finished is None:
             return fail("The engine stopped without finishing the reply; details are in the log.", EXIT_FAILED)
         if args.json:
-            print(json_text({"finish_reason": finished.finish_reason, "error": finished.error,
-                             "engine": client.engine, "model": client.model.name if client.model else None,
-                             **finished.stats.to_dict()}))  # fmt: skip
+            print(
+                json_text(
+                    {
+                        "finish_reason": finished.finish_reason,
+                        "error": finished.error,
+                        "engine": client.engine,
+                        "model": client.model.name if client.model else None,
+                        **finished.stats.to_dict(),
+                    }
+                )
+            )
         elif printed or finished.finish_reason != "error":  # a failure before any text leaves stdout empty
             sys.stdout.write("\n")
             sys.stdout.flush()
@@ -244,9 +259,23 @@ def cmd_models(args: argparse.Namespace) -> int:
         return fail(str(err), EXIT_FAILED)
     if args.json:
         # The listed name (the one `models rm` and `unhide` take) wins over the file's own name.
-        print(json_text([{**(m.info.to_dict() if m.info else {}), "name": m.name, "path": str(m.path),
-                          "origin": m.origin, "problem": m.problem, "hidden": m.hidden} for m in models],
-                        default=str, indent=1))  # fmt: skip
+        print(
+            json_text(
+                [
+                    {
+                        **(m.info.to_dict() if m.info else {}),
+                        "name": m.name,
+                        "path": str(m.path),
+                        "origin": m.origin,
+                        "problem": m.problem,
+                        "hidden": m.hidden,
+                    }
+                    for m in models
+                ],
+                default=str,
+                indent=1,
+            )
+        )
         return 0
     if not models:
         print("No model is hidden." if args.hidden else "No models found. The starter model comes with `make run`.")
@@ -290,8 +319,9 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     ]
     if report.cuda_devices:
         for dev in report.cuda_devices:
-            lines.append(f"CUDA:          {dev['name']}, {mem(dev['total_memory_bytes'])} "
-                         f"({mem(dev['free_memory_bytes'])} free)")  # fmt: skip
+            lines.append(
+                f"CUDA:          {dev['name']}, {mem(dev['total_memory_bytes'])} ({mem(dev['free_memory_bytes'])} free)"
+            )
     else:
         lines.append("CUDA:          none")
     offload = {True: "GPU offload available", False: "CPU only", None: "not installed"}[report.llamacpp_gpu_offload]

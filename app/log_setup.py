@@ -22,8 +22,10 @@ _URL_QUERY = re.compile(r"(https?://[^\s?#'\"<>]*)[?#][^\s'\"<>]*", re.IGNORECAS
 _SECRETS = (
     (re.compile(r"\bhf_[A-Za-z0-9]{8,}"), "hf_[redacted]"),
     (re.compile(r"(\bBearer\s+)[^\s'\",]+", re.IGNORECASE), r"\1[redacted]"),
-    (re.compile(r"(\b(?:authorization|token|api[_-]?key|password)['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+", re.IGNORECASE),
-     r"\1[redacted]"),  # fmt: skip
+    (
+        re.compile(r"(\b(?:authorization|token|api[_-]?key|password)['\"]?\s*[:=]\s*['\"]?)[^\s'\",}]+", re.IGNORECASE),
+        r"\1[redacted]",
+    ),
 )
 
 _handler: logging.Handler | None = None
@@ -90,8 +92,10 @@ def setup_logging() -> str | None:
         return str(folder / ENGINE_LOG_FILE)
     except OSError as err:
         where = f" {err.filename}" if err.filename else ""
-        _problem = (f"Parlour cannot write to its data folder{where} ({err.strerror or err.__class__.__name__}); "
-                    "point PARLOUR_HOME at a folder you can write to, or free some disk space.")  # fmt: skip
+        _problem = (
+            f"Parlour cannot write to its data folder{where} ({err.strerror or err.__class__.__name__}); "
+            "point PARLOUR_HOME at a folder you can write to, or free some disk space."
+        )
         if not logging.getLogger().handlers:
             # Without this, logging's last resort would print tracebacks on the terminal.
             logging.getLogger().addHandler(logging.NullHandler())

@@ -23,8 +23,12 @@ def add_models_subcommands(models: argparse.ArgumentParser) -> None:
     sub = models.add_subparsers(dest="models_command", metavar="ACTION")
     search = sub.add_parser("search", help="search the Hugging Face Hub for models Parlour can run")
     search.add_argument("text", metavar="TEXT", nargs="?", default="", help="words in the model's name")
-    search.add_argument("--format", choices=["gguf", "mlx"], action="append",
-                        help="gguf or mlx (default: mlx then gguf on Apple Silicon, gguf elsewhere)")  # fmt: skip
+    search.add_argument(
+        "--format",
+        choices=["gguf", "mlx"],
+        action="append",
+        help="gguf or mlx (default: mlx then gguf on Apple Silicon, gguf elsewhere)",
+    )
     search.add_argument("--sort", choices=["downloads", "likes", "trending", "updated"], default="downloads")
     search.add_argument("--author", metavar="NAME", help="only this publisher's models")
     search.add_argument("--limit", type=int, default=20, help="how many results (default 20)")
@@ -33,8 +37,12 @@ def add_models_subcommands(models: argparse.ArgumentParser) -> None:
 
     download = sub.add_parser("download", help="download a model from the Hugging Face Hub into the models folder")
     download.add_argument("repo", metavar="REPO", help="publisher/repository, e.g. bartowski/Qwen2.5-7B-Instruct-GGUF")
-    download.add_argument("--include", metavar="PATTERN", action="append",
-                          help="only files matching this glob, e.g. '*Q4_K_M*' (repeatable)")  # fmt: skip
+    download.add_argument(
+        "--include",
+        metavar="PATTERN",
+        action="append",
+        help="only files matching this glob, e.g. '*Q4_K_M*' (repeatable)",
+    )
     download.set_defaults(func=cmd_download)
 
     imports = sub.add_parser("import", help="add a GGUF file or MLX folder to the models folder")
@@ -73,15 +81,32 @@ def cmd_search(args: argparse.Namespace) -> int:
     from app.library.hub import SearchQuery, default_formats, search_models
 
     try:
-        query = SearchQuery(text=args.text, formats=tuple(args.format or default_formats()), sort=args.sort,
-                            author=args.author, page_size=min(max(1, args.limit), MAX_SEARCH_RESULTS))  # fmt: skip
+        query = SearchQuery(
+            text=args.text,
+            formats=tuple(args.format or default_formats()),
+            sort=args.sort,
+            author=args.author,
+            page_size=min(max(1, args.limit), MAX_SEARCH_RESULTS),
+        )
         page = search_models(query, _token())
     except LibraryError as err:
         return _fail(str(err))
     if args.json:
-        print(json_text([{"repo_id": r.repo_id, "format": r.format, "downloads": r.downloads, "likes": r.likes,
-                           "updated": r.updated.isoformat() if r.updated else None} for r in page.results],
-                         indent=1))  # fmt: skip
+        print(
+            json_text(
+                [
+                    {
+                        "repo_id": r.repo_id,
+                        "format": r.format,
+                        "downloads": r.downloads,
+                        "likes": r.likes,
+                        "updated": r.updated.isoformat() if r.updated else None,
+                    }
+                    for r in page.results
+                ],
+                indent=1,
+            )
+        )
         return 0
     if not page.results:
         print("No models found.")

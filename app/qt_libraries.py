@@ -77,8 +77,9 @@ def missing_libraries(library: Path) -> list[str] | None:
     if ldd is None:
         return None
     try:
-        done = subprocess.run([ldd, str(library)], capture_output=True, text=True, errors="replace",
-                              timeout=LDD_TIMEOUT_S, check=False)  # fmt: skip
+        done = subprocess.run(
+            [ldd, str(library)], capture_output=True, text=True, errors="replace", timeout=LDD_TIMEOUT_S, check=False
+        )
     except (OSError, subprocess.TimeoutExpired):
         return None
     missing: list[str] = []
@@ -122,8 +123,10 @@ def install_advice(sonames: list[str]) -> str:
     debian, fedora, unknown = packages_for(sonames)
     parts = []
     if debian:
-        parts.append(f"install them with `sudo apt install {' '.join(debian)}` (Debian, Ubuntu) "
-                     f"or `sudo dnf install {' '.join(fedora)}` (Fedora)")  # fmt: skip
+        parts.append(
+            f"install them with `sudo apt install {' '.join(debian)}` (Debian, Ubuntu) "
+            f"or `sudo dnf install {' '.join(fedora)}` (Fedora)"
+        )
     if unknown:
         parts.append(f"install the packages that provide {', '.join(unknown)}")
     names = ", ".join([*debian, *unknown])

@@ -31,8 +31,13 @@ CURL = shutil.which("curl") or "/usr/bin/curl"
 
 class StandIn:
     def __init__(self) -> None:
-        self.process = subprocess.Popen([sys.executable, "-m", "tests.support.fake_hub", "--starter"], cwd=ROOT,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)  # fmt: skip
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.support.fake_hub", "--starter"],
+            cwd=ROOT,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
         assert self.process.stdout is not None
         self.endpoint = json.loads(self.process.stdout.readline())["endpoint"]
 
@@ -81,8 +86,9 @@ def main() -> None:
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="parlour-bench-download-"))
     stand_in = StandIn()
-    os.environ.update(HF_ENDPOINT=stand_in.endpoint, HF_HUB_OFFLINE="0", PARLOUR_HOME=str(work / "home"),
-                      HF_HOME=str(work / "hf"))  # fmt: skip
+    os.environ.update(
+        HF_ENDPOINT=stand_in.endpoint, HF_HUB_OFFLINE="0", PARLOUR_HOME=str(work / "home"), HF_HOME=str(work / "hf")
+    )
     sys.path.insert(0, str(ROOT))
     from app.library.hub_connection import file_url
 
@@ -109,7 +115,8 @@ def main() -> None:
         sent = stand_in.stats()["body_bytes_sent"][FILE]
         report = {
             "throughput_ratio_vs_curl": round(
-                results["throttled_parlour_mb_per_s"] / results["throttled_curl_mb_per_s"], 3  # type: ignore[operator]
+                results["throttled_parlour_mb_per_s"] / results["throttled_curl_mb_per_s"],
+                3,  # type: ignore[operator]
             ),
             "link_mb_per_s": args.link_mb_s,
             "throttled_parlour_mb_per_s": results["throttled_parlour_mb_per_s"],

@@ -98,8 +98,15 @@ def bench_llamacpp(runs: int, max_tokens: int, contended: bool) -> dict[str, Any
     template = info.chat_template or ""
     route_native_logs()
     cores = usable_cores()
-    llm = llama_cpp.Llama(model_path=str(path), n_ctx=8192, n_batch=512, n_threads=cores,
-                          n_threads_batch=cores, n_gpu_layers=0, verbose=False)  # fmt: skip
+    llm = llama_cpp.Llama(
+        model_path=str(path),
+        n_ctx=8192,
+        n_batch=512,
+        n_threads=cores,
+        n_threads_batch=cores,
+        n_gpu_layers=0,
+        verbose=False,
+    )
 
     def raw_with(threads: int, i: int) -> dict[str, float]:
         llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
@@ -133,16 +140,18 @@ def bench_llamacpp(runs: int, max_tokens: int, contended: bool) -> dict[str, Any
                 burner.kill()
                 burner.wait()
             best_busy = max(_median_tps(busy["raw_1"]), _median_tps(busy["raw_all"]))
-            result.update({
-                "contended_parlour_tps": round(_median_tps(busy["parlour"]), 2),
-                "contended_raw_1_thread_tps": round(_median_tps(busy["raw_1"]), 2),
-                "contended_raw_all_cores_tps": round(_median_tps(busy["raw_all"]), 2),
-                "contended_raw_best_tps": round(best_busy, 2),
-                "contended_ratio": round(_median_tps(busy["parlour"]) / best_busy, 3),
-                "contended_parlour_tps_runs": [round(r["tps"], 1) for r in busy["parlour"]],
-                "contended_raw_1_thread_tps_runs": [round(r["tps"], 1) for r in busy["raw_1"]],
-                "contended_raw_all_cores_tps_runs": [round(r["tps"], 1) for r in busy["raw_all"]],
-            })  # fmt: skip
+            result.update(
+                {
+                    "contended_parlour_tps": round(_median_tps(busy["parlour"]), 2),
+                    "contended_raw_1_thread_tps": round(_median_tps(busy["raw_1"]), 2),
+                    "contended_raw_all_cores_tps": round(_median_tps(busy["raw_all"]), 2),
+                    "contended_raw_best_tps": round(best_busy, 2),
+                    "contended_ratio": round(_median_tps(busy["parlour"]) / best_busy, 3),
+                    "contended_parlour_tps_runs": [round(r["tps"], 1) for r in busy["parlour"]],
+                    "contended_raw_1_thread_tps_runs": [round(r["tps"], 1) for r in busy["raw_1"]],
+                    "contended_raw_all_cores_tps_runs": [round(r["tps"], 1) for r in busy["raw_all"]],
+                }
+            )
         result["host_rss_bytes"] = client.ping().get("rss_bytes")
     llm.close()
     return result

@@ -71,8 +71,11 @@ class Chat:
         assert finished is not None and finished.finish_reason != "error", finished
         self.messages.append({"role": "assistant", "content": "".join(parts)})
         ttft = (first - start) * 1000 if first else finished.stats.ttft_ms
-        return {"ttft_ms": round(ttft, 1), "prompt_tokens": finished.stats.prompt_tokens,
-                "cached_tokens": finished.stats.cached_tokens}  # fmt: skip
+        return {
+            "ttft_ms": round(ttft, 1),
+            "prompt_tokens": finished.stats.prompt_tokens,
+            "cached_tokens": finished.stats.cached_tokens,
+        }
 
 
 def run_engine(path: Path, engine: str, turns: int, words: int, reply_tokens: int, context: int) -> dict[str, Any]:

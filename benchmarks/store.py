@@ -103,8 +103,7 @@ def build(path: Path, conversations: int, per_conversation: int, seed: int = 7) 
         moment = base + timedelta(minutes=number)
         conversation_id = number + 1
         connection.execute(
-            "INSERT INTO conversations (id, title, created_at, updated_at, model, engine) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT INTO conversations (id, title, created_at, updated_at, model, engine) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 conversation_id,
                 f"Conversation {number}: {rng.choice(user_texts)[:40]}",
@@ -119,9 +118,7 @@ def build(path: Path, conversations: int, per_conversation: int, seed: int = 7) 
             "generated_tokens, finish_reason, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             messages_of(conversation_id, number * per_conversation, per_conversation, moment),
         )
-        connection.execute(
-            "UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (message_id, conversation_id)
-        )
+        connection.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (message_id, conversation_id))
     # One long conversation, as old as the rest, so it is not at the top of the list.
     long_id = conversations + 1
     connection.execute(
@@ -220,9 +217,7 @@ def measure(path: Path, built: dict, repeats: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--conversations", type=int, default=10000)
     parser.add_argument("--messages-per-conversation", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats; medians are reported")

@@ -93,8 +93,14 @@ def history(count: int) -> list[MessageRow]:
             rows.append(MessageRow(i, "user", f"Question {i}: how should I approach step {i}?"))
         else:
             content = section(i) if i % 6 == 1 else f"A short answer to question {i - 1}, with `code` and **bold**."
-            stats = {"generated_tokens": 240, "prompt_tokens": 1200, "cached_tokens": 1100, "ttft_ms": 180.0,
-                     "generation_tps": 30.5, "finish_reason": "stop"}  # fmt: skip
+            stats = {
+                "generated_tokens": 240,
+                "prompt_tokens": 1200,
+                "cached_tokens": 1100,
+                "ttft_ms": 180.0,
+                "generation_tps": 30.5,
+                "finish_reason": "stop",
+            }
             rows.append(MessageRow(i, "assistant", content, stats=stats))
     return rows
 
@@ -113,8 +119,9 @@ class FakeEngine(QObject):
                     time.sleep(delay)
                 self.message.emit(request_id, {"id": request_id, "event": "delta", "text": piece})
             stats = {"generated_tokens": len(pieces), "generation_tps": rate, "finish_reason": "stop"}
-            self.message.emit(request_id, {"id": request_id, "event": "finished", "finish_reason": "stop",
-                                           "stats": stats})  # fmt: skip
+            self.message.emit(
+                request_id, {"id": request_id, "event": "finished", "finish_reason": "stop", "stats": stats}
+            )
 
         thread = threading.Thread(target=run, name="fake-engine", daemon=True)
         thread.start()
@@ -264,8 +271,9 @@ def cold_start_s(runs: int) -> tuple[float | None, list[float], str]:
     env = {**os.environ, "PARLOUR_MEASURE_STARTUP": "1", "QT_QPA_PLATFORM": "offscreen"}
     times, note = [], ""
     for _ in range(runs):
-        done = subprocess.run([sys.executable, "-m", "app.cli"], cwd=ROOT, env=env, capture_output=True, text=True,
-                              timeout=60)  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+        )
         match = re.search(r"window_shown_s=([\d.]+)", done.stdout)
         if match:
             times.append(float(match.group(1)))

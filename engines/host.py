@@ -114,8 +114,14 @@ class EngineHost:
                 if not isinstance(request, dict):
                     raise ValueError("not an object")
             except ValueError:
-                self.send({"id": None, "event": "error", "code": "invalid_request",
-                           "message": "The engine received a malformed request."})  # fmt: skip
+                self.send(
+                    {
+                        "id": None,
+                        "event": "error",
+                        "code": "invalid_request",
+                        "message": "The engine received a malformed request.",
+                    }
+                )
                 continue
             op = request.get("op")
             if op == "cancel":
@@ -148,12 +154,20 @@ class EngineHost:
             except EngineError as err:
                 self._fail(request_id, request.get("op"), err.code, str(err))
             except MemoryError:
-                self._fail(request_id, request.get("op"), "engine_error",
-                           "The engine ran out of memory; try a smaller model or a shorter context.")  # fmt: skip
+                self._fail(
+                    request_id,
+                    request.get("op"),
+                    "engine_error",
+                    "The engine ran out of memory; try a smaller model or a shorter context.",
+                )
             except Exception as err:  # anything else is a bug: log it, tell the user plainly
                 log.error("request %s failed:\n%s", request_id, traceback.format_exc())
-                self._fail(request_id, request.get("op"), "engine_error",
-                           f"The engine failed unexpectedly ({err.__class__.__name__}: {err}).")  # fmt: skip
+                self._fail(
+                    request_id,
+                    request.get("op"),
+                    "engine_error",
+                    f"The engine failed unexpectedly ({err.__class__.__name__}: {err}).",
+                )
             finally:
                 with self._cancel_lock:
                     self._cancelled.discard(request_id)
@@ -191,9 +205,17 @@ class EngineHost:
                 self._engine = None
             self.send({"id": request_id, "event": "unloaded"})
         elif op == "ping":
-            self.send({"id": request_id, "event": "pong", "pid": os.getpid(), "rss_bytes": resident_bytes(),
-                       "peak_bytes": peak_resident_bytes(), "loaded": self._engine is not None,
-                       "template_renderer_pid": shared_renderer().pid})  # fmt: skip
+            self.send(
+                {
+                    "id": request_id,
+                    "event": "pong",
+                    "pid": os.getpid(),
+                    "rss_bytes": resident_bytes(),
+                    "peak_bytes": peak_resident_bytes(),
+                    "loaded": self._engine is not None,
+                    "template_renderer_pid": shared_renderer().pid,
+                }
+            )
         else:
             raise InvalidRequestError(f"Unknown request '{op}'.")
 
@@ -252,9 +274,17 @@ class EngineHost:
     def _render(self, request_id: str, request: dict[str, Any]) -> None:
         """The exact prompt a generate request would send, and which template made it."""
         prompt = self._require_engine().prompt(ReplyRequest.from_dict(request))
-        self.send({"id": request_id, "event": "prompt", "text": prompt.text, "tokens": len(prompt.ids),
-                   "template_source": prompt.template.source, "notice": prompt.template.notice,
-                   "dropped_turns": prompt.dropped_turns})  # fmt: skip
+        self.send(
+            {
+                "id": request_id,
+                "event": "prompt",
+                "text": prompt.text,
+                "tokens": len(prompt.ids),
+                "template_source": prompt.template.source,
+                "notice": prompt.template.notice,
+                "dropped_turns": prompt.dropped_turns,
+            }
+        )
 
 
 def _start_renderer() -> None:

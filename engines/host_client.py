@@ -263,9 +263,16 @@ class EngineClient:
         log.error("%s", message)
         for request_id, (op, listener) in orphans:
             if op == "generate":
-                listener({"id": request_id, "event": "finished", "finish_reason": "error",
-                          "stats": GenerationStats().to_dict(), "error": message,
-                          "code": EngineCrashedError.code})  # fmt: skip
+                listener(
+                    {
+                        "id": request_id,
+                        "event": "finished",
+                        "finish_reason": "error",
+                        "stats": GenerationStats().to_dict(),
+                        "error": message,
+                        "code": EngineCrashedError.code,
+                    }
+                )
             else:
                 listener({"id": request_id, "event": "error", "code": EngineCrashedError.code, "message": message})
 

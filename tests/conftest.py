@@ -93,8 +93,14 @@ def bad_models(tmp_path: Path, starter_gguf: Path) -> dict[str, tuple[Path, str]
     cases["empty"] = (empty, "not a GGUF model file")
     # A valid magic and version, then a string that claims 2**60 bytes.
     bomb = tmp_path / "bomb.gguf"
-    bomb.write_bytes(b"GGUF" + (3).to_bytes(4, "little") + (1).to_bytes(8, "little") + (1).to_bytes(8, "little")
-                     + (2**60).to_bytes(8, "little") + b"x" * 64)  # fmt: skip
+    bomb.write_bytes(
+        b"GGUF"
+        + (3).to_bytes(4, "little")
+        + (1).to_bytes(8, "little")
+        + (1).to_bytes(8, "little")
+        + (2**60).to_bytes(8, "little")
+        + b"x" * 64
+    )
     cases["hostile_length"] = (bomb, "damaged GGUF file")
 
     code_dir = _mlx_like_dir(tmp_path / "with_code")

@@ -48,8 +48,20 @@ def test_chat_streams_paris_with_llamacpp(parlour_cmd: list[str]) -> None:
 
 
 def test_chat_json_prints_deltas_then_stats(parlour_cmd: list[str]) -> None:
-    result = run(parlour_cmd, "chat", "--json", "--temperature", "0", "--max-tokens", "6", "--seed", "7",
-                 "--system", "You are terse.", "Tell me a story about a fox.")  # fmt: skip
+    result = run(
+        parlour_cmd,
+        "chat",
+        "--json",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "6",
+        "--seed",
+        "7",
+        "--system",
+        "You are terse.",
+        "Tell me a story about a fox.",
+    )
     assert result.returncode == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     deltas, final = lines[:-1], lines[-1]
@@ -70,9 +82,18 @@ def test_chat_with_mlx_folder(parlour_cmd: list[str], mlx_dir: Path) -> None:
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "truncated_1mb", "truncated_half", "random_bytes", "empty", "hostile_length", "mlx_with_code",
-     "mlx_pickle_only", "mlx_unknown_type"],
-)  # fmt: skip
+    [
+        "missing",
+        "truncated_1mb",
+        "truncated_half",
+        "random_bytes",
+        "empty",
+        "hostile_length",
+        "mlx_with_code",
+        "mlx_pickle_only",
+        "mlx_unknown_type",
+    ],
+)
 def test_bad_model_gives_one_sentence_and_exit_2(case: str, bad_models: dict, parlour_cmd: list[str]) -> None:
     path, phrase = bad_models[case]
     assert_one_sentence_error(run(parlour_cmd, "chat", "--model", str(path), "hi"), phrase)

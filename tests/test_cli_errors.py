@@ -27,8 +27,15 @@ def env(tmp_path: Path) -> dict[str, str]:
 def run(
     cmd: list[str], *args: str | bytes, env: dict[str, str], cwd: Path | None = None
 ) -> subprocess.CompletedProcess:
-    return subprocess.run([*cmd, *args], capture_output=True, encoding="utf-8", errors="backslashreplace",
-                          timeout=TIMEOUT_S, env=env, cwd=cwd)  # fmt: skip
+    return subprocess.run(
+        [*cmd, *args],
+        capture_output=True,
+        encoding="utf-8",
+        errors="backslashreplace",
+        timeout=TIMEOUT_S,
+        env=env,
+        cwd=cwd,
+    )
 
 
 def one_sentence(result: subprocess.CompletedProcess, code: int = 2) -> str:
@@ -80,8 +87,11 @@ def test_text_that_is_not_utf8_is_one_sentence_naming_the_option(
 
 @pytest.mark.parametrize(
     "args",
-    [["templates", "add", "two\nlines", "TEMPLATE"], ["models", "rm", "esc\x1b[2Jape"],
-     ["chat", "--model", "a\nb", "hi"]],
+    [
+        ["templates", "add", "two\nlines", "TEMPLATE"],
+        ["models", "rm", "esc\x1b[2Jape"],
+        ["chat", "--model", "a\nb", "hi"],
+    ],
 )
 def test_names_with_control_characters_are_refused(
     parlour_cmd: list[str], env: dict[str, str], template_file: Path, args: list[str]
@@ -152,22 +162,39 @@ def test_settings_the_engine_refuses_are_one_sentence_with_exit_2(parlour_cmd: l
 # --- paths that are not what they claim -------------------------------------------------------------------
 
 
-def test_a_relative_model_path_is_found_where_it_was_typed(parlour_cmd: list[str], env: dict[str, str],
-                                                           tmp_path: Path, starter_gguf: Path) -> None:  # fmt: skip
+def test_a_relative_model_path_is_found_where_it_was_typed(
+    parlour_cmd: list[str], env: dict[str, str], tmp_path: Path, starter_gguf: Path
+) -> None:
     here = tmp_path / "work"
     (here / "rel" / "path").mkdir(parents=True)
     (here / "rel" / "path" / "model.gguf").hardlink_to(starter_gguf)
-    result = run(parlour_cmd, "chat", "--model", "rel/path/model.gguf", "--max-tokens", "3", "--temperature", "0",
-                 "Say hello.", env=env, cwd=here)  # fmt: skip
+    result = run(
+        parlour_cmd,
+        "chat",
+        "--model",
+        "rel/path/model.gguf",
+        "--max-tokens",
+        "3",
+        "--temperature",
+        "0",
+        "Say hello.",
+        env=env,
+        cwd=here,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip()
     missing = one_sentence(run(parlour_cmd, "chat", "--model", "rel/nothing/model.gguf", "hi", env=env, cwd=here))
     assert missing == f"No model file or folder at {here / 'rel' / 'nothing' / 'model.gguf'}."
 
 
-@pytest.mark.parametrize(("kind", "phrase"), [("fifo", "is a named pipe (FIFO), not a model file"),
-                                              ("device", "is a device, not a model file"),
-                                              ("folder", "is not a model folder")])  # fmt: skip
+@pytest.mark.parametrize(
+    ("kind", "phrase"),
+    [
+        ("fifo", "is a named pipe (FIFO), not a model file"),
+        ("device", "is a device, not a model file"),
+        ("folder", "is not a model folder"),
+    ],
+)
 def test_a_model_path_that_is_not_a_file_or_folder_is_refused(
     parlour_cmd: list[str], env: dict[str, str], tmp_path: Path, kind: str, phrase: str
 ) -> None:
@@ -194,10 +221,12 @@ def test_every_command_logs_to_the_file(parlour_cmd: list[str], env: dict[str, s
 
 def test_an_unforeseen_failure_is_one_sentence_and_its_traceback_is_in_the_log(env: dict[str, str]) -> None:
     """A command that crashes (here: made to divide by zero) leaves its traceback in the log, not on screen."""
-    code = ("import app.cli as cli\n"
-            "def broken(args):\n    return 1 / 0\n"
-            "cli.cmd_doctor = broken\n"
-            "raise SystemExit(cli.main(['doctor']))\n")  # fmt: skip
+    code = (
+        "import app.cli as cli\n"
+        "def broken(args):\n    return 1 / 0\n"
+        "cli.cmd_doctor = broken\n"
+        "raise SystemExit(cli.main(['doctor']))\n"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
     message = one_sentence(result, code=1)
     assert message == "Something went wrong (ZeroDivisionError: division by zero); details are in the log."
@@ -237,8 +266,9 @@ def test_the_log_never_holds_signed_urls_or_tokens(env: dict[str, str]) -> None:
 # --- text from files on screen --------------------------------------------------------------------------
 
 
-def test_a_model_name_with_escape_sequences_is_listed_escaped(parlour_cmd: list[str], env: dict[str, str],
-                                                              starter_gguf: Path) -> None:  # fmt: skip
+def test_a_model_name_with_escape_sequences_is_listed_escaped(
+    parlour_cmd: list[str], env: dict[str, str], starter_gguf: Path
+) -> None:
     folder = Path(env["PARLOUR_HOME"]) / "models" / "someone"
     folder.mkdir(parents=True)
     (folder / "evil\x1b]0;owned\x07\x1b[2J.gguf").hardlink_to(starter_gguf)
@@ -250,8 +280,9 @@ def test_a_model_name_with_escape_sequences_is_listed_escaped(parlour_cmd: list[
     assert "\x1b" not in listed.stdout and "\\u001b]0;owned" in listed.stdout
 
 
-def test_a_file_name_that_is_not_utf8_is_listed(parlour_cmd: list[str], env: dict[str, str],
-                                                starter_gguf: Path) -> None:  # fmt: skip
+def test_a_file_name_that_is_not_utf8_is_listed(
+    parlour_cmd: list[str], env: dict[str, str], starter_gguf: Path
+) -> None:
     folder = Path(env["PARLOUR_HOME"]).joinpath("models", "someone")
     folder.mkdir(parents=True)
     os.link(starter_gguf, os.path.join(os.fsencode(folder), b"caf\xe9.gguf"))

@@ -204,9 +204,17 @@ def test_native_abort_is_reported_and_the_model_comes_back(starter_gguf: Path) -
 
 @pytest.mark.parametrize(
     "case",
-    ["missing", "truncated_1mb", "truncated_half", "random_bytes", "hostile_length", "mlx_with_code",
-     "mlx_pickle_only", "mlx_unknown_type"],
-)  # fmt: skip
+    [
+        "missing",
+        "truncated_1mb",
+        "truncated_half",
+        "random_bytes",
+        "hostile_length",
+        "mlx_with_code",
+        "mlx_pickle_only",
+        "mlx_unknown_type",
+    ],
+)
 def test_bad_model_through_the_host_is_one_sentence(case: str, bad_models: dict) -> None:
     path, phrase = bad_models[case]
     with EngineClient() as client:

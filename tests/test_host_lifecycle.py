@@ -42,8 +42,11 @@ threading.Event().wait()
 
 
 def test_the_host_and_its_renderer_die_with_the_program_that_started_them(starter_gguf: Path) -> None:
-    parent = subprocess.Popen([sys.executable, "-c", PARENT.format(root=str(ROOT), model=str(starter_gguf))],
-                              stdout=subprocess.PIPE, text=True)  # fmt: skip
+    parent = subprocess.Popen(
+        [sys.executable, "-c", PARENT.format(root=str(ROOT), model=str(starter_gguf))],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         assert parent.stdout is not None
         host_pid, renderer_pid = (int(word) for word in parent.stdout.readline().split())
@@ -98,8 +101,10 @@ def fake_host(tmp_path: Path, mode: str) -> str:
     return str(script)
 
 
-@pytest.mark.parametrize(("mode", "sentence"), [("array", PROTOCOL_ERROR), ("not-json", PROTOCOL_ERROR),
-                                                ("long", PROTOCOL_ERROR), ("silent", SILENT_ERROR)])  # fmt: skip
+@pytest.mark.parametrize(
+    ("mode", "sentence"),
+    [("array", PROTOCOL_ERROR), ("not-json", PROTOCOL_ERROR), ("long", PROTOCOL_ERROR), ("silent", SILENT_ERROR)],
+)
 def test_a_host_that_breaks_the_protocol_fails_the_request_with_a_sentence(
     mode: str, sentence: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -138,4 +143,3 @@ def test_waiting_on_a_stopped_client_is_an_error_not_a_hang(starter_gguf: Path) 
         for _ in reply:
             pass
     assert time.monotonic() - started < GENEROUS_S
-

@@ -27,8 +27,12 @@ GENEROUS_S = 120
 HOST_HEADROOM = 500 * 1024 * 1024
 # Folded by Jinja's compiler at compile time: 800 MB the moment anything compiles it unsandboxed.
 COMPILE_BOMB = "{{ 'a' * 800000000 }}"
-TEMPLATE_KEYS = ("tokenizer.chat_template", "tokenizer.chat_template.tool_use", "tokenizer.chat_template.rag",
-                 "tokenizer.chat_template.custom")  # fmt: skip
+TEMPLATE_KEYS = (
+    "tokenizer.chat_template",
+    "tokenizer.chat_template.tool_use",
+    "tokenizer.chat_template.rag",
+    "tokenizer.chat_template.custom",
+)
 DOUBLING_COMPARISON = (
     "{% set ns = namespace(x=[1], y=[1]) %}{% for i in range(48) %}{% set ns.x = [ns.x, ns.x] %}"
     "{% set ns.y = [ns.y, ns.y] %}{% endfor %}{{ ns.x == ns.y }}"
@@ -50,14 +54,17 @@ class Sandbox:
         self.env = dict(os.environ, HOME=str(self.home), PARLOUR_HOME=str(self.data), HF_HUB_CACHE=str(root / "hf"))
 
     def run(self, *args: str, timeout: float = GENEROUS_S) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([*self.parlour, *args], capture_output=True, text=True, timeout=timeout,
-                              env=self.env, cwd=self.work)  # fmt: skip
+        return subprocess.run(
+            [*self.parlour, *args], capture_output=True, text=True, timeout=timeout, env=self.env, cwd=self.work
+        )
 
     def files_outside_data(self) -> set[Path]:
         found = set()
         for path in self.root.rglob("*"):
-            if path.is_relative_to(self.data) or path.is_relative_to(self.inputs) or path.is_relative_to(
-                self.root / "hf"
+            if (
+                path.is_relative_to(self.data)
+                or path.is_relative_to(self.inputs)
+                or path.is_relative_to(self.root / "hf")
             ):
                 continue
             found.add(path.relative_to(self.root))
@@ -172,8 +179,9 @@ def test_a_model_whose_template_bombs_is_one_sentence(sandbox: Sandbox, hostile_
 
 
 def test_a_model_whose_template_hangs_in_c_is_one_sentence(sandbox: Sandbox, starter_gguf: Path) -> None:
-    model = with_string_metadata(starter_gguf, sandbox.inputs / "hang.gguf",
-                                 {"tokenizer.chat_template": DOUBLING_COMPARISON})  # fmt: skip
+    model = with_string_metadata(
+        starter_gguf, sandbox.inputs / "hang.gguf", {"tokenizer.chat_template": DOUBLING_COMPARISON}
+    )
     refused_chat(sandbox, model, TOO_SLOW_MESSAGE)
 
 

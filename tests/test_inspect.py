@@ -9,8 +9,17 @@ import pytest
 from engines.base import ModelFileError
 from engines.inspect import inspect_model
 
-BAD_CASES = ["missing", "truncated_1mb", "truncated_half", "random_bytes", "empty", "hostile_length",
-             "mlx_with_code", "mlx_pickle_only", "mlx_unknown_type"]  # fmt: skip
+BAD_CASES = [
+    "missing",
+    "truncated_1mb",
+    "truncated_half",
+    "random_bytes",
+    "empty",
+    "hostile_length",
+    "mlx_with_code",
+    "mlx_pickle_only",
+    "mlx_unknown_type",
+]
 
 
 def test_starter_gguf_is_described_from_its_header(starter_gguf: Path) -> None:

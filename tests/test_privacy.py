@@ -155,8 +155,13 @@ def test_an_old_install_left_readable_by_others_is_tightened(parlour, home: Path
     assert mode(home) == 0o700
     for folder in ("logs", "models", "models/someone", "models/someone/model"):
         assert mode(home / folder) == 0o700, folder
-    for name in ("parlour.db", "logs/parlour.log", "logs/engine.log", "library-settings.json",
-                 "models/someone/model/weights.gguf"):  # fmt: skip
+    for name in (
+        "parlour.db",
+        "logs/parlour.log",
+        "logs/engine.log",
+        "library-settings.json",
+        "models/someone/model/weights.gguf",
+    ):
         assert mode(home / name) == 0o600, name
     for name in ("parlour.db-wal", "parlour.db-shm"):
         if (home / name).exists():  # SQLite may have folded and removed them on close

@@ -71,8 +71,9 @@ def test_switching_conversations_keeps_both_caches(engine_client: EngineClient) 
     assert back_to_dogs.cached_tokens == back_to_dogs.prompt_tokens - 1
 
 
-def test_reply_with_reuse_is_identical_to_reply_without(engine_client: EngineClient, starter_gguf: Path,
-                                                        mlx_dir: Path) -> None:  # fmt: skip
+def test_reply_with_reuse_is_identical_to_reply_without(
+    engine_client: EngineClient, starter_gguf: Path, mlx_dir: Path
+) -> None:
     messages = conversation("whales", 2)
     reply(engine_client, messages[:-2])  # leave a partial prefix in the cache
     reused_text, reused = reply(engine_client, messages)
@@ -91,8 +92,9 @@ def test_reply_with_reuse_is_identical_to_reply_without(engine_client: EngineCli
 
 
 @pytest.mark.parametrize("engine", ["llamacpp", pytest.param("mlx", marks=pytest.mark.mlx)])
-def test_conversation_three_times_the_context_drops_oldest_turns(engine: str, starter_gguf: Path, mlx_dir: Path,
-                                                                 llama_client: EngineClient) -> None:  # fmt: skip
+def test_conversation_three_times_the_context_drops_oldest_turns(
+    engine: str, starter_gguf: Path, mlx_dir: Path, llama_client: EngineClient
+) -> None:
     path = starter_gguf if engine == "llamacpp" else mlx_dir
     messages = conversation("volcanoes", 26)
     whole = llama_client.render(messages)  # the 8192-token default window takes it all
@@ -127,8 +129,7 @@ def test_newest_message_alone_too_long_is_a_plain_error(starter_gguf: Path) -> N
 # --- template choice ----------------------------------------------------------------------------------
 
 
-def test_template_sources_model_override_and_builtin(llama_client: EngineClient, mlx_dir: Path,
-                                                     tmp_path: Path) -> None:  # fmt: skip
+def test_template_sources_model_override_and_builtin(llama_client: EngineClient, mlx_dir: Path, tmp_path: Path) -> None:
     messages = [{"role": "user", "content": "Hi"}]
     own = llama_client.render(messages)
     assert own["template_source"] == "model" and own["notice"] is None

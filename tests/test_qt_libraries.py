@@ -26,8 +26,10 @@ needs_ldd = pytest.mark.skipif(shutil.which("ldd") is None, reason="ldd is not i
 
 
 def test_the_plugin_is_found_without_importing_qt() -> None:
-    code = ("import sys; from app.qt_libraries import xcb_plugin_path; p = xcb_plugin_path(); "
-            "print(p.name, [m for m in sys.modules if m.startswith('PySide6.Qt')])")  # fmt: skip
+    code = (
+        "import sys; from app.qt_libraries import xcb_plugin_path; p = xcb_plugin_path(); "
+        "print(p.name, [m for m in sys.modules if m.startswith('PySide6.Qt')])"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
     assert result.stdout.split() == ["libqxcb.so", "[]"]
 
@@ -61,17 +63,22 @@ def test_a_needed_library_that_exists_nowhere_is_reported(tmp_path: Path) -> Non
 
 def test_the_sentence_names_the_packages_and_both_commands() -> None:
     sonames = ["libxcb-cursor.so.0", "libxcb-icccm.so.4", "libxcb-xkb.so.1", "libxcb-randr.so.0"]
-    assert packages_for(sonames) == (["libxcb-cursor0", "libxcb-icccm4", "libxcb-xkb1", "libxcb-randr0"],
-                                     ["xcb-util-cursor", "xcb-util-wm", "libxcb"], [])  # fmt: skip
+    assert packages_for(sonames) == (
+        ["libxcb-cursor0", "libxcb-icccm4", "libxcb-xkb1", "libxcb-randr0"],
+        ["xcb-util-cursor", "xcb-util-wm", "libxcb"],
+        [],
+    )
     assert install_advice(sonames) == (
         "The window needs system libraries that are missing (libxcb-cursor0, libxcb-icccm4, libxcb-xkb1, "
         "libxcb-randr0); install them with `sudo apt install libxcb-cursor0 libxcb-icccm4 libxcb-xkb1 "
         "libxcb-randr0` (Debian, Ubuntu) or `sudo dnf install xcb-util-cursor xcb-util-wm libxcb` (Fedora)."
     )
     mixed = install_advice(["libEGL.so.1", "libfoo.so.3"])
-    assert mixed == ("The window needs system libraries that are missing (libegl1, libfoo.so.3); install them with "
-                     "`sudo apt install libegl1` (Debian, Ubuntu) or `sudo dnf install mesa-libEGL` (Fedora), and "
-                     "install the packages that provide libfoo.so.3.")  # fmt: skip
+    assert mixed == (
+        "The window needs system libraries that are missing (libegl1, libfoo.so.3); install them with "
+        "`sudo apt install libegl1` (Debian, Ubuntu) or `sudo dnf install mesa-libEGL` (Fedora), and "
+        "install the packages that provide libfoo.so.3."
+    )
 
 
 @pytest.mark.parametrize(
@@ -110,8 +117,11 @@ def test_the_window_names_the_missing_packages_instead_of_qts_message(parlour_cm
 def test_doctor_lists_the_missing_libraries(parlour_cmd: list[str], tmp_path: Path) -> None:
     env = _window_env(tmp_path)
     missing = missing_window_libraries()
-    report = json.loads(subprocess.run([*parlour_cmd, "doctor", "--json"], capture_output=True, text=True,
-                                       timeout=60, env=env, check=True).stdout)  # fmt: skip
+    report = json.loads(
+        subprocess.run(
+            [*parlour_cmd, "doctor", "--json"], capture_output=True, text=True, timeout=60, env=env, check=True
+        ).stdout
+    )
     assert report["window_missing_libraries"] == missing
     text = subprocess.run([*parlour_cmd, "doctor"], capture_output=True, text=True, timeout=60, env=env).stdout
     assert (f"Window:        {install_advice(missing)}" in text) is bool(missing)

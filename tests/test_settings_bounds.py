@@ -41,9 +41,13 @@ def test_impossible_sampling_settings_are_one_sentence(values: dict, words: str)
 
 @pytest.mark.parametrize(
     ("values", "words"),
-    [({"threads": 0}, "threads must be"), ({"gpu_layers": 10**9}, "GPU layers"),
-     ({"prompt_cache_bytes": -1}, "prompt cache"), ({"context_length": 1.5}, "whole number")],
-)  # fmt: skip
+    [
+        ({"threads": 0}, "threads must be"),
+        ({"gpu_layers": 10**9}, "GPU layers"),
+        ({"prompt_cache_bytes": -1}, "prompt cache"),
+        ({"context_length": 1.5}, "whole number"),
+    ],
+)
 def test_impossible_load_settings_are_one_sentence(values: dict, words: str) -> None:
     with pytest.raises(InvalidRequestError, match=words):
         LoadSettings(**values)
@@ -86,8 +90,9 @@ def test_a_huge_context_is_refused_before_the_host_allocates_it(starter_gguf: Pa
 def test_the_cli_refuses_impossible_numbers_with_a_sentence(
     args: list[str], words: str, parlour_cmd: list[str]
 ) -> None:
-    result = subprocess.run([*parlour_cmd, "chat", *args, "hi"], capture_output=True, text=True, timeout=120,
-                            env=os.environ.copy())  # fmt: skip
+    result = subprocess.run(
+        [*parlour_cmd, "chat", *args, "hi"], capture_output=True, text=True, timeout=120, env=os.environ.copy()
+    )
     assert result.returncode == 2, result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and (words in lines[0] or words in lines[0].lower()), result.stderr

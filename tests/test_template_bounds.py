@@ -34,8 +34,10 @@ RENDER_PEAK_LIMIT = isolation.MEMORY_LIMIT + 200 * 1024 * 1024  # the cap, plus 
 HI = [{"role": "user", "content": "hi"}]
 
 # Structures built by doubling: 48 levels are 2**48 nodes to any C loop that walks them.
-DOUBLED = "{% set ns = namespace(x=[1], y=[1], t=(1,), u=(1,)) %}{% for i in range(48) %}" \
+DOUBLED = (
+    "{% set ns = namespace(x=[1], y=[1], t=(1,), u=(1,)) %}{% for i in range(48) %}"
     "{% set ns.x = [ns.x, ns.x] %}{% set ns.y = [ns.y, ns.y] %}{% set ns.t = (ns.t, ns.t) %}{% endfor %}"
+)
 C_LEVEL_HANGS = [
     DOUBLED + "{{ ns.x == ns.y }}",  # list comparison, as reported
     DOUBLED + "{{ ns.x in [ns.y] }}",  # containment compares the same way

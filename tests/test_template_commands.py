@@ -42,8 +42,9 @@ def test_syntax_error_is_refused_with_its_line(parlour_cmd: list[str], home: dic
     assert "No saved templates." in run(parlour_cmd, "templates", "list", env=home).stdout
 
 
-def test_saved_template_preview_and_model_override(parlour_cmd: list[str], home: dict[str, str],
-                                                   tmp_path: Path, starter_gguf: Path) -> None:  # fmt: skip
+def test_saved_template_preview_and_model_override(
+    parlour_cmd: list[str], home: dict[str, str], tmp_path: Path, starter_gguf: Path
+) -> None:
     source = tmp_path / "custom.jinja"
     source.write_text(CUSTOM)
     assert run(parlour_cmd, "templates", "add", "angle", str(source), env=home).returncode == 0
@@ -97,9 +98,12 @@ def test_template_files_are_refused_by_type_and_size_before_reading(
     path, phrase = _refusable(tmp_path, kind)
     Path(home["PARLOUR_HOME"]).mkdir()
     before = sorted(str(p) for p in tmp_path.rglob("*") if not p.is_relative_to(home["PARLOUR_HOME"]))
-    for args in (["chat", "--template", str(path), "hi"], ["templates", "add", "t", str(path)],
-                 ["templates", "preview", "--file", str(path)],
-                 ["templates", "use", str(starter_gguf), "--file", str(path)]):  # fmt: skip
+    for args in (
+        ["chat", "--template", str(path), "hi"],
+        ["templates", "add", "t", str(path)],
+        ["templates", "preview", "--file", str(path)],
+        ["templates", "use", str(starter_gguf), "--file", str(path)],
+    ):
         result = subprocess.run([*parlour_cmd, *args], capture_output=True, text=True, timeout=60, env=home)
         assert result.returncode == 2, (args, result.stderr)
         lines = result.stderr.strip().splitlines()
@@ -109,18 +113,26 @@ def test_template_files_are_refused_by_type_and_size_before_reading(
     assert "No saved templates." in run(parlour_cmd, "templates", "list", env=home).stdout
 
 
-def test_a_relative_template_file_is_read_where_it_was_typed(parlour_cmd: list[str], home: dict[str, str],
-                                                             tmp_path: Path) -> None:  # fmt: skip
+def test_a_relative_template_file_is_read_where_it_was_typed(
+    parlour_cmd: list[str], home: dict[str, str], tmp_path: Path
+) -> None:
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "t.jinja").write_text(CUSTOM)
-    result = subprocess.run([*parlour_cmd, "chat", "--show-prompt", "--template", "mine/t.jinja", "Hi"],
-                            capture_output=True, text=True, timeout=60, env=home, cwd=tmp_path)  # fmt: skip
+    result = subprocess.run(
+        [*parlour_cmd, "chat", "--show-prompt", "--template", "mine/t.jinja", "Hi"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=home,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "<<user>> Hi\n<<assistant>> "
 
 
-def test_a_templates_own_message_cannot_drive_the_terminal(parlour_cmd: list[str], home: dict[str, str],
-                                                           tmp_path: Path) -> None:  # fmt: skip
+def test_a_templates_own_message_cannot_drive_the_terminal(
+    parlour_cmd: list[str], home: dict[str, str], tmp_path: Path
+) -> None:
     """raise_exception() text comes from the file: its escape sequences are shown, not obeyed."""
     hostile = tmp_path / "loud.jinja"
     hostile.write_text('{{ raise_exception("Roles must alternate\\x1b]0;owned\\x07\\x1b[2J") }}')

@@ -272,14 +272,23 @@ def test_messages_are_not_modified() -> None:
     ("name", "messages", "words"),
     [
         ("gemma-2-2b-it", CONVERSATIONS["system"], "System role not supported"),
-        ("gemma-2-2b-it", [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
-         "Conversation roles must alternate user/assistant/user/assistant/..."),
-        ("mistral-nemo-instruct-2407", [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
-         "After the optional system message, conversation roles must alternate user/assistant/user/assistant/..."),
-        ("mistral-7b-instruct-v0.3", [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
-         "conversation roles must alternate user and assistant roles except for tool calls and results."),
+        (
+            "gemma-2-2b-it",
+            [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+            "Conversation roles must alternate user/assistant/user/assistant/...",
+        ),
+        (
+            "mistral-nemo-instruct-2407",
+            [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+            "After the optional system message, conversation roles must alternate user/assistant/user/assistant/...",
+        ),
+        (
+            "mistral-7b-instruct-v0.3",
+            [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}],
+            "conversation roles must alternate user and assistant roles except for tool calls and results.",
+        ),
     ],
-)  # fmt: skip
+)
 def test_template_refusals_become_one_plain_sentence(name: str, messages: list[dict[str, Any]], words: str) -> None:
     import jinja2
 

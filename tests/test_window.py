@@ -136,8 +136,12 @@ def test_sidebar_search_filters_by_words_in_replies(qtbot, window: MainWindow) -
     send(qtbot, window, "Say the word banana.")
     assert window.sidebar.model.rowCount() == 3  # "Today" and two chats
     window.sidebar.search.setText("Paris")
-    qtbot.waitUntil(lambda: window.sidebar.model.rowCount() >= 1
-                    and window.sidebar.model.index(0).data(ConversationRole.Kind) == "hit", timeout=30_000)  # fmt: skip
+    qtbot.waitUntil(
+        lambda: (
+            window.sidebar.model.rowCount() >= 1 and window.sidebar.model.index(0).data(ConversationRole.Kind) == "hit"
+        ),
+        timeout=30_000,
+    )
     hits = [window.sidebar.model.index(i).data() for i in range(window.sidebar.model.rowCount())]
     assert all("capital of France" in h for h in hits)
     window.sidebar.search.clear()
@@ -189,8 +193,9 @@ def test_shift_enter_is_a_new_line(qtbot, window: MainWindow) -> None:
     assert window.input.toPlainText() == "first\n" and window.chat.conversation_id is None
 
 
-def test_bad_model_is_a_sentence_and_the_window_carries_on(qtbot, window: MainWindow, bad_models: dict,
-                                                           starter_gguf: Path) -> None:  # fmt: skip
+def test_bad_model_is_a_sentence_and_the_window_carries_on(
+    qtbot, window: MainWindow, bad_models: dict, starter_gguf: Path
+) -> None:
     path, phrase = bad_models["truncated_half"]
     window.load_model(str(path))
     qtbot.waitUntil(lambda: phrase in window.status_text.text(), timeout=LOAD_TIMEOUT_MS)

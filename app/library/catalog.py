@@ -84,14 +84,24 @@ def _describe(path: Path, name: str | None, origin: str, hidden: bool = False) -
         return LocalModel(name or path.name, path, origin, None, str(err), hidden=hidden)
     except OSError as err:  # one unreadable file never empties the library
         log.warning("cannot inspect %s", path, exc_info=True)
-        return LocalModel(name or path.name, path, origin, None,
-                          f"Parlour cannot read this model ({err.strerror or err.__class__.__name__}).",
-                          hidden=hidden)  # fmt: skip
+        return LocalModel(
+            name or path.name,
+            path,
+            origin,
+            None,
+            f"Parlour cannot read this model ({err.strerror or err.__class__.__name__}).",
+            hidden=hidden,
+        )
     except Exception as err:  # a file the checks did not foresee: still only this one is unusable
         log.error("inspecting %s failed", path, exc_info=True)
-        return LocalModel(name or path.name, path, origin, None,
-                          f"Parlour could not inspect this model ({err.__class__.__name__}); details are in the log.",
-                          hidden=hidden)  # fmt: skip
+        return LocalModel(
+            name or path.name,
+            path,
+            origin,
+            None,
+            f"Parlour could not inspect this model ({err.__class__.__name__}); details are in the log.",
+            hidden=hidden,
+        )
 
 
 def _folder_name(path: Path, root: Path) -> str:
@@ -213,8 +223,11 @@ def model_details(model: LocalModel) -> list[tuple[str, str]]:
     rows = [("Origin", model.origin), ("Location", str(model.path)), ("Size on disk", human_size(model.size))]
     if info is None:
         return [*rows, ("Problem", model.problem or "unknown")]
-    params = f"{info.parameter_count / 1e9:.2f} B" if info.parameter_count and info.parameter_count >= 1e9 else (
-        f"{info.parameter_count / 1e6:.0f} M" if info.parameter_count else "unknown")  # fmt: skip
+    params = (
+        f"{info.parameter_count / 1e9:.2f} B"
+        if info.parameter_count and info.parameter_count >= 1e9
+        else (f"{info.parameter_count / 1e6:.0f} M" if info.parameter_count else "unknown")
+    )
     return [
         *rows,
         ("Engine", "MLX" if info.engine == "mlx" else "llama.cpp"),

@@ -109,8 +109,15 @@ def unfinished_downloads(models_root: Path | None = None) -> list[dict[str, obje
             identity = json.loads(meta.read_text(encoding="utf-8"))
             part = meta.with_name(meta.name.removesuffix(META_SUFFIX) + PART_SUFFIX)
             have = part.stat().st_size if part.exists() else 0
-            found.append({"repo_id": identity["repo_id"], "path": identity["path"], "commit": identity["commit"],
-                          "have_bytes": have, "size": identity["size"]})  # fmt: skip
+            found.append(
+                {
+                    "repo_id": identity["repo_id"],
+                    "path": identity["path"],
+                    "commit": identity["commit"],
+                    "have_bytes": have,
+                    "size": identity["size"],
+                }
+            )
         except (OSError, ValueError, KeyError, TypeError):
             continue
     return found
@@ -240,8 +247,17 @@ class DownloadJob:
         return self.state
 
     def _transfer(self, file: RemoteFile) -> FileTransfer:
-        return FileTransfer(self.repo_id, self.commit, file, self.target(file), self.token, self._control,
-                            self._advance, self.retry_delays, self.read_timeout)  # fmt: skip
+        return FileTransfer(
+            self.repo_id,
+            self.commit,
+            file,
+            self.target(file),
+            self.token,
+            self._control,
+            self._advance,
+            self.retry_delays,
+            self.read_timeout,
+        )
 
     def _check_disk(self, transfers: list[FileTransfer]) -> None:
         needed = 0
@@ -282,11 +298,19 @@ class DownloadJob:
         speed = max(0.0, (self._done_bytes - samples[0][1]) / elapsed) if elapsed > 0.2 else 0.0
         left = self.total_bytes - self._done_bytes
         return DownloadProgress(
-            job_id=self.id, repo_id=self.repo_id, state=self.state, done_bytes=self._done_bytes,
-            total_bytes=self.total_bytes, bytes_per_s=speed, seconds_left=left / speed if speed > 0 else None,
-            current_file=self._current, files_done=self._files_done, files_total=len(self.files),
-            destination=self.destination, error=self.error,
-        )  # fmt: skip
+            job_id=self.id,
+            repo_id=self.repo_id,
+            state=self.state,
+            done_bytes=self._done_bytes,
+            total_bytes=self.total_bytes,
+            bytes_per_s=speed,
+            seconds_left=left / speed if speed > 0 else None,
+            current_file=self._current,
+            files_done=self._files_done,
+            files_total=len(self.files),
+            destination=self.destination,
+            error=self.error,
+        )
 
     def _emit(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -391,7 +415,9 @@ def plan_download(
         if len(variants) > 1:
             names = ", ".join(v.label for v in variants)
             example = variants[0].quantization or variants[0].label
-            raise LibraryError(f"{repo_id} has several variants ({names}); choose one with --include, "
-                               f"for example --include '*{example}*'.")  # fmt: skip
+            raise LibraryError(
+                f"{repo_id} has several variants ({names}); choose one with --include, "
+                f"for example --include '*{example}*'."
+            )
         chosen, label = list(variants[0].files), f"{repo_id} ({variants[0].label})"
     return DownloadJob(repo_id, info.sha or "main", chosen, models_root or models_folder(), token, label=label)

@@ -214,13 +214,16 @@ def machine_budget() -> MemoryBudget:
     if is_apple_silicon():
         working_set = apple_gpu_working_set_bytes(total_ram) or available
         fast = min(working_set, available)
-        return MemoryBudget("unified", fast, available,
-                            f"{human_size(fast)} of unified memory for the GPU")  # fmt: skip
+        return MemoryBudget("unified", fast, available, f"{human_size(fast)} of unified memory for the GPU")
     devices = cuda_devices()
     if devices:
         free_vram = sum(int(d["free_memory_bytes"]) for d in devices)
-        return MemoryBudget("cuda", free_vram, free_vram + available,
-                            f"{human_size(free_vram)} free on the GPU and {human_size(available)} of RAM")  # fmt: skip
+        return MemoryBudget(
+            "cuda",
+            free_vram,
+            free_vram + available,
+            f"{human_size(free_vram)} free on the GPU and {human_size(available)} of RAM",
+        )
     return MemoryBudget("cpu", available, available, f"{human_size(available)} of available RAM")
 
 
@@ -246,13 +249,25 @@ def judge_fit(
     for smaller in (c for c in CONTEXT_LADDER if c < context):
         trimmed = estimate_memory(engine, shape, weights_bytes, smaller, gpu=gpu)
         if trimmed.total <= fast:
-            return FitVerdict(f"Fits with context {smaller}", smaller, trimmed,
-                              f"Needs about {human_size(wanted.total)} at {context} tokens but only "
-                              f"{human_size(trimmed.total)} at {smaller}; {budget.description}.")  # fmt: skip
+            return FitVerdict(
+                f"Fits with context {smaller}",
+                smaller,
+                trimmed,
+                f"Needs about {human_size(wanted.total)} at {context} tokens but only "
+                f"{human_size(trimmed.total)} at {smaller}; {budget.description}.",
+            )
     least = estimate_memory(engine, shape, weights_bytes, min(CONTEXT_LADDER[-1], context), gpu=gpu)
     if engine == "llamacpp" and gpu and least.total <= budget.total:
-        return FitVerdict("Partial GPU offload", least.context, least,
-                          f"Needs about {human_size(least.total)}: some layers run on the GPU and the rest on "
-                          f"the CPU, which is slower; {budget.description}.")  # fmt: skip
-    return FitVerdict("Too large", context, wanted,
-                      f"Needs about {human_size(least.total)} even with a short context; {budget.description}.")
+        return FitVerdict(
+            "Partial GPU offload",
+            least.context,
+            least,
+            f"Needs about {human_size(least.total)}: some layers run on the GPU and the rest on "
+            f"the CPU, which is slower; {budget.description}.",
+        )
+    return FitVerdict(
+        "Too large",
+        context,
+        wanted,
+        f"Needs about {human_size(least.total)} even with a short context; {budget.description}.",
+    )

@@ -185,8 +185,13 @@ class FileTransfer:
 
     def _content(self) -> dict[str, Any]:
         """What a part must be of to be resumed: this file with these bytes (a newer commit may not change them)."""
-        return {"repo_id": self.repo_id, "path": self.file.path, "size": self.file.size, "sha256": self.file.sha256,
-                "blob_id": self.file.blob_id}  # fmt: skip
+        return {
+            "repo_id": self.repo_id,
+            "path": self.file.path,
+            "size": self.file.size,
+            "sha256": self.file.sha256,
+            "blob_id": self.file.blob_id,
+        }
 
     def _identity(self) -> dict[str, Any]:
         return {**self._content(), "commit": self.commit}
@@ -244,8 +249,9 @@ class FileTransfer:
         self.offset = offset
         self.hasher = hasher
         url = file_url(self.repo_id, self.file.path, self.commit)
-        timeout = httpx2.Timeout(connect=CONNECT_TIMEOUT_S, read=self.read_timeout, write=CONNECT_TIMEOUT_S,
-                                 pool=CONNECT_TIMEOUT_S)  # fmt: skip
+        timeout = httpx2.Timeout(
+            connect=CONNECT_TIMEOUT_S, read=self.read_timeout, write=CONNECT_TIMEOUT_S, pool=CONNECT_TIMEOUT_S
+        )
         failures = 0
         while self.offset < size:
             self.control.check()
@@ -254,8 +260,9 @@ class FileTransfer:
                 headers["Range"] = f"bytes={self.offset}-"
             start_offset = self.offset
             try:
-                with http_session().stream("GET", url, headers=headers, follow_redirects=True,
-                                           timeout=timeout) as response:  # fmt: skip
+                with http_session().stream(
+                    "GET", url, headers=headers, follow_redirects=True, timeout=timeout
+                ) as response:
                     self.control.attach(response)
                     if response.status_code == 416:
                         break  # nothing left to send: the size check below decides
@@ -277,8 +284,14 @@ class FileTransfer:
                     log.warning("%s/%s: giving up after %d tries: %s", self.repo_id, self.file.path, failures, exc)
                     raise offline_error() from None
                 delay = self.retry_delays[failures - 1] if failures else 0.0
-                log.info("%s/%s: retrying from byte %d in %.1fs (%s)", self.repo_id, self.file.path, self.offset,
-                         delay, type(exc).__name__)  # fmt: skip
+                log.info(
+                    "%s/%s: retrying from byte %d in %.1fs (%s)",
+                    self.repo_id,
+                    self.file.path,
+                    self.offset,
+                    delay,
+                    type(exc).__name__,
+                )
                 if delay:
                     self.control.sleep(delay)
             finally:

@@ -114,8 +114,9 @@ def group_variants(files: list[RemoteFile], mlx_config: dict[str, Any] | None = 
         count = seen.get(variant.key, 0)
         seen[variant.key] = count + 1
         if count:
-            variants[index] = Variant(f"{variant.key}#{count}", variant.format, variant.label, variant.files,
-                                      variant.quantization)  # fmt: skip
+            variants[index] = Variant(
+                f"{variant.key}#{count}", variant.format, variant.label, variant.files, variant.quantization
+            )
     variants.sort(key=lambda v: v.size)
     mlx = mlx_variant(files, mlx_config)
     if mlx is not None:

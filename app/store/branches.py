@@ -53,9 +53,7 @@ def load_thread(store: Store, conversation_id: int) -> Thread:
             children[parent_id].append(message_id)
     messages = [message_from_row(row) for row in rows]
     alternatives = {
-        message.id: tuple(children[message.parent_id])
-        for message in messages
-        if len(children[message.parent_id]) > 1
+        message.id: tuple(children[message.parent_id]) for message in messages if len(children[message.parent_id]) > 1
     }
     return Thread(conversation, messages, alternatives)
 
@@ -77,9 +75,7 @@ def switch_to(store: Store, message_id: int) -> int:
     with store.transaction() as connection:
         conversation_id = _conversation_of(connection, message_id)
         leaf = newest_leaf_under(connection, message_id)
-        connection.execute(
-            "UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id)
-        )
+        connection.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id))
     return leaf
 
 
@@ -87,18 +83,14 @@ def delete_branch(store: Store, message_id: int) -> None:
     """Delete a message and everything under it; the thread moves to the newest remaining leaf."""
     with store.transaction(durable=True) as connection:
         conversation_id = _conversation_of(connection, message_id)
-        parent = connection.execute("SELECT parent_id FROM messages WHERE id = ?", (message_id,)).fetchone()[
-            0
-        ]
+        parent = connection.execute("SELECT parent_id FROM messages WHERE id = ?", (message_id,)).fetchone()[0]
         connection.execute(f"{_SUBTREE} DELETE FROM messages WHERE id IN subtree", (message_id,))
         leaf = newest_leaf_under(connection, parent) if parent is not None else None
         if leaf is None:
             leaf = connection.execute(
                 "SELECT max(id) FROM messages WHERE conversation_id = ?", (conversation_id,)
             ).fetchone()[0]
-        connection.execute(
-            "UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id)
-        )
+        connection.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id))
 
 
 def newest_leaf_under(connection: sqlite3.Connection, message_id: int) -> int:

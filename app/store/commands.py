@@ -296,9 +296,7 @@ def _conversation_id(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise NotFoundError(
-            f"“{text}” is not a conversation ID; `parlour conversations` lists them."
-        ) from None
+        raise NotFoundError(f"“{text}” is not a conversation ID; `parlour conversations` lists them.") from None
     return value
 
 
@@ -308,7 +306,14 @@ def _status_for(error: StoreError) -> int:
 
 # Where the person named a file that cannot be written: their input to change, not our failure.
 _BAD_OUTPUT_ERRNOS = {
-    errno.ENOENT, errno.ENOTDIR, errno.EISDIR, errno.EACCES, errno.EPERM, errno.ENAMETOOLONG, errno.ELOOP, errno.EROFS,
+    errno.ENOENT,
+    errno.ENOTDIR,
+    errno.EISDIR,
+    errno.EACCES,
+    errno.EPERM,
+    errno.ENAMETOOLONG,
+    errno.ELOOP,
+    errno.EROFS,
 }
 
 

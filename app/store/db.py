@@ -297,8 +297,7 @@ def open_store(path: Path | None = None) -> Store:
             ) from error
         log.error("conversation store %s is damaged (%s); moved to %s", path, reason, moved)
         notice = (
-            f"Parlour's conversation store was damaged, so it was moved to {moved} "
-            "and a new, empty store was started."
+            f"Parlour's conversation store was damaged, so it was moved to {moved} and a new, empty store was started."
         )
     try:
         connection = _connect(path)
@@ -310,9 +309,7 @@ def open_store(path: Path | None = None) -> Store:
             problem = StoreDamagedError(
                 f"Parlour could not open its conversation store at {path}; move that file away and restart."
             )
-        raise problem or StoreError(
-            f"Parlour could not open its conversation store at {path}: {error}."
-        ) from error
+        raise problem or StoreError(f"Parlour could not open its conversation store at {path}: {error}.") from error
     return Store(connection, path, notice)
 
 
@@ -348,9 +345,7 @@ def _probe(path: Path) -> str | None:
         problem = translate(error)
         if isinstance(problem, StoreDamagedError):
             return str(error)
-        raise problem or StoreError(
-            f"Parlour could not read its conversation store at {path}: {error}."
-        ) from error
+        raise problem or StoreError(f"Parlour could not read its conversation store at {path}: {error}.") from error
     finally:
         connection.close()
 

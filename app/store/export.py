@@ -172,9 +172,7 @@ def _stats_notes(message: Message) -> list[str]:
     if stats.time_to_first_token_s is not None:
         notes.append(f"{stats.time_to_first_token_s:.2f} s to first token")
     if message.finish_reason in ("length", "cancelled"):
-        notes.append(
-            {"length": "stopped at the length limit", "cancelled": "stopped by you"}[message.finish_reason]
-        )
+        notes.append({"length": "stopped at the length limit", "cancelled": "stopped by you"}[message.finish_reason])
     return notes
 
 

@@ -26,9 +26,7 @@ from pathlib import Path
 from engines.bounded_files import describe_kind
 
 NEW_FILE_MODE = 0o600
-_TEMPORARY_FLAGS = (
-    os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
-)
+_TEMPORARY_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
 class NotARegularFileError(OSError):
@@ -64,8 +62,7 @@ def writable_target(path: str | os.PathLike[str]) -> tuple[Path, os.stat_result 
         return target, None
     if not stat.S_ISREG(info.st_mode):
         raise NotARegularFileError(
-            f"{os.fspath(path)} is {describe_kind(info.st_mode)}, not a regular file; "
-            "give the name of a file to write."
+            f"{os.fspath(path)} is {describe_kind(info.st_mode)}, not a regular file; give the name of a file to write."
         )
     if not os.access(target, os.W_OK):
         raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))

@@ -99,9 +99,7 @@ def import_document(store: Store, document: Any, source: str = "The file") -> li
             leaf = ids.get(plan.current_leaf_key) if plan.current_leaf_key is not None else None
             if leaf is None and ids:
                 leaf = max(ids.values())
-            connection.execute(
-                "UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id)
-            )
+            connection.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id))
             new_ids.append(conversation_id)
     return new_ids
 
@@ -126,9 +124,7 @@ def _plan(document: Any, source: str) -> list[_ConversationPlan]:
     if not _is_integer(version) or version < 1:
         raise ImportFormatError(f"{source} has no valid format version.")
     if version > FORMAT_VERSION:
-        raise ImportFormatError(
-            f"{source} was exported by a newer version of Parlour; update Parlour to import it."
-        )
+        raise ImportFormatError(f"{source} was exported by a newer version of Parlour; update Parlour to import it.")
     conversations = document.get("conversations")
     if not isinstance(conversations, list):
         raise ImportFormatError(f"{source} has no list of conversations.")
@@ -164,9 +160,7 @@ def _plan_conversation(data: Any) -> _ConversationPlan:
     messages = data.get("messages")
     if not isinstance(messages, list):
         raise _Problem("has no list of messages")
-    plan = _ConversationPlan(
-        values, current_leaf_key=_key(data.get("current_leaf"), "current_leaf", optional=True)
-    )
+    plan = _ConversationPlan(values, current_leaf_key=_key(data.get("current_leaf"), "current_leaf", optional=True))
     seen: set[Any] = set()
     for number, message in enumerate(messages, start=1):
         try:

@@ -59,9 +59,7 @@ def edit_user_message(store: Store, message_id: int, content: str) -> Message:
     if original.role != "user":
         raise ValueError("only user messages are edited; regenerate a reply instead")
     with store.transaction(durable=True) as connection:
-        new_id = insert_message(
-            connection, original.conversation_id, "user", content, parent_id=original.parent_id
-        )
+        new_id = insert_message(connection, original.conversation_id, "user", content, parent_id=original.parent_id)
     return get_message(store, new_id)
 
 
@@ -85,9 +83,7 @@ def insert_message(
     if title_row is None:
         raise NotFoundError(f"There is no conversation with the ID {conversation_id}.")
     if parent_id is not None:
-        parent = connection.execute(
-            "SELECT conversation_id FROM messages WHERE id = ?", (parent_id,)
-        ).fetchone()
+        parent = connection.execute("SELECT conversation_id FROM messages WHERE id = ?", (parent_id,)).fetchone()
         if parent is None or parent[0] != conversation_id:
             raise NotFoundError(f"There is no message with the ID {parent_id} in this conversation.")
     now = now_text()
@@ -121,7 +117,5 @@ def current_leaf(connection: sqlite3.Connection, conversation_id: int) -> int | 
     ).fetchone()
     if row is not None:
         return row[0]
-    row = connection.execute(
-        "SELECT max(id) FROM messages WHERE conversation_id = ?", (conversation_id,)
-    ).fetchone()
+    row = connection.execute("SELECT max(id) FROM messages WHERE conversation_id = ?", (conversation_id,)).fetchone()
     return row[0]

@@ -111,9 +111,7 @@ class ReplyWriter:
         self._after_write()
         return True
 
-    def finish(
-        self, finish_reason: str = "stop", stats: MessageStats | None = None, error: str | None = None
-    ) -> bool:
+    def finish(self, finish_reason: str = "stop", stats: MessageStats | None = None, error: str | None = None) -> bool:
         """End the reply (finished, cancelled or failed) and flush it to the drive.
 
         Returns False when the disk is full: the reply stays in memory, `problem` says so, and
@@ -185,9 +183,7 @@ class ReplyWriter:
                 message_id,
             ),
         )
-        connection.execute(
-            "UPDATE conversations SET updated_at = ? WHERE id = ?", (now_text(), self.conversation_id)
-        )
+        connection.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now_text(), self.conversation_id))
 
 
 def start_reply(

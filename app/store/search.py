@@ -71,10 +71,7 @@ def search(store: Store, text: str, *, limit: int = 20, offset: int = 0) -> list
     if query is None:
         return []
     wanted = limit + offset
-    ranked = [
-        (score * _TITLE_WEIGHT, "title", rowid)
-        for rowid, score in _newest_matches(store, "title_search", query)
-    ]
+    ranked = [(score * _TITLE_WEIGHT, "title", rowid) for rowid, score in _newest_matches(store, "title_search", query)]
     ranked += [(score, "message", rowid) for rowid, score in _newest_matches(store, "message_search", query)]
     ranked.sort()
     return [_hit(store, query, kind, rowid, score) for score, kind, rowid in ranked[offset:wanted]]
@@ -92,17 +89,14 @@ def _newest_matches(store: Store, table: str, query: str) -> list[tuple[int, flo
             "WHERE title_search MATCH ? AND c.title_is_custom = 1 ORDER BY t.rowid DESC LIMIT ?"
         )
     else:
-        sql = (
-            "SELECT rowid, rank FROM message_search WHERE message_search MATCH ? ORDER BY rowid DESC LIMIT ?"
-        )
+        sql = "SELECT rowid, rank FROM message_search WHERE message_search MATCH ? ORDER BY rowid DESC LIMIT ?"
     return [(row[0], row[1]) for row in store.read(sql, (query, RANKED_MATCHES_LIMIT))]
 
 
 def _hit(store: Store, query: str, kind: str, rowid: int, score: float) -> SearchHit:
     if kind == "title":
         row = store.read(
-            "SELECT highlight(title_search, 0, ?, ?) FROM title_search "
-            "WHERE title_search MATCH ? AND rowid = ?",
+            "SELECT highlight(title_search, 0, ?, ?) FROM title_search WHERE title_search MATCH ? AND rowid = ?",
             (HIGHLIGHT_START, HIGHLIGHT_END, query, rowid),
         )[0]
         title = store.read("SELECT title FROM conversations WHERE id = ?", (rowid,))[0][0]

@@ -41,8 +41,12 @@ from engines.inspect import human_size
 DEBOUNCE_MS = 350
 PROGRESS_POLL_MS = 200
 FORMAT_CHOICES = [("GGUF", ("gguf",)), ("MLX", ("mlx",)), ("MLX and GGUF", ("mlx", "gguf"))]
-SORT_CHOICES = [("Most downloaded", "downloads"), ("Most liked", "likes"), ("Trending", "trending"),
-                ("Recently updated", "updated")]  # fmt: skip
+SORT_CHOICES = [
+    ("Most downloaded", "downloads"),
+    ("Most liked", "likes"),
+    ("Trending", "trending"),
+    ("Recently updated", "updated"),
+]
 CONTEXT_CHOICES = [2048, 4096, 8192, 16384, 32768, 65536, 131072]
 
 
@@ -70,8 +74,9 @@ class _LatestProgress:
 class HubBrowser(QWidget):
     page_shown = Signal(object)  # the ModelPage now on screen
 
-    def __init__(self, queue: DownloadQueue | None = None, token_store: HubToken | None = None,
-                 parent: QWidget | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, queue: DownloadQueue | None = None, token_store: HubToken | None = None, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         from app.library.settings import Setting, get
 
@@ -205,16 +210,18 @@ class HubBrowser(QWidget):
         seq = self._search_seq
         search = HubSearch(self.query(), self._token)
         self.status.setText("Searching…")
-        run_in_background(self, search.next_page, lambda page: self._results(seq, search, page, replace=True),
-                          self._failed)  # fmt: skip
+        run_in_background(
+            self, search.next_page, lambda page: self._results(seq, search, page, replace=True), self._failed
+        )
 
     def more(self) -> None:
         if self._search is None:
             return
         seq, search = self._search_seq, self._search
         self.more_button.setEnabled(False)
-        run_in_background(self, search.next_page, lambda page: self._results(seq, search, page, replace=False),
-                          self._failed)  # fmt: skip
+        run_in_background(
+            self, search.next_page, lambda page: self._results(seq, search, page, replace=False), self._failed
+        )
 
     def _results(self, seq: int, search: HubSearch, page: Any, replace: bool) -> None:
         if seq != self._search_seq:
@@ -306,8 +313,14 @@ class HubBrowser(QWidget):
         from app.library.settings import models_folder
 
         page, variant = self._page, self._page.variants[rows.pop()]
-        job = DownloadJob(page.repo_id, page.commit, list(variant.files), models_folder(), self._token,
-                          label=f"{page.repo_id} ({variant.label})")  # fmt: skip
+        job = DownloadJob(
+            page.repo_id,
+            page.commit,
+            list(variant.files),
+            models_folder(),
+            self._token,
+            label=f"{page.repo_id} ({variant.label})",
+        )
         job.listeners.append(self._latest.put)
         self._job = job
         self._progress_timer.start()
@@ -373,8 +386,9 @@ class HubBrowser(QWidget):
         self.token_status.setText(self.token_store.notice or ("Token set" if token else ""))
 
     def _ask_token(self) -> None:
-        text, ok = QInputDialog.getText(self, "Hugging Face token", "Token (for gated models; kept in the keyring):",
-                                        QLineEdit.EchoMode.Password)  # fmt: skip
+        text, ok = QInputDialog.getText(
+            self, "Hugging Face token", "Token (for gated models; kept in the keyring):", QLineEdit.EchoMode.Password
+        )
         if ok:
             self.set_token(text)
 
@@ -391,4 +405,3 @@ class HubBrowser(QWidget):
             )
 
         run_in_background(self, lambda: self.token_store.set(token), saved, self._failed)
-

@@ -73,8 +73,9 @@ class ChatController(QObject):
     def set_params(self, params: GenerationParams) -> None:
         self.params = params
         if self.conversation_id is not None:
-            self._store_call(conversations.update_conversation, self.store, self.conversation_id,
-                             parameters=params.to_dict())  # fmt: skip
+            self._store_call(
+                conversations.update_conversation, self.store, self.conversation_id, parameters=params.to_dict()
+            )
 
     def set_system_prompt(self, text: str) -> None:
         self.system_prompt = text
@@ -154,8 +155,9 @@ class ChatController(QObject):
         edited = self._store_call(messages.edit_user_message, self.store, message_id, text.strip())
         if edited is None:
             return
-        writer = self._store_call(replies.start_reply, self.store, edited.conversation_id, edited.id,
-                                  model=self.model_name)  # fmt: skip
+        writer = self._store_call(
+            replies.start_reply, self.store, edited.conversation_id, edited.id, model=self.model_name
+        )
         self._start(writer)
 
     def continue_reply(self, message_id: int) -> None:
@@ -290,8 +292,9 @@ class ChatController(QObject):
             note = {"cancelled": " · stopped", "length": " · stopped at the length limit"}.get(reason, "")
             cached = f" · {stats.get('cached_tokens')} cached" if stats.get("cached_tokens") else ""
             dropped = f" · {stats.get('dropped_turns')} old turns left out" if stats.get("dropped_turns") else ""
-            self.status.emit(f"{stats.get('generated_tokens', 0)} tokens · {tps:.1f} tokens/s{cached}{dropped}{note}",
-                             False)  # fmt: skip
+            self.status.emit(
+                f"{stats.get('generated_tokens', 0)} tokens · {tps:.1f} tokens/s{cached}{dropped}{note}", False
+            )
 
     def _store_call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a store operation; a failure a person can act on becomes a status sentence."""

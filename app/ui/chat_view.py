@@ -309,8 +309,9 @@ class ChatView(QAbstractScrollArea):
         for position in visible:
             row = model.row_at(position)
             widget = self._widget(row)
-            widget.setGeometry(x, self._heights.top(position) - scroll, self._width,
-                               self._heights[position] - ROW_SPACING)  # fmt: skip
+            widget.setGeometry(
+                x, self._heights.top(position) - scroll, self._width, self._heights[position] - ROW_SPACING
+            )
             if widget.isHidden():
                 widget.show()
             shown.add(row.id)

@@ -64,8 +64,23 @@ def _contrasting(background: QColor) -> QColor:
 
 # Languages worth preparing before the first reply needs them: a lexer's first use compiles its
 # regular expressions, 20-100 ms that would otherwise stall the window mid-stream.
-COMMON_LANGUAGES = ("python", "bash", "javascript", "typescript", "json", "rust", "c", "cpp", "go", "java",
-                    "sql", "yaml", "html", "css", "text")  # fmt: skip
+COMMON_LANGUAGES = (
+    "python",
+    "bash",
+    "javascript",
+    "typescript",
+    "json",
+    "rust",
+    "c",
+    "cpp",
+    "go",
+    "java",
+    "sql",
+    "yaml",
+    "html",
+    "css",
+    "text",
+)
 _warming: threading.Thread | None = None
 
 

@@ -39,8 +39,9 @@ COLUMNS = ["Model", "Origin", "Format", "Size"]
 
 
 def ask_to_delete(parent: QWidget, question: str) -> bool:
-    answer = QMessageBox.question(parent, "Delete model", question,
-                                  QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)  # fmt: skip
+    answer = QMessageBox.question(
+        parent, "Delete model", question, QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
+    )
     return answer == QMessageBox.StandardButton.Yes
 
 
@@ -79,8 +80,13 @@ class LibraryView(QWidget):
         split.addWidget(details_box)
         split.setStretchFactor(0, 2)
         buttons = QHBoxLayout()
-        for button in (self.import_file_button, self.import_folder_button, self.remove_button, self.refresh_button,
-                       self.folder_button):  # fmt: skip
+        for button in (
+            self.import_file_button,
+            self.import_folder_button,
+            self.remove_button,
+            self.refresh_button,
+            self.folder_button,
+        ):
             buttons.addWidget(button)
         buttons.addStretch(1)
         buttons.addWidget(self.show_hidden)
@@ -106,8 +112,9 @@ class LibraryView(QWidget):
         include_hidden = self.show_hidden.isChecked()
         self._refreshes += 1
         number = self._refreshes
-        run_in_background(self, lambda: list_local_models(include_hidden), lambda models: self._show(models, number),
-                          self._failed)  # fmt: skip
+        run_in_background(
+            self, lambda: list_local_models(include_hidden), lambda models: self._show(models, number), self._failed
+        )
 
     def _show(self, models: list[LocalModel], number: int | None = None) -> None:
         if number is not None and number != self._refreshes:
@@ -149,8 +156,9 @@ class LibraryView(QWidget):
         self.remove_button.setText("Unhide" if model.hidden else "Delete" if model.deletable else "Hide")
         from app.library.catalog import model_details
 
-        run_in_background(self, lambda: model_details(model), lambda rows: self._show_details(model, rows),
-                          self._failed)  # fmt: skip
+        run_in_background(
+            self, lambda: model_details(model), lambda rows: self._show_details(model, rows), self._failed
+        )
 
     def _show_details(self, model: LocalModel, rows: list[tuple[str, str]]) -> None:
         if self.selected() is not model:

@@ -244,8 +244,11 @@ class MainWindow(QMainWindow):
         self._context_length = int(model.get("context_length") or 0)
         self.picker.loaded(engine)
         self.send_button.setEnabled(True)
-        source = "your template" if self.chat.template_override else (
-            "the model's own template" if model.get("chat_template") else "a built-in template")  # fmt: skip
+        source = (
+            "your template"
+            if self.chat.template_override
+            else ("the model's own template" if model.get("chat_template") else "a built-in template")
+        )
         self.params.set_template_status(f"Template: {source}")
         self.params.set_params(self.chat.params)
         self.set_status(f"{name} loaded · {'MLX' if engine == 'mlx' else 'llama.cpp'}")
@@ -313,8 +316,16 @@ class MainWindow(QMainWindow):
         except StoreError as err:
             self.set_status(str(err), True)
             return
-        rows = [ConversationRow("hit", f"{h.conversation_title}\n{h.plain_snippet('«', '»')}", h.conversation_id,
-                                message_id=h.message_id, tooltip=h.plain_snippet()) for h in hits]  # fmt: skip
+        rows = [
+            ConversationRow(
+                "hit",
+                f"{h.conversation_title}\n{h.plain_snippet('«', '»')}",
+                h.conversation_id,
+                message_id=h.message_id,
+                tooltip=h.plain_snippet(),
+            )
+            for h in hits
+        ]
         self.sidebar.model.set_rows(rows)
         self.sidebar.set_note("" if hits else f"Nothing matches “{text}”.")
 
@@ -412,8 +423,9 @@ class MainWindow(QMainWindow):
 
     def _on_reply_finished(self, reason: str, stats: dict[str, Any], error: str | None) -> None:
         status = {"error": "error", "cancelled": "done", "length": "done"}.get(reason, "done")
-        self.messages.finish_last(status, {**stats, "finish_reason": reason},
-                                  (error or "").split(" Its last output:")[0] or None)  # fmt: skip
+        self.messages.finish_last(
+            status, {**stats, "finish_reason": reason}, (error or "").split(" Its last output:")[0] or None
+        )
         self._update_gauge(stats)
         if self.chat.conversation_id is not None:
             self.chat.reload_thread()
@@ -429,8 +441,11 @@ class MainWindow(QMainWindow):
         used = (stats or {}).get("prompt_tokens", 0) + (stats or {}).get("generated_tokens", 0)
         self.context_gauge.setRange(0, self._context_length)
         self.context_gauge.setValue(min(used, self._context_length))
-        policy = "then the oldest turns are dropped" if self.chat.params.context_policy == "drop_oldest" else (
-            "then Parlour stops and asks")  # fmt: skip
+        policy = (
+            "then the oldest turns are dropped"
+            if self.chat.params.context_policy == "drop_oldest"
+            else ("then Parlour stops and asks")
+        )
         self.context_gauge.setFormat(f"Context: {used:,} of {self._context_length:,} tokens · {policy}")
 
     def _show_prompt(self, message: dict[str, Any]) -> None:
@@ -537,8 +552,9 @@ class MainWindow(QMainWindow):
             f"{name} {package_version(name) or '—'}"
             for name in ("mlx", "mlx-lm", "llama-cpp-python", "PySide6-Essentials", "huggingface_hub")
         )
-        QMessageBox.about(self, "About Parlour", f"Parlour {__version__}\nPrivate, offline chat with local models.\n\n"
-                          f"{versions}")  # fmt: skip
+        QMessageBox.about(
+            self, "About Parlour", f"Parlour {__version__}\nPrivate, offline chat with local models.\n\n{versions}"
+        )
 
     def _restore_state(self) -> None:
         with contextlib.suppress(StoreError, ValueError, TypeError):
@@ -553,8 +569,9 @@ class MainWindow(QMainWindow):
     def _save_state(self) -> None:
         with contextlib.suppress(StoreError):
             set_setting(self.store, "window.geometry", base64.b64encode(bytes(self.saveGeometry().data())).decode())
-            set_setting(self.store, "window.splitter",
-                        base64.b64encode(bytes(self.splitter.saveState().data())).decode())  # fmt: skip
+            set_setting(
+                self.store, "window.splitter", base64.b64encode(bytes(self.splitter.saveState().data())).decode()
+            )
             set_setting(self.store, "window.params_visible", self.toggle_params.isChecked())
 
     def closeEvent(self, event: Any) -> None:
@@ -567,4 +584,3 @@ class MainWindow(QMainWindow):
         self.chat.shutdown()
         self.bridge.shutdown()
         super().closeEvent(event)
-

@@ -200,8 +200,9 @@ class MarkdownDocument:
 
     def _write_rule(self, block: Block) -> None:
         fmt = self._block_format()
-        fmt.setProperty(QTextFormat.Property.BlockTrailingHorizontalRulerWidth,
-                        QTextLength(QTextLength.Type.PercentageLength, 100))  # fmt: skip
+        fmt.setProperty(
+            QTextFormat.Property.BlockTrailingHorizontalRulerWidth, QTextLength(QTextLength.Type.PercentageLength, 100)
+        )
         self._new_block(fmt)
 
     def _write_quote(self, block: Block) -> None:
@@ -297,8 +298,9 @@ class MarkdownDocument:
         first_item = True
         for item in list_items(block):
             if item.is_code:
-                self._write_code_lines(item.code_lines, item.language, item.fence, True, item.closed,
-                                       INDENT_WIDTH * (item.level + 1))  # fmt: skip
+                self._write_code_lines(
+                    item.code_lines, item.language, item.fence, True, item.closed, INDENT_WIDTH * (item.level + 1)
+                )
                 continue
             fmt = QTextBlockFormat()
             spacing = BLOCK_SPACING if first_item and block.first_chunk and not self._is_first() else 0.0

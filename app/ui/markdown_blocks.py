@@ -168,8 +168,9 @@ def _parse_code(lines: list[str], start: int, out: list[_Parsed], fences: int, r
         closing = i < len(lines) and closes_fence(lines[i], marker)
         cut = not closing and i < len(lines) and i - body == CODE_CHUNK_LINES
         if i >= len(lines) or closing or cut:
-            block = Block("code", tuple(lines[body:i]), language=language, fence=ordinal, first_chunk=first,
-                          closed=closing)  # fmt: skip
+            block = Block(
+                "code", tuple(lines[body:i]), language=language, fence=ordinal, first_chunk=first, closed=closing
+            )
             resume_here = None if first else _Resume(fence_marker=marker, language=language, fence=ordinal)
             end = i + 1 if closing else i
             out.append(_Parsed(block, chunk_start, end, closing or cut, chunk_fences, resume_here))

@@ -96,7 +96,14 @@ def _parse(text: str, style: Span, out: list[Span], depth: int) -> None:
 
 
 def _try_special(
-    text: str, i: int, char: str, style: Span, out: list[Span], flush, scan: _Scan, depth: int  # noqa: ANN001
+    text: str,
+    i: int,
+    char: str,
+    style: Span,
+    out: list[Span],
+    flush,
+    scan: _Scan,
+    depth: int,  # noqa: ANN001
 ) -> int:
     """If a construct starts at i, emit it (after the plain text before it) and return where it ends."""
     if char == "\\" and i + 1 < len(text) and text[i + 1] in _ESCAPABLE:
@@ -145,7 +152,14 @@ def _try_special(
 
 
 def _try_emphasis(
-    text: str, i: int, char: str, style: Span, out: list[Span], flush, scan: _Scan, depth: int  # noqa: ANN001
+    text: str,
+    i: int,
+    char: str,
+    style: Span,
+    out: list[Span],
+    flush,
+    scan: _Scan,
+    depth: int,  # noqa: ANN001
 ) -> int:
     run = scan.runs[i]
     if char == "~":
@@ -191,7 +205,14 @@ def _try_emphasis(
 
 
 def _try_link(
-    text: str, bracket: int, i: int, style: Span, out: list[Span], flush, scan: _Scan, depth: int  # noqa: ANN001
+    text: str,
+    bracket: int,
+    i: int,
+    style: Span,
+    out: list[Span],
+    flush,
+    scan: _Scan,
+    depth: int,  # noqa: ANN001
 ) -> int:
     j = scan.closing.get(bracket, -1)
     if j == -1 or j > scan.last_paren:

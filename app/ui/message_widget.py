@@ -51,8 +51,9 @@ class MessageWidget(QFrame):
     reasoning_toggled = Signal(object, bool)
     size_changed = Signal(object)  # the message's height may have changed for reasons of its own
 
-    def __init__(self, row: MessageRow, theme: ChatTheme, reasoning_open: bool = False,
-                 parent: QWidget | None = None) -> None:  # fmt: skip
+    def __init__(
+        self, row: MessageRow, theme: ChatTheme, reasoning_open: bool = False, parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.message_id = row.id
         self.row_role = row.role

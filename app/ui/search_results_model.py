@@ -46,8 +46,13 @@ class SearchResultsModel(QAbstractListModel):
         return None
 
     def roleNames(self) -> dict[int, bytes]:
-        return {**super().roleNames(), ResultRole.REPO_ID: b"repoId", ResultRole.FORMAT: b"format",
-                ResultRole.DOWNLOADS: b"downloads", ResultRole.RESULT: b"result"}  # fmt: skip
+        return {
+            **super().roleNames(),
+            ResultRole.REPO_ID: b"repoId",
+            ResultRole.FORMAT: b"format",
+            ResultRole.DOWNLOADS: b"downloads",
+            ResultRole.RESULT: b"result",
+        }
 
     def replace(self, rows: list[SearchResult]) -> None:
         self.beginResetModel()

@@ -9,23 +9,37 @@ from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication
 
 DARK = {
-    QPalette.ColorRole.Window: "#202124", QPalette.ColorRole.WindowText: "#e8eaed",
-    QPalette.ColorRole.Base: "#17181a", QPalette.ColorRole.AlternateBase: "#26272b",
-    QPalette.ColorRole.Text: "#e8eaed", QPalette.ColorRole.Button: "#2d2e31",
-    QPalette.ColorRole.ButtonText: "#e8eaed", QPalette.ColorRole.Highlight: "#3d6fd6",
-    QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#2d2e31",
-    QPalette.ColorRole.ToolTipText: "#e8eaed", QPalette.ColorRole.Link: "#8ab4f8",
-    QPalette.ColorRole.PlaceholderText: "#9aa0a6", QPalette.ColorRole.Mid: "#3c4043",
-}  # fmt: skip
+    QPalette.ColorRole.Window: "#202124",
+    QPalette.ColorRole.WindowText: "#e8eaed",
+    QPalette.ColorRole.Base: "#17181a",
+    QPalette.ColorRole.AlternateBase: "#26272b",
+    QPalette.ColorRole.Text: "#e8eaed",
+    QPalette.ColorRole.Button: "#2d2e31",
+    QPalette.ColorRole.ButtonText: "#e8eaed",
+    QPalette.ColorRole.Highlight: "#3d6fd6",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.ToolTipBase: "#2d2e31",
+    QPalette.ColorRole.ToolTipText: "#e8eaed",
+    QPalette.ColorRole.Link: "#8ab4f8",
+    QPalette.ColorRole.PlaceholderText: "#9aa0a6",
+    QPalette.ColorRole.Mid: "#3c4043",
+}
 LIGHT = {
-    QPalette.ColorRole.Window: "#f5f5f7", QPalette.ColorRole.WindowText: "#1d1d1f",
-    QPalette.ColorRole.Base: "#ffffff", QPalette.ColorRole.AlternateBase: "#f0f0f2",
-    QPalette.ColorRole.Text: "#1d1d1f", QPalette.ColorRole.Button: "#e8e8ed",
-    QPalette.ColorRole.ButtonText: "#1d1d1f", QPalette.ColorRole.Highlight: "#2f6fde",
-    QPalette.ColorRole.HighlightedText: "#ffffff", QPalette.ColorRole.ToolTipBase: "#ffffff",
-    QPalette.ColorRole.ToolTipText: "#1d1d1f", QPalette.ColorRole.Link: "#1a57c9",
-    QPalette.ColorRole.PlaceholderText: "#86868b", QPalette.ColorRole.Mid: "#d2d2d7",
-}  # fmt: skip
+    QPalette.ColorRole.Window: "#f5f5f7",
+    QPalette.ColorRole.WindowText: "#1d1d1f",
+    QPalette.ColorRole.Base: "#ffffff",
+    QPalette.ColorRole.AlternateBase: "#f0f0f2",
+    QPalette.ColorRole.Text: "#1d1d1f",
+    QPalette.ColorRole.Button: "#e8e8ed",
+    QPalette.ColorRole.ButtonText: "#1d1d1f",
+    QPalette.ColorRole.Highlight: "#2f6fde",
+    QPalette.ColorRole.HighlightedText: "#ffffff",
+    QPalette.ColorRole.ToolTipBase: "#ffffff",
+    QPalette.ColorRole.ToolTipText: "#1d1d1f",
+    QPalette.ColorRole.Link: "#1a57c9",
+    QPalette.ColorRole.PlaceholderText: "#86868b",
+    QPalette.ColorRole.Mid: "#d2d2d7",
+}
 
 
 def apply_theme(app: QApplication, mode: str | None = None) -> str:

@@ -281,8 +281,33 @@ def precheck_filter(name: str, args: tuple, kwargs: dict, budget: Budget) -> tup
 
 # Filters that may build text far larger than their input, or stringify a large container.
 PRECHECKED = frozenset(
-    {"batch", "slice", "sum", "join", "tojson", "pprint", "format", "center", "indent", "replace", "wordwrap",
-     "string", "e", "escape", "forceescape", "safe", "urlize", "title", "capitalize", "upper", "lower", "trim",
-     "striptags", "truncate", "wordcount", "urlencode", "xmlattr"}
-)  # fmt: skip
-
+    {
+        "batch",
+        "slice",
+        "sum",
+        "join",
+        "tojson",
+        "pprint",
+        "format",
+        "center",
+        "indent",
+        "replace",
+        "wordwrap",
+        "string",
+        "e",
+        "escape",
+        "forceescape",
+        "safe",
+        "urlize",
+        "title",
+        "capitalize",
+        "upper",
+        "lower",
+        "trim",
+        "striptags",
+        "truncate",
+        "wordcount",
+        "urlencode",
+        "xmlattr",
+    }
+)

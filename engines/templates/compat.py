@@ -36,8 +36,7 @@ class TemplateRaised(Exception):
 def printable(text: str) -> str:
     """`text` without control characters or bidirectional overrides: a template's words reach terminals."""
     return "".join(
-        " " if char in "\t\n\r" else "" if unicodedata.category(char) in ("Cc", "Cf", "Cs") else char
-        for char in text
+        " " if char in "\t\n\r" else "" if unicodedata.category(char) in ("Cc", "Cf", "Cs") else char for char in text
     )
 
 
@@ -110,4 +109,3 @@ def prepare_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
             message = {"thinking": reasoning, **message, "reasoning_content": reasoning}
         prepared.append(message)
     return prepared
-

@@ -71,8 +71,12 @@ class RenderProcess:
     def render(
         self, template: str, messages: list[dict[str, Any]], seconds: float | None = None, **options: Any
     ) -> str:
-        request = {"op": "render", "template": template, "messages": plain_data(list(messages)),
-                   "options": plain_data(options)}  # fmt: skip
+        request = {
+            "op": "render",
+            "template": template,
+            "messages": plain_data(list(messages)),
+            "options": plain_data(options),
+        }
         return str(self._call(request, seconds))
 
     def _call(self, request: dict[str, Any], seconds: float | None) -> Any:
@@ -152,8 +156,9 @@ class RenderProcess:
         )
         self._lines = queue.Queue()
         assert process.stdout is not None
-        threading.Thread(target=_read_lines, args=(process.stdout, self._lines), name="render-reader",
-                         daemon=True).start()  # fmt: skip
+        threading.Thread(
+            target=_read_lines, args=(process.stdout, self._lines), name="render-reader", daemon=True
+        ).start()
         try:
             ready = self._lines.get(timeout=START_SECONDS)
         except queue.Empty:

@@ -117,10 +117,15 @@ def _environment() -> Any:
             node.nodes = [
                 nodes.Filter(
                     nodes.Const(child.data) if isinstance(child, nodes.TemplateData) else child,
-                    "parlour_emit", [], [], None, None, lineno=child.lineno,
+                    "parlour_emit",
+                    [],
+                    [],
+                    None,
+                    None,
+                    lineno=child.lineno,
                 )
                 for child in node.nodes
-            ]  # fmt: skip
+            ]
             return node
 
         def visit_Concat(self, node: Any) -> Any:
@@ -345,5 +350,3 @@ def render_in_process(
         raise TemplateError(sentence(f"The chat template failed: {quoted(str(err) or type(err).__name__)}")) from None
     finally:
         ACTIVE.reset(token)
-
-

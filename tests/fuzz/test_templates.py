@@ -53,8 +53,11 @@ def check_render(template: str, messages: list[dict[str, str]]) -> None:
 @given(template=templates(), messages=conversations())
 @example(template="{% for m in messages %}{{ m.role }}: {{ m.content }}{% endfor %}", messages=[])
 @example(template="{{ raise_exception('\x1b[2J' ~ messages) }}", messages=[{"role": "user", "content": "\x07"}])
-@example(template="{% set ns = namespace(x=[1]) %}{% for i in range(30) %}{% set ns.x = [ns.x, ns.x] %}"
-                  "{% endfor %}{{ ns.x | tojson }}", messages=[])  # fmt: skip
+@example(
+    template="{% set ns = namespace(x=[1]) %}{% for i in range(30) %}{% set ns.x = [ns.x, ns.x] %}"
+    "{% endfor %}{{ ns.x | tojson }}",
+    messages=[],
+)
 def test_generated_templates_render_or_refuse_within_bounds(template: str, messages: list[dict[str, str]]) -> None:
     check_render(template, messages)
 

@@ -14,8 +14,14 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 def run_parlour(*args: str, env: dict[str, str] | None = None, timeout: float = 120) -> subprocess.CompletedProcess:
     """`parlour ...` from this checkout, in a subprocess, as a user runs it."""
-    return subprocess.run([sys.executable, "-m", "app.cli", *args], capture_output=True, text=True, timeout=timeout,
-                          cwd=REPO_ROOT, env=env if env is not None else os.environ.copy())  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "app.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=REPO_ROOT,
+        env=env if env is not None else os.environ.copy(),
+    )
 
 
 def models_root() -> Path:
@@ -70,11 +76,19 @@ def build_ollama(home: Path, starter: Path) -> None:
     link(starter, models / "blobs" / f"sha256-{digest}")
     manifest = models / "manifests" / "registry.ollama.ai" / "library" / "smollm2" / "135m"
     manifest.parent.mkdir(parents=True)
-    manifest.write_text(json.dumps({"schemaVersion": 2, "layers": [
-        {"mediaType": "application/vnd.ollama.image.model", "digest": f"sha256:{digest}", "size": 98362432},
-        {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:" + "0" * 64, "size": 10},
-    ]}))  # fmt: skip
+    manifest.write_text(
+        json.dumps(
+            {
+                "schemaVersion": 2,
+                "layers": [
+                    {"mediaType": "application/vnd.ollama.image.model", "digest": f"sha256:{digest}", "size": 98362432},
+                    {"mediaType": "application/vnd.ollama.image.template", "digest": "sha256:" + "0" * 64, "size": 10},
+                ],
+            }
+        )
+    )
     broken = models / "manifests" / "registry.ollama.ai" / "library" / "gone" / "latest"
     broken.parent.mkdir(parents=True)
-    broken.write_text(json.dumps({"layers": [{"mediaType": "application/vnd.ollama.image.model",
-                                              "digest": "sha256:" + "1" * 64}]}))  # fmt: skip
+    broken.write_text(
+        json.dumps({"layers": [{"mediaType": "application/vnd.ollama.image.model", "digest": "sha256:" + "1" * 64}]})
+    )

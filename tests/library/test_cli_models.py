@@ -41,9 +41,11 @@ def test_models_alone_still_lists_with_origins() -> None:
 
 
 def test_the_command_line_imports_nothing_heavy() -> None:
-    code = ("import sys, app.cli; p = app.cli.build_parser(); p.format_help(); "
-            "print([m for m in ('huggingface_hub', 'httpx2', 'keyring', 'PySide6', 'llama_cpp', 'mlx') "
-            "if m in sys.modules])")  # fmt: skip
+    code = (
+        "import sys, app.cli; p = app.cli.build_parser(); p.format_help(); "
+        "print([m for m in ('huggingface_hub', 'httpx2', 'keyring', 'PySide6', 'llama_cpp', 'mlx') "
+        "if m in sys.modules])"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, check=True)
     assert result.stdout.strip() == "[]"
 
@@ -57,8 +59,10 @@ def test_search_makes_one_request_and_no_telemetry(hub: FakeHub, private_home: P
 
 def test_without_parlour_huggingface_hub_would_fetch_agent_harnesses(hub: FakeHub, private_home: Path) -> None:
     """The check above can fail: the same search through huggingface_hub alone makes the extra request."""
-    code = ("from huggingface_hub import HfApi; import os; api = HfApi(endpoint=os.environ['HF_ENDPOINT']); "
-            "list(api.list_models(search='smol', limit=1, token=False))")  # fmt: skip
+    code = (
+        "from huggingface_hub import HfApi; import os; api = HfApi(endpoint=os.environ['HF_ENDPOINT']); "
+        "list(api.list_models(search='smol', limit=1, token=False))"
+    )
     subprocess.run([sys.executable, "-c", code], env=hub_env(hub, private_home), check=True, timeout=60)
     assert "GET hub /api/agent-harnesses" in hub.request_lines()
 
@@ -72,7 +76,10 @@ def test_download_with_include_shows_progress_and_asks_only_what_it_needs(hub: F
     assert (models_root() / GGUF_REPO / "SmolLM2-135M-Instruct.Q4_1.gguf").stat().st_size == 98362432
     sha = hub.repos[GGUF_REPO].sha
     assert [line.rsplit("/", 1)[0] for line in hub.request_lines()] == [
-        "GET hub /api/models/HuggingFaceTB", f"GET hub /{GGUF_REPO}/resolve/{sha}", "GET cdn /blobs"]
+        "GET hub /api/models/HuggingFaceTB",
+        f"GET hub /{GGUF_REPO}/resolve/{sha}",
+        "GET cdn /blobs",
+    ]
     listed = run_parlour("models")
     assert "models folder: " in listed.stdout and "SmolLM2-135M-Instruct.Q4_1.gguf" in listed.stdout
 
@@ -93,9 +100,15 @@ def test_a_full_disk_mid_download_is_one_sentence(hub: FakeHub, private_home: Pa
         resource.setrlimit(resource.RLIMIT_FSIZE, (20_000_000, 20_000_000))
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
 
-    result = subprocess.run([sys.executable, "-m", "app.cli", "models", "download", GGUF_REPO, "--include", "*Q4_1*"],
-                            capture_output=True, text=True, cwd=REPO_ROOT, env=hub_env(hub, private_home),
-                            preexec_fn=limit_file_size, timeout=120)  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "models", "download", GGUF_REPO, "--include", "*Q4_1*"],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        env=hub_env(hub, private_home),
+        preexec_fn=limit_file_size,
+        timeout=120,
+    )
     message = one_sentence(result, code=1)
     folder = models_root() / GGUF_REPO
     assert message == f"The disk holding {folder} is full. Free some space or choose another models folder."
@@ -152,8 +165,13 @@ def test_an_empty_name_matches_nothing_and_a_hidden_model_comes_back(tmp_path: P
 def test_import_is_relative_to_where_it_was_typed(tmp_path: Path, starter_gguf: Path) -> None:
     (tmp_path / "downloads").mkdir()
     (tmp_path / "downloads" / "here.gguf").hardlink_to(starter_gguf)
-    result = subprocess.run([sys.executable, "-m", "app.cli", "models", "import", "downloads/here.gguf"],
-                            capture_output=True, text=True, cwd=tmp_path, timeout=60,
-                            env={**os.environ, "PYTHONPATH": str(REPO_ROOT)})  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "app.cli", "models", "import", "downloads/here.gguf"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=60,
+        env={**os.environ, "PYTHONPATH": str(REPO_ROOT)},
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == f"Imported to {models_root() / 'imported/here/here.gguf'}"

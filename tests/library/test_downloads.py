@@ -177,7 +177,10 @@ def test_cancel_during_a_stall_is_prompt_and_a_later_download_resumes(hub: FakeH
     assert part.stat().st_size == 10 * 1024 * 1024  # kept for a resume
     (unfinished,) = unfinished_downloads()
     assert (unfinished["repo_id"], unfinished["path"], unfinished["have_bytes"]) == (
-        GGUF_REPO, STARTER_FILE, 10 * 1024 * 1024)
+        GGUF_REPO,
+        STARTER_FILE,
+        10 * 1024 * 1024,
+    )
 
     # As after a restart of the app: a new job finds the part and asks for the rest only.
     hub.faults.stall_after_bytes = None
@@ -224,8 +227,13 @@ def test_queue_runs_two_at_a_time_and_pauses_and_resumes(hub: FakeHub) -> None:
 
 
 def test_not_enough_disk_space_is_checked_before_any_byte(hub: FakeHub) -> None:
-    hub.add(HubRepo("huge/Model-GGUF", [HubFile("model-Q4_K_M.gguf", data=b"x" * 10, lfs=True,
-                                                declared_size=10**15)], tags=["gguf"]))  # fmt: skip
+    hub.add(
+        HubRepo(
+            "huge/Model-GGUF",
+            [HubFile("model-Q4_K_M.gguf", data=b"x" * 10, lfs=True, declared_size=10**15)],
+            tags=["gguf"],
+        )
+    )
     job = plan_download("huge/Model-GGUF")
     assert job.run() == JobState.FAILED
     assert job.error.startswith("Not enough disk space: the download needs 1000.0 TB in ")

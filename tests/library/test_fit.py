@@ -18,15 +18,33 @@ from engines.gguf_header import GGUFTruncatedError, parse_gguf_prefix, read_gguf
 
 GB = 1_000_000_000
 # A Llama-3-8B-like shape: 32 layers, 8 KV heads of 128.
-LLAMA_8B = ModelShape(layers=32, heads=32, kv_heads=8, key_length=128, value_length=128, embedding=4096,
-                      feed_forward=14336, vocab=128256, dtype_bytes=2)  # fmt: skip
+LLAMA_8B = ModelShape(
+    layers=32,
+    heads=32,
+    kv_heads=8,
+    key_length=128,
+    value_length=128,
+    embedding=4096,
+    feed_forward=14336,
+    vocab=128256,
+    dtype_bytes=2,
+)
 
 
 def test_shape_from_the_starter_gguf_header(starter_gguf: Path) -> None:
     header = read_gguf_header(starter_gguf)
     shape = shape_from_gguf(header.metadata, header.array_lengths)
-    assert shape == ModelShape(layers=30, heads=9, kv_heads=3, key_length=64, value_length=64, embedding=576,
-                               feed_forward=1536, vocab=49152, dtype_bytes=2)  # fmt: skip
+    assert shape == ModelShape(
+        layers=30,
+        heads=9,
+        kv_heads=3,
+        key_length=64,
+        value_length=64,
+        embedding=576,
+        feed_forward=1536,
+        vocab=49152,
+        dtype_bytes=2,
+    )
 
 
 def test_header_from_a_prefix_of_the_file(starter_gguf: Path) -> None:
@@ -42,9 +60,19 @@ def test_header_from_a_prefix_of_the_file(starter_gguf: Path) -> None:
 
 
 def test_shape_from_a_config_with_nested_text_config() -> None:
-    config = {"model_type": "gemma3", "text_config": {"num_hidden_layers": 26, "num_attention_heads": 4,
-              "num_key_value_heads": 1, "hidden_size": 1152, "head_dim": 256, "intermediate_size": 6912,
-              "vocab_size": 262144, "torch_dtype": "bfloat16"}}  # fmt: skip
+    config = {
+        "model_type": "gemma3",
+        "text_config": {
+            "num_hidden_layers": 26,
+            "num_attention_heads": 4,
+            "num_key_value_heads": 1,
+            "hidden_size": 1152,
+            "head_dim": 256,
+            "intermediate_size": 6912,
+            "vocab_size": 262144,
+            "torch_dtype": "bfloat16",
+        },
+    }
     shape = shape_from_config(config)
     assert shape is not None and (shape.layers, shape.kv_heads, shape.key_length, shape.dtype_bytes) == (26, 1, 256, 2)
     assert shape_from_config({"model_type": "x"}) is None

@@ -28,6 +28,7 @@ MLX_TOKENS = int(os.environ.get("PARLOUR_FIT_MLX_TOKENS", "150"))
 
 def prompt_of(client: EngineClient, tokens: int) -> tuple[list[dict[str, str]], int]:
     """A user message that renders to about `tokens` prompt tokens, and its exact count."""
+
     def messages(words: int) -> list[dict[str, str]]:
         text = " ".join(f"item{i % 89} is filed under shelf {i % 13}." for i in range(words))
         return [{"role": "user", "content": "Summarise this inventory: " + text}]
@@ -83,5 +84,6 @@ def test_mlx_prefill_matches_the_estimate(mlx_dir: Path) -> None:
     assert abs(estimate.engine_memory - measured) <= TOLERANCE * measured, line
     # The weights dominate a short prompt; hold the part that grows with the context to the same standard.
     grown, grown_estimate = measured - weights, estimate.engine_memory - weights
-    assert abs(grown_estimate - grown) <= max(0.25 * grown, 2_000_000), report("MLX beyond the weights", grown,
-                                                                               grown_estimate)  # fmt: skip
+    assert abs(grown_estimate - grown) <= max(0.25 * grown, 2_000_000), report(
+        "MLX beyond the weights", grown, grown_estimate
+    )

@@ -34,8 +34,15 @@ def test_mlx_first_then_gguf_on_apple_silicon_and_gguf_alone_elsewhere(hub: Fake
 
 def test_paging_sort_and_author(hub: FakeHub) -> None:
     for index in range(5):
-        hub.add(HubRepo(f"bartowski/Model-{index}-GGUF", [HubFile("m-Q4_K_M.gguf", data=b"x", lfs=True)],
-                        tags=["gguf"], likes=index * 10, downloads=index))  # fmt: skip
+        hub.add(
+            HubRepo(
+                f"bartowski/Model-{index}-GGUF",
+                [HubFile("m-Q4_K_M.gguf", data=b"x", lfs=True)],
+                tags=["gguf"],
+                likes=index * 10,
+                downloads=index,
+            )
+        )
     search = HubSearch(SearchQuery("", formats=("gguf",), sort="likes", author="bartowski", page_size=2))
     first, second, third = search.next_page(), search.next_page(), search.next_page()
     assert [r.repo_id for r in first.results] == ["bartowski/Model-4-GGUF", "bartowski/Model-3-GGUF"]

@@ -19,8 +19,9 @@ def rows(view: LibraryView) -> list[tuple[str, str]]:
     return [(view.table.item(r, 0).text(), view.table.item(r, 1).text()) for r in range(view.table.rowCount())]
 
 
-def test_library_lists_details_imports_deletes_and_hides(qtbot, private_home: Path, tmp_path: Path,
-                                                          starter_gguf: Path) -> None:  # fmt: skip
+def test_library_lists_details_imports_deletes_and_hides(
+    qtbot, private_home: Path, tmp_path: Path, starter_gguf: Path
+) -> None:
     build_lm_studio(private_home, starter_gguf)
     questions: list[str] = []
     view = LibraryView(confirm=lambda _parent, question: questions.append(question) or True)
@@ -43,12 +44,14 @@ def test_library_lists_details_imports_deletes_and_hides(qtbot, private_home: Pa
     shutil.copyfile(starter_gguf, dropped)
     mime = QMimeData()
     mime.setUrls([QUrl.fromLocalFile(str(dropped))])
-    enter = QDragEnterEvent(QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                            Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    enter = QDragEnterEvent(
+        QPoint(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     view.dragEnterEvent(enter)
     assert enter.isAccepted()
-    drop = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton,
-                      Qt.KeyboardModifier.NoModifier)  # fmt: skip
+    drop = QDropEvent(
+        QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    )
     with qtbot.waitSignal(view.listed, timeout=WAIT_MS):
         view.dropEvent(drop)
     qtbot.waitUntil(lambda: view.table.rowCount() == 3, timeout=WAIT_MS)

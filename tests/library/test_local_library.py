@@ -18,8 +18,9 @@ from engines.base import ModelFileError
 from tests.library.helpers import build_hf_cache, build_lm_studio, build_ollama, link, models_root
 
 
-def test_models_of_other_programs_are_listed_with_their_origin(private_home: Path, starter_gguf: Path,
-                                                                mlx_dir: Path) -> None:  # fmt: skip
+def test_models_of_other_programs_are_listed_with_their_origin(
+    private_home: Path, starter_gguf: Path, mlx_dir: Path
+) -> None:
     build_hf_cache(private_home, starter_gguf, mlx_dir)
     build_lm_studio(private_home, starter_gguf)
     build_ollama(private_home, starter_gguf)
@@ -39,8 +40,9 @@ def test_models_of_other_programs_are_listed_with_their_origin(private_home: Pat
     assert ollama.size == starter_gguf.stat().st_size
 
 
-def test_hf_home_and_ollama_models_variables_are_honoured(private_home: Path, starter_gguf: Path, mlx_dir: Path,
-                                                          monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_hf_home_and_ollama_models_variables_are_honoured(
+    private_home: Path, starter_gguf: Path, mlx_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     elsewhere = private_home / "elsewhere"
     build_hf_cache(elsewhere, starter_gguf, mlx_dir)
     build_ollama(elsewhere, starter_gguf)
@@ -128,8 +130,9 @@ def test_an_empty_name_or_path_matches_no_model(blank: str) -> None:
     assert not (models_root() / "imported").exists()
 
 
-def test_a_relative_path_resolves_against_the_current_folder(tmp_path: Path, starter_gguf: Path,
-                                                            monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+def test_a_relative_path_resolves_against_the_current_folder(
+    tmp_path: Path, starter_gguf: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (tmp_path / "sub").mkdir()
     (tmp_path / "sub" / "m.gguf").hardlink_to(starter_gguf)
     monkeypatch.chdir(tmp_path)
@@ -169,8 +172,9 @@ def test_odd_files_in_other_programs_folders_never_break_the_listing(private_hom
     refs = private_home / ".cache/huggingface/hub/models--bartowski--SmolLM2-135M-Instruct-GGUF/refs/main"
     refs.unlink()
     refs.symlink_to("/dev/zero")
-    (private_home / "parlour" / "library-settings.json").write_text(json.dumps({"hidden_models": "abc",
-                                                                              "models_folder": 7}))  # fmt: skip
+    (private_home / "parlour" / "library-settings.json").write_text(
+        json.dumps({"hidden_models": "abc", "models_folder": 7})
+    )
     names = sorted(m.name for m in list_local_models())
     assert names == ["SmolLM2 135M Instruct (starter)", "bartowski/SmolLM2-135M-Instruct-GGUF"]
 

@@ -6,8 +6,10 @@ from app.library.variants import RemoteFile, group_variants, quantization_from_n
 
 
 def files(*names_and_sizes: tuple[str, int]) -> list[RemoteFile]:
-    return [RemoteFile(name, size, sha256="0" * 64 if name.endswith((".gguf", ".safetensors")) else None)
-            for name, size in names_and_sizes]  # fmt: skip
+    return [
+        RemoteFile(name, size, sha256="0" * 64 if name.endswith((".gguf", ".safetensors")) else None)
+        for name, size in names_and_sizes
+    ]
 
 
 def test_each_quantization_is_a_variant_and_shards_are_one() -> None:
@@ -31,10 +33,17 @@ def test_each_quantization_is_a_variant_and_shards_are_one() -> None:
 
 def test_mlx_repository_is_one_variant_with_its_bits_and_no_code() -> None:
     listing = files(
-        ("config.json", 1), ("model-00001-of-00002.safetensors", 500), ("model-00002-of-00002.safetensors", 400),
-        ("model.safetensors.index.json", 2), ("tokenizer.json", 3), ("tokenizer_config.json", 1),
-        ("modeling_evil.py", 1), ("pytorch_model.bin", 900), ("images/chart.png", 5), ("README.md", 2),
-    )  # fmt: skip
+        ("config.json", 1),
+        ("model-00001-of-00002.safetensors", 500),
+        ("model-00002-of-00002.safetensors", 400),
+        ("model.safetensors.index.json", 2),
+        ("tokenizer.json", 3),
+        ("tokenizer_config.json", 1),
+        ("modeling_evil.py", 1),
+        ("pytorch_model.bin", 900),
+        ("images/chart.png", 5),
+        ("README.md", 2),
+    )
     (variant,) = group_variants(listing, {"quantization": {"group_size": 64, "bits": 4}})
     assert variant.format == "mlx" and variant.label == "MLX 4-bit" and variant.bits == 4
     paths = [f.path for f in variant.files]

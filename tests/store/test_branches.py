@@ -48,9 +48,7 @@ def test_editing_a_user_message_adds_a_sibling_and_keeps_the_old_branch(store: S
     assert _contents(store, conversation_id) == ["Hi", "Hello!", "Tell me a joke", "Knock knock."]
     assert alternatives(store, question.id) == (question.id, edited.id)
     with pytest.raises(ValueError):
-        edit_user_message(
-            store, load_thread(store, conversation_id).messages[-1].id, "replies are regenerated"
-        )
+        edit_user_message(store, load_thread(store, conversation_id).messages[-1].id, "replies are regenerated")
 
 
 def test_editing_the_first_message_makes_a_new_root(store: Store) -> None:
@@ -108,9 +106,7 @@ def test_deleting_a_branch_moves_to_the_newest_remaining_leaf(store: Store) -> N
 def test_a_stale_leaf_falls_back_to_the_newest_message(store: Store) -> None:
     conversation_id = chat(store, ("Q", "A"))
     with store.transaction() as connection:
-        connection.execute(
-            "UPDATE conversations SET current_leaf_id = 999999 WHERE id = ?", (conversation_id,)
-        )
+        connection.execute("UPDATE conversations SET current_leaf_id = 999999 WHERE id = ?", (conversation_id,))
     assert _contents(store, conversation_id) == ["Q", "A"]
 
 
@@ -137,9 +133,7 @@ def test_a_thousand_message_thread_loads_quickly_and_switching_is_cheap(store: S
             ).lastrowid
             if number == 10:
                 branch_point = parent
-        connection.execute(
-            "UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (parent, conversation.id)
-        )
+        connection.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (parent, conversation.id))
     start = time.perf_counter()
     thread = load_thread(store, conversation.id)
     load_seconds = time.perf_counter() - start

@@ -109,13 +109,9 @@ def test_import_adds_the_conversations_again(two_conversations, tmp_path: Path, 
         (("import", "NOT_JSON"), "is not valid JSON"),
     ],
 )
-def test_bad_input_gives_one_sentence_and_status_2(
-    two_conversations, tmp_path: Path, capsys, argv, expected
-) -> None:
+def test_bad_input_gives_one_sentence_and_status_2(two_conversations, tmp_path: Path, capsys, argv, expected) -> None:
     (tmp_path / "NOT_JSON").write_text("{oops", encoding="utf-8")
-    argv = tuple(
-        str(tmp_path / a) if a in ("OUT", "MISSING/all.json", "MISSING.json", "NOT_JSON") else a for a in argv
-    )
+    argv = tuple(str(tmp_path / a) if a in ("OUT", "MISSING/all.json", "MISSING.json", "NOT_JSON") else a for a in argv)
     assert _run(*argv) == 2
     err = capsys.readouterr().err.strip()
     assert expected in err and "\n" not in err and "Traceback" not in err

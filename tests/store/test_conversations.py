@@ -69,9 +69,7 @@ def test_settings_are_stored_and_changed(store: Store) -> None:
         "llama.cpp",
         "Work",
     )
-    changed = update_conversation(
-        store, conversation.id, pinned=True, parameters={"temperature": 1.0}, folder=None
-    )
+    changed = update_conversation(store, conversation.id, pinned=True, parameters={"temperature": 1.0}, folder=None)
     assert changed.pinned and changed.parameters == {"temperature": 1.0} and changed.folder is None
     assert changed.system_prompt == "Be brief."
     assert changed.updated_at >= conversation.updated_at

@@ -34,9 +34,7 @@ def test_a_durable_transaction_flushes_fully_and_then_steps_back(store: Store) -
 
 def test_a_failed_transaction_is_rolled_back(store: Store) -> None:
     with pytest.raises(RuntimeError), store.transaction() as connection:
-        connection.execute(
-            "INSERT INTO conversations (title, created_at, updated_at) VALUES ('half', 'x', 'x')"
-        )
+        connection.execute("INSERT INTO conversations (title, created_at, updated_at) VALUES ('half', 'x', 'x')")
         raise RuntimeError("interrupted")
     assert store.read("SELECT count(*) FROM conversations")[0][0] == 0
     assert not store.connection.in_transaction

@@ -99,9 +99,7 @@ def test_two_processes_write_the_same_store_at_once(tmp_path: Path) -> None:
         titles = {c.title: c.id for c in list_recent(store)}
         for name in ("ada", "bob"):
             thread = load_thread(store, titles[f"{name}'s own"])
-            assert [m.content for m in thread.messages[::2]] == [
-                f"{name} asks {turn}" for turn in range(turns)
-            ]
+            assert [m.content for m in thread.messages[::2]] == [f"{name} asks {turn}" for turn in range(turns)]
             assert all(m.status == "done" for m in thread.messages)
             assert len(thread.messages) == 2 * turns
         shared_texts = {

@@ -153,9 +153,7 @@ def test_markdown_shows_reasoning_statistics_and_interruptions(store: Store) -> 
     switch_to(store, [m for m in messages[0]["messages"] if m["reasoning"]][0]["id"])
     switch_to(store, [m for m in messages[1]["messages"] if m["status"] == "interrupted"][0]["id"])
     text = "".join(export_markdown(store, [first, second]))
-    assert (
-        "<details><summary>Reasoning</summary>\n\nKeep it short, mention chlorophyll.\n\n</details>" in text
-    )
+    assert "<details><summary>Reasoning</summary>\n\nKeep it short, mention chlorophyll.\n\n</details>" in text
     assert "*5 tokens · 61.5 tokens/s · 0.12 s to first token · stopped at the length limit*" in text
     assert "It was cut o\n\n*interrupted: Parlour stopped before this reply was finished*" in text
 

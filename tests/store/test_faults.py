@@ -88,11 +88,7 @@ def test_a_damaged_store_is_moved_aside_and_a_fresh_one_opened(home: Path, damag
     store = open_store()
     try:
         assert store.notice is not None
-        moved = [
-            p
-            for p in home.iterdir()
-            if p.name.startswith("parlour.db.damaged-") and not p.name.endswith("-shm")
-        ]
+        moved = [p for p in home.iterdir() if p.name.startswith("parlour.db.damaged-") and not p.name.endswith("-shm")]
         assert len(moved) == 1
         assert str(moved[0]) in store.notice
         assert moved[0].read_bytes() == damaged_bytes  # kept exactly, never deleted
@@ -227,9 +223,7 @@ def tiny_file_system(tmp_path: Path):
     mount_point.mkdir()
     if sys.platform != "linux" or os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("mounting a small file system needs root on Linux")
-    mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], capture_output=True
-    )
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount_point)], capture_output=True)
     if mounted.returncode != 0:
         pytest.skip("this machine does not allow mounting a tmpfs")
     try:
@@ -282,9 +276,7 @@ def _damage_an_interior_page(path: Path) -> None:
 
 
 def _read_everything(store: Store) -> None:
-    tables = store.read(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'"
-    )
+    tables = store.read("SELECT name FROM sqlite_master WHERE type = 'table' AND sql NOT LIKE 'CREATE VIRTUAL%'")
     for (name,) in tables:
         store.read(f'SELECT * FROM "{name}"')
 

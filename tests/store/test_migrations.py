@@ -64,9 +64,7 @@ def test_every_earlier_version_upgrades_to_the_current_schema(tmp_path: Path, ve
             assert search(upgraded, "citric") == []
             assert mark_interrupted_replies(upgraded) == 1
             assert {hit.message_id for hit in search(upgraded, "citric")} == {3}
-            assert [hit.conversation_id for hit in search(upgraded, "kettle") if hit.message_id is None] == [
-                1
-            ]
+            assert [hit.conversation_id for hit in search(upgraded, "kettle") if hit.message_id is None] == [1]
         # The newest tables work on an upgraded store.
         assert save_preset(upgraded, "Precise", {"temperature": 0.1}).parameters == {"temperature": 0.1}
     finally:
@@ -77,16 +75,12 @@ def test_every_earlier_version_upgrades_to_the_current_schema(tmp_path: Path, ve
 def test_a_failing_migration_changes_nothing(tmp_path: Path) -> None:
     path = tmp_path / "parlour.db"
     open_store(path).close()
-    broken = Migration(
-        LATEST_VERSION + 1, "half of a migration", ("CREATE TABLE new_things (x)", "NOT SQL AT ALL")
-    )
+    broken = Migration(LATEST_VERSION + 1, "half of a migration", ("CREATE TABLE new_things (x)", "NOT SQL AT ALL"))
     connection = sqlite3.connect(path, isolation_level=None)
     with pytest.raises(sqlite3.OperationalError):
         migrate(connection, (*MIGRATIONS, broken))
     assert schema_version(connection) == LATEST_VERSION
-    assert (
-        connection.execute("SELECT count(*) FROM sqlite_master WHERE name = 'new_things'").fetchone()[0] == 0
-    )
+    assert connection.execute("SELECT count(*) FROM sqlite_master WHERE name = 'new_things'").fetchone()[0] == 0
     connection.close()
 
 

@@ -73,9 +73,7 @@ def test_settings_keep_json_values_across_restarts(store: Store) -> None:
     assert get_setting(store, "theme") is None
 
 
-@pytest.mark.parametrize(
-    "key", ["hf_token", "HuggingFace.Token", "openai_api_key", "proxy_password", "api-key"]
-)
+@pytest.mark.parametrize("key", ["hf_token", "HuggingFace.Token", "openai_api_key", "proxy_password", "api-key"])
 def test_secrets_are_refused(store: Store, key: str) -> None:
     with pytest.raises(ValueError, match="keyring"):
         set_setting(store, key, "s3cr3t")

@@ -32,10 +32,7 @@ def _question(store: Store) -> tuple[int, int]:
 def test_the_user_message_is_committed_before_any_reply(store: Store) -> None:
     conversation_id, user_id = _question(store)
     with open_store(store.path) as other:
-        assert (
-            other.read("SELECT content FROM messages WHERE id = ?", (user_id,))[0][0]
-            == "Write a poem about tea"
-        )
+        assert other.read("SELECT content FROM messages WHERE id = ?", (user_id,))[0][0] == "Write a poem about tea"
 
 
 def test_checkpoints_follow_the_interval(store: Store, clock: ManualClock) -> None:
@@ -82,12 +79,8 @@ def test_finishing_stores_everything_and_makes_it_searchable(store: Store, clock
         writer.append("more")
 
 
-@pytest.mark.parametrize(
-    ("reason", "error"), [("cancelled", None), ("length", None), ("error", "Out of memory.")]
-)
-def test_cancelled_cut_and_failed_replies_keep_their_text(
-    store: Store, reason: str, error: str | None
-) -> None:
+@pytest.mark.parametrize(("reason", "error"), [("cancelled", None), ("length", None), ("error", "Out of memory.")])
+def test_cancelled_cut_and_failed_replies_keep_their_text(store: Store, reason: str, error: str | None) -> None:
     conversation_id, user_id = _question(store)
     writer = start_reply(store, conversation_id, user_id)
     writer.append("Half a po")

@@ -37,9 +37,7 @@ def test_titles_the_person_chose_are_searched_too(store: Store) -> None:
 
 
 def test_snippets_highlight_the_matched_words(store: Store) -> None:
-    long_reply = (
-        "Filler words here. " * 30 + "The secret ingredient is smoked paprika. " + "More filler. " * 30
-    )
+    long_reply = "Filler words here. " * 30 + "The secret ingredient is smoked paprika. " + "More filler. " * 30
     chat(store, ("What makes the stew good?", long_reply))
     hit = search(store, "paprika")[0]
     assert f"{HIGHLIGHT_START}paprika{HIGHLIGHT_END}" in hit.snippet
@@ -103,9 +101,7 @@ def test_pages_follow_each_other(store: Store) -> None:
     assert len(seen) == 14 and len(set(seen)) == 14
 
 
-def test_a_word_found_everywhere_is_ranked_among_its_newest_uses(
-    store: Store, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_word_found_everywhere_is_ranked_among_its_newest_uses(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(search_module, "RANKED_MATCHES_LIMIT", 4)
     old_strong = chat(store, ("kiwi kiwi kiwi kiwi", "kiwi kiwi kiwi"))
     newer = [chat(store, (f"one kiwi among many other words {n}", "no fruit here")) for n in range(4)]

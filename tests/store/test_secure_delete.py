@@ -125,9 +125,7 @@ def test_a_deletion_while_a_checkpoint_runs_is_still_folded(home: Path, build_wi
         assert _words_in_files(home, SECRET_WORDS) == {}
 
 
-def test_indexes_from_a_newer_sqlite_are_rebuilt_for_an_older_one(
-    home: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_indexes_from_a_newer_sqlite_are_rebuilt_for_an_older_one(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # FTS5's secure-delete moves an index to format 5, which SQLite before 3.42 refuses; such a
     # store (used with a newer SQLite before) must still open, save and search on an older one.
     with open_store() as store:

@@ -310,8 +310,7 @@ def main() -> None:
         for line in sys.stdin:
             command, _, value = line.strip().partition(" ")
             if command == "stats":
-                print(json.dumps({"body_bytes_sent": hub.body_bytes_sent,
-                                  "requests": hub.request_lines()}), flush=True)  # fmt: skip
+                print(json.dumps({"body_bytes_sent": hub.body_bytes_sent, "requests": hub.request_lines()}), flush=True)
             elif command == "clear":
                 hub.clear_requests()
             elif command == "throttle":

@@ -131,9 +131,13 @@ class HubHandler(BaseHTTPRequestHandler):
         if author := (query.get("author") or [""])[0]:
             found = [r for r in found if r.repo_id.split("/")[0] == author]
         sort = (query.get("sort") or [""])[0]
-        keys = {"downloads": lambda r: r.downloads, "likes": lambda r: r.likes,
-                "trendingScore": lambda r: r.trending, "createdAt": lambda r: r.created_at,
-                "lastModified": lambda r: r.last_modified}  # fmt: skip
+        keys = {
+            "downloads": lambda r: r.downloads,
+            "likes": lambda r: r.likes,
+            "trendingScore": lambda r: r.trending,
+            "createdAt": lambda r: r.created_at,
+            "lastModified": lambda r: r.last_modified,
+        }
         if sort in keys:
             found.sort(key=keys[sort], reverse=True)
         start = int((query.get("cursor") or ["0"])[0])
@@ -165,19 +169,31 @@ class HubHandler(BaseHTTPRequestHandler):
             return
         file = repo.file(path)
         if file is None:
-            self._error(404, "EntryNotFound", f"{path} does not exist on \"{rev}\"")
+            self._error(404, "EntryNotFound", f'{path} does not exist on "{rev}"')
             return
         if repo.gated and self._token() not in self.server.hub.granted_tokens:
             status = 403 if self._token() else 401
-            self._error(status, "GatedRepo", f"Access to model {repo_id} is restricted and you are not in the "
-                        f"authorized list. Visit https://huggingface.co/{repo_id} to ask for access.")  # fmt: skip
+            self._error(
+                status,
+                "GatedRepo",
+                f"Access to model {repo_id} is restricted and you are not in the "
+                f"authorized list. Visit https://huggingface.co/{repo_id} to ask for access.",
+            )
             return
         common = {"X-Repo-Commit": repo.sha, "Accept-Ranges": "bytes"}
         if file.lfs:
             # A signed CDN address on another origin, as the Hub's LFS redirects are.
             location = f"{self.server.hub.cdn_url}/blobs/{file.sha256}?X-Amz-Expires=3600&X-Amz-Signature=fake"
-            self._redirect(302, location, {**common, "ETag": f'"{file.sha256}"', "X-Linked-Size": str(file.size),
-                                           "X-Linked-Etag": f'"{file.sha256}"'})  # fmt: skip
+            self._redirect(
+                302,
+                location,
+                {
+                    **common,
+                    "ETag": f'"{file.sha256}"',
+                    "X-Linked-Size": str(file.size),
+                    "X-Linked-Etag": f'"{file.sha256}"',
+                },
+            )
         else:
             location = f"/api/resolve-cache/models/{repo_id}/{repo.sha}/{quote(path)}"
             self._redirect(307, location, {**common, "ETag": f'"{file.git_sha1}"'})

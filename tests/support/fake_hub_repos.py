@@ -58,25 +58,46 @@ def starter_repo(starter: Path) -> HubRepo:
         downloads=5000,
         likes=40,
         trending=3,
-        card_data={"license": "apache-2.0", "library_name": "gguf",
-                   "base_model": "HuggingFaceTB/SmolLM2-135M-Instruct"},  # fmt: skip
-        gguf={"total": 134515008, "architecture": "llama", "context_length": 8192,
-              "bos_token": "<|im_start|>", "eos_token": "<|im_end|>"},  # fmt: skip
+        card_data={
+            "license": "apache-2.0",
+            "library_name": "gguf",
+            "base_model": "HuggingFaceTB/SmolLM2-135M-Instruct",
+        },
+        gguf={
+            "total": 134515008,
+            "architecture": "llama",
+            "context_length": 8192,
+            "bos_token": "<|im_start|>",
+            "eos_token": "<|im_end|>",
+        },
     )
 
 
 def tiny_mlx_repo() -> HubRepo:
     """A small MLX folder (4-bit, two layers) built in memory: config, weights, tokenizer."""
     config = {
-        "model_type": "llama", "architectures": ["LlamaForCausalLM"], "hidden_size": 64,
-        "intermediate_size": 128, "num_hidden_layers": 2, "num_attention_heads": 4, "num_key_value_heads": 2,
-        "vocab_size": 256, "max_position_embeddings": 4096, "rms_norm_eps": 1e-5, "tie_word_embeddings": True,
-        "torch_dtype": "bfloat16", "quantization": {"group_size": 64, "bits": 4},
-    }  # fmt: skip
-    weights = _safetensors({"model.embed_tokens.weight": ("U32", [256, 8]),
-                            "model.embed_tokens.scales": ("BF16", [256, 1]),
-                            "model.embed_tokens.biases": ("BF16", [256, 1]),
-                            "model.norm.weight": ("BF16", [64])})  # fmt: skip
+        "model_type": "llama",
+        "architectures": ["LlamaForCausalLM"],
+        "hidden_size": 64,
+        "intermediate_size": 128,
+        "num_hidden_layers": 2,
+        "num_attention_heads": 4,
+        "num_key_value_heads": 2,
+        "vocab_size": 256,
+        "max_position_embeddings": 4096,
+        "rms_norm_eps": 1e-5,
+        "tie_word_embeddings": True,
+        "torch_dtype": "bfloat16",
+        "quantization": {"group_size": 64, "bits": 4},
+    }
+    weights = _safetensors(
+        {
+            "model.embed_tokens.weight": ("U32", [256, 8]),
+            "model.embed_tokens.scales": ("BF16", [256, 1]),
+            "model.embed_tokens.biases": ("BF16", [256, 1]),
+            "model.norm.weight": ("BF16", [64]),
+        }
+    )
     tokenizer = {"version": "1.0", "model": {"type": "BPE", "vocab": {}, "merges": []}}
     files = [
         HubFile(".gitattributes", data=b"*.safetensors filter=lfs diff=lfs merge=lfs -text\n"),
@@ -87,16 +108,31 @@ def tiny_mlx_repo() -> HubRepo:
         HubFile("tokenizer_config.json", data=json.dumps({"chat_template": "{{ messages }}"}).encode()),
         HubFile("modeling_custom.py", data=b"# code Parlour never downloads\n"),
     ]
-    return HubRepo(MLX_REPO, files, tags=["mlx", "llama", "text-generation", "license:mit"], library_name="mlx",
-                   downloads=900, likes=7, trending=9, card_data={"license": "mit", "library_name": "mlx"},
-                   config={"architectures": ["LlamaForCausalLM"], "model_type": "llama"},
-                   safetensors={"parameters": {"U32": 2048, "BF16": 576}, "total": 2624})  # fmt: skip
+    return HubRepo(
+        MLX_REPO,
+        files,
+        tags=["mlx", "llama", "text-generation", "license:mit"],
+        library_name="mlx",
+        downloads=900,
+        likes=7,
+        trending=9,
+        card_data={"license": "mit", "library_name": "mlx"},
+        config={"architectures": ["LlamaForCausalLM"], "model_type": "llama"},
+        safetensors={"parameters": {"U32": 2048, "BF16": 576}, "total": 2624},
+    )
 
 
 def gated_repo(starter: Path) -> HubRepo:
     head = starter.read_bytes()[: 2 * 1024 * 1024]
-    return HubRepo(GATED_REPO, [HubFile("Gated.Q4_1.gguf", data=head, lfs=True)], tags=["gguf"],
-                   library_name="gguf", gated="manual", downloads=10, card_data={"license": "other"})  # fmt: skip
+    return HubRepo(
+        GATED_REPO,
+        [HubFile("Gated.Q4_1.gguf", data=head, lfs=True)],
+        tags=["gguf"],
+        library_name="gguf",
+        gated="manual",
+        downloads=10,
+        card_data={"license": "other"},
+    )
 
 
 def _safetensors(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
@@ -116,5 +152,3 @@ def _safetensors(tensors: dict[str, tuple[str, list[int]]]) -> bytes:
 
 def standard_hub(starter: Path) -> FakeHub:
     return FakeHub([starter_repo(starter), tiny_mlx_repo(), gated_repo(starter)])
-
-

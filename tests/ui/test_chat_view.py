@@ -13,8 +13,14 @@ from app.ui.markdown import COPY_SCHEME
 from app.ui.message_model import DONE, ERROR, INTERRUPTED, STREAMING, MessageModel, MessageRow
 from tests.ui.markdown_samples import REPLY
 
-STATS = {"prompt_tokens": 900, "generated_tokens": 120, "cached_tokens": 880, "ttft_ms": 210.0,
-         "generation_tps": 31.4, "finish_reason": "stop"}  # fmt: skip
+STATS = {
+    "prompt_tokens": 900,
+    "generated_tokens": 120,
+    "cached_tokens": 880,
+    "ttft_ms": 210.0,
+    "generation_tps": 31.4,
+    "finish_reason": "stop",
+}
 
 
 @pytest.fixture
@@ -275,9 +281,16 @@ def test_wheel_over_a_message_scrolls_the_view(qtbot, chat) -> None:
     bar = view.verticalScrollBar()
     before = bar.value()
     target = view.widget_for(49).content_view.viewport()
-    event = QWheelEvent(QPointF(5, 5), QPointF(target.mapToGlobal(QPoint(5, 5))), QPoint(0, 0), QPoint(0, 120),
-                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase,
-                        False)  # fmt: skip
+    event = QWheelEvent(
+        QPointF(5, 5),
+        QPointF(target.mapToGlobal(QPoint(5, 5))),
+        QPoint(0, 0),
+        QPoint(0, 120),
+        Qt.MouseButton.NoButton,
+        Qt.KeyboardModifier.NoModifier,
+        Qt.ScrollPhase.NoScrollPhase,
+        False,
+    )
     QGuiApplication.sendEvent(target, event)
     assert bar.value() < before
 

@@ -9,10 +9,22 @@ from app.ui.chat_view import ROW_SPACING, ChatView
 from app.ui.message_model import DONE, STREAMING, MessageModel, MessageRow
 
 REPLY = 'Here\'s a Python code block that prints "Hello":\n\n```python\nprint("Hello")\n```'
-LONG_STATS = {"generated_tokens": 21, "prompt_tokens": 78, "cached_tokens": 49, "ttft_ms": 160.0,
-              "generation_tps": 42.5, "finish_reason": "stop", "dropped_turns": 12}  # fmt: skip
-SHORT_STATS = {"generated_tokens": 7, "prompt_tokens": 42, "ttft_ms": 200.0, "generation_tps": 76.6,
-               "finish_reason": "stop"}  # fmt: skip
+LONG_STATS = {
+    "generated_tokens": 21,
+    "prompt_tokens": 78,
+    "cached_tokens": 49,
+    "ttft_ms": 160.0,
+    "generation_tps": 42.5,
+    "finish_reason": "stop",
+    "dropped_turns": 12,
+}
+SHORT_STATS = {
+    "generated_tokens": 7,
+    "prompt_tokens": 42,
+    "ttft_ms": 200.0,
+    "generation_tps": 76.6,
+    "finish_reason": "stop",
+}
 EARLIER = [
     MessageRow(1, "user", "What is the capital of France? Answer in one sentence."),
     MessageRow(2, "assistant", "The capital of France is Paris.", stats=SHORT_STATS),

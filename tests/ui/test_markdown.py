@@ -65,8 +65,11 @@ def test_lists_headings_links_and_rules(theme: ChatTheme) -> None:
     assert next(blocks_with(document, "Streaming test")).blockFormat().headingLevel() == 1
     link = [f for f in _fragments(next(blocks_with(document, "Here is"))) if f.charFormat().isAnchor()]
     assert [f.charFormat().anchorHref() for f in link] == ["https://example.com"]
-    rules = [b for b in blocks_with(document, "") if b.blockFormat().hasProperty(
-        QTextFormat.Property.BlockTrailingHorizontalRulerWidth)]  # fmt: skip
+    rules = [
+        b
+        for b in blocks_with(document, "")
+        if b.blockFormat().hasProperty(QTextFormat.Property.BlockTrailingHorizontalRulerWidth)
+    ]
     assert len(rules) == 1
 
 
@@ -125,8 +128,33 @@ def _fragments(block):
         iterator += 1
 
 
-PIECES = ["# ", "- ", "* ", "1. ", "  ", "    ", "```", "```py", "~~~", "> ", "| a | b |", "|---|---|", "---",
-          "text", "**b**", "*", "_", "`", "[a](b)", "\n", "\n", "\n\n", "\t", "<http://x>", "\\"]  # fmt: skip
+PIECES = [
+    "# ",
+    "- ",
+    "* ",
+    "1. ",
+    "  ",
+    "    ",
+    "```",
+    "```py",
+    "~~~",
+    "> ",
+    "| a | b |",
+    "|---|---|",
+    "---",
+    "text",
+    "**b**",
+    "*",
+    "_",
+    "`",
+    "[a](b)",
+    "\n",
+    "\n",
+    "\n\n",
+    "\t",
+    "<http://x>",
+    "\\",
+]
 
 
 @pytest.mark.parametrize("seed", range(12))
