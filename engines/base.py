@@ -117,7 +117,7 @@ class GenerationParams:
 class LoadSettings:
     """How a model is loaded; a change means a reload."""
 
-    context_length: int | None = None  # None: the model's own, capped to 8192 for now
+    context_length: int | None = None  # None: the model's own, capped to what free memory can hold
     gpu_layers: int | None = None  # None: all layers where a GPU is present, else 0
     threads: int | None = None
     prompt_cache_bytes: int = 1 << 30  # saved prompt caches for switching conversations; 0 turns reuse off
