@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
 from typing import Any
 
 from engines.base import GenerationParams
 
-BUILTIN_PRESETS_FILE = Path(__file__).resolve().parent.parent / "resources" / "presets.json"
+# Read through importlib.resources so the presets are found in a wheel or an app bundle too.
+BUILTIN_PRESETS_FILE = files("resources") / "presets.json"
 DEFAULT_PRESET = "Balanced"
 
 

@@ -30,7 +30,8 @@ sys.path.insert(0, str(ROOT))
 from app.library.starter import starter_model_path  # noqa: E402
 from engines.base import Delta, Finished, GenerationParams  # noqa: E402
 from engines.host_client import EngineClient  # noqa: E402
-from engines.templates import render_for_model  # noqa: E402
+from engines.template_choice import builtin_template  # noqa: E402
+from engines.templates import render_chat  # noqa: E402
 
 PROMPT = "Story {i}: write a long, detailed story about a lighthouse keeper and a storm."
 
@@ -60,7 +61,7 @@ def timed_parlour(client: EngineClient, i: int, max_tokens: int) -> dict[str, fl
 
 
 def raw_llamacpp(llm: Any, template: str, i: int, max_tokens: int) -> dict[str, float]:
-    prompt = render_for_model(template, messages(i), bos_token="", eos_token="")
+    prompt = render_chat(template or builtin_template("chatml"), messages(i))
     start = time.perf_counter()
     ids = llm.tokenize(prompt.encode(), add_bos=False, special=True)
     first = last = 0.0
@@ -168,7 +169,7 @@ def raw_mlx(model: Any, tokenizer: Any, template: str, i: int, max_tokens: int) 
     from mlx_lm import stream_generate
     from mlx_lm.sample_utils import make_sampler
 
-    prompt = render_for_model(template, messages(i), bos_token="", eos_token="")
+    prompt = render_chat(template or builtin_template("chatml"), messages(i))
     start = time.perf_counter()
     ids = tokenizer.encode(prompt, add_special_tokens=False)
     first = last = 0.0

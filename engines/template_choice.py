@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "resources" / "templates"
+# Read through importlib.resources so the templates are found in a wheel or an app bundle too.
+BUILTIN_DIR: Traversable = files("resources.templates")
 
 # (built-in name, the special tokens that identify the family); the first match wins.
 BUILTIN_SIGNATURES: tuple[tuple[str, tuple[str, ...]], ...] = (
@@ -32,6 +34,7 @@ class ChosenTemplate:
 
 @lru_cache(maxsize=16)
 def builtin_template(name: str) -> str:
+    """The text of the built-in template `name` ("chatml", "llama3", ...): ChatML is the last resort."""
     return (BUILTIN_DIR / f"{name}.jinja").read_text(encoding="utf-8")
 
 

@@ -15,15 +15,14 @@ import pytest
 
 from engines import templates
 from engines.gguf_header import read_gguf_header
+from engines.template_choice import builtin_template
 from engines.templates import (
-    CHATML_TEMPLATE,
     PREVIEW_MESSAGES,
     UNSAFE_MESSAGE,
     TemplateError,
     check_template,
     preview_template,
     render_chat,
-    render_for_model,
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "templates"
@@ -222,8 +221,9 @@ def test_llama_date_string_variable_renders_like_transformers() -> None:
 def test_chatml_fallback_renders_like_transformers() -> None:
     family = Family("", "")
     messages = CONVERSATIONS["system-several-turns"]
-    expected = reference(CHATML_TEMPLATE, family, messages, add_generation_prompt=True)
-    assert render_for_model(None, messages, bos_token=None, eos_token=None) == expected
+    chatml = builtin_template("chatml")
+    expected = reference(chatml, family, messages, add_generation_prompt=True)
+    assert render_chat(chatml, messages) == expected
 
 
 # A template written for this test (not a model's): the helpers, filters and string methods templates use.
@@ -328,7 +328,7 @@ def test_preview_renders_the_fixed_conversation() -> None:
         "<|im_start|>user\nWrite a haiku about tea.<|im_end|>\n"
         "<|im_start|>assistant\n"
     )
-    assert preview_template(CHATML_TEMPLATE) == expected
+    assert preview_template(builtin_template("chatml")) == expected
 
 
 def test_preview_matches_transformers_and_reports_refusals() -> None:

@@ -21,7 +21,6 @@ from engines.templates.isolation import shared_renderer
 from engines.templates.sandbox import MAX_TEMPLATE_CHARS
 
 __all__ = [
-    "CHATML_TEMPLATE",
     "MAX_TEMPLATE_CHARS",
     "PREVIEW_MESSAGES",
     "TOO_BIG_MESSAGE",
@@ -32,16 +31,7 @@ __all__ = [
     "check_template",
     "preview_template",
     "render_chat",
-    "render_for_model",
 ]
-
-# Used only when a model carries no template of its own; the caller shows a notice.
-CHATML_TEMPLATE = (
-    "{% for message in messages %}"
-    "{{ '<|im_start|>' + message['role'] + '\n' + message['content'] + '<|im_end|>' + '\n' }}"
-    "{% endfor %}"
-    "{% if add_generation_prompt %}{{ '<|im_start|>assistant\n' }}{% endif %}"
-)
 
 # The fixed conversation the template editor previews.
 PREVIEW_MESSAGES: tuple[dict[str, str], ...] = (
@@ -96,24 +86,3 @@ def render_chat(
 def preview_template(source: str, *, bos_token: str = "", eos_token: str = "") -> str:
     """The prompt `source` builds for a fixed system/user/assistant/user conversation, for the template editor."""
     return render_chat(source, [dict(m) for m in PREVIEW_MESSAGES], bos_token=bos_token, eos_token=eos_token)
-
-
-def render_for_model(
-    model_template: str | None,
-    messages: list[dict[str, Any]],
-    *,
-    bos_token: str | None,
-    eos_token: str | None,
-    tools: list[dict[str, Any]] | None = None,
-    **extra: Any,
-) -> str:
-    """The prompt for a model: its own template, else ChatML (a later layer shows a notice)."""
-    return render_chat(
-        model_template or CHATML_TEMPLATE,
-        messages,
-        add_generation_prompt=True,
-        bos_token=bos_token or "",
-        eos_token=eos_token or "",
-        tools=tools,
-        **extra,
-    )

@@ -6,7 +6,8 @@ import pytest
 from PySide6.QtCore import QTimer
 
 from app.ui.template_dialog import CHECKED_MESSAGE, TemplateDialog
-from engines.templates import CHATML_TEMPLATE, TOO_SLOW_MESSAGE
+from engines.template_choice import builtin_template
+from engines.templates import TOO_SLOW_MESSAGE
 from tests.test_template_bounds import C_LEVEL_HANGS
 
 WAIT_MS = 60_000
@@ -14,7 +15,7 @@ WAIT_MS = 60_000
 
 @pytest.fixture
 def dialog(qtbot):
-    dialog = TemplateDialog("SmolLM2", CHATML_TEMPLATE, False)
+    dialog = TemplateDialog("SmolLM2", builtin_template("chatml"), False)
     qtbot.addWidget(dialog)
     dialog.show()
     return dialog

@@ -1,0 +1,1 @@
+"""Parlour's built-in chat templates (see README.md here); read them with importlib.resources."""
