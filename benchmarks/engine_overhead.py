@@ -153,7 +153,7 @@ def bench_llamacpp(runs: int, max_tokens: int, contended: bool) -> dict[str, Any
                     "contended_raw_all_cores_tps_runs": [round(r["tps"], 1) for r in busy["raw_all"]],
                 }
             )
-        result["host_rss_bytes"] = client.ping().get("rss_bytes")
+        result["host_rss_bytes"] = client.ping().rss_bytes
     llm.close()
     return result
 
@@ -199,7 +199,7 @@ def bench_mlx(runs: int, max_tokens: int) -> dict[str, Any]:
         for i in range(runs):
             raw.append(raw_mlx(model, tokenizer, info.chat_template or "", i, max_tokens))
             ours.append(timed_parlour(client, i, max_tokens))
-        host_rss = client.ping().get("rss_bytes")
+        host_rss = client.ping().rss_bytes
     return summarize(raw, ours, host_rss)
 
 

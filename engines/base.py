@@ -9,12 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
-
-if TYPE_CHECKING:
-    from engines.prompting import ReplyRequest
+from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "cancelled", "error"]
@@ -217,50 +214,12 @@ class Finished:
     # With an error: which kind (an EngineError code), so a caller can tell the user's bad input
     # (a hostile template, a bad model file) from Parlour's own failure.
     error_code: str | None = None
+    detail: str | None = None  # for the log, never the screen: an exit status, the host's last output
     kind: Literal["finished"] = "finished"
 
 
-Event = Started | Delta | Finished
-
-
-def event_to_dict(event: Event) -> dict[str, Any]:
-    if isinstance(event, Delta):
-        if event.reasoning:
-            return {"event": "delta", "text": event.text, "reasoning": True}
-        return {"event": "delta", "text": event.text}
-    if isinstance(event, Finished):
-        out: dict[str, Any] = {
-            "event": "finished",
-            "finish_reason": event.finish_reason,
-            "stats": event.stats.to_dict(),
-        }
-        if event.error:
-            out["error"] = event.error
-        if event.error_code:
-            out["code"] = event.error_code
-        return out
-    out = {"event": "started"}
-    if event.template_source:
-        out["template_source"] = event.template_source
-    if event.notice:
-        out["notice"] = event.notice
-    return out
-
-
-def event_from_dict(data: dict[str, Any]) -> Event:
-    kind = data.get("event")
-    if kind == "delta":
-        return Delta(str(data.get("text", "")), bool(data.get("reasoning", False)))
-    if kind == "finished":
-        return Finished(
-            finish_reason=data.get("finish_reason", "error"),
-            stats=GenerationStats.from_dict(data.get("stats") or {}),
-            error=data.get("error"),
-            error_code=data.get("code"),
-        )
-    if kind == "started":
-        return Started(data.get("template_source"), data.get("notice"))
-    raise ValueError(f"unknown event {kind!r}")
+# What an engine's generate() yields: a reply's whole life.
+ReplyEvent = Started | Delta | Finished
 
 
 # --- errors -----------------------------------------------------------------------------------------
@@ -315,21 +274,3 @@ def error_from_code(code: str, message: str) -> EngineError:
 
 ProgressCallback = Callable[[float, str], None]
 Message = dict[str, Any]  # {"role": ..., "content": ...}
-
-
-class Engine(Protocol):
-    """One loaded model. Every method is called from the one thread that owns the engine."""
-
-    name: EngineName
-
-    def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
-        """Load the model; returns its description completed with what loading learned."""
-        ...
-
-    def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[Event]:
-        """Stream a reply. The last event is always Finished; should_stop is checked every token."""
-        ...
-
-    def unload(self) -> None: ...
-
-    def describe(self) -> ModelInfo: ...

@@ -4,15 +4,11 @@ MLX aborts the whole process on a Metal out-of-memory, llama.cpp can crash on a
 malformed file, and both spend seconds in C code Python cannot interrupt. Running
 them here turns those into an error event and a restart instead of a lost window.
 
-Protocol: one JSON object per line. Requests arrive on stdin; replies go to the
-file descriptor that was stdout at start-up, and fd 1 is then pointed at stderr so
-nothing native libraries print can corrupt the stream.
-
-Requests: {"op": "load"|"generate"|"render"|"tokenize"|"greedy_trace"|"cancel"|"unload"|"ping"|"shutdown",
-           "id": str, ...}
-Replies:  {"id": str, "event": "progress"|"loaded"|"started"|"delta"|"finished"|"prompt"|"tokens"|
-           "unloaded"|"pong"|"trace"|"heartbeat"|"error", ...}
-A generate request always ends with a "finished" event, whose finish_reason is "error" on failure.
+Requests arrive on stdin and events leave on the file descriptor that was stdout at
+start-up, one JSON object per line, typed and encoded by engines.protocol; fd 1 is then
+pointed at stderr so nothing native libraries print can corrupt the stream. A generate
+request always ends with Finished, whose finish_reason is "error" on failure; any other
+request ends with its answer or a Failure.
 """
 
 from __future__ import annotations
@@ -26,23 +22,38 @@ import sys
 import threading
 import time
 import traceback
-from typing import Any, TextIO
+from typing import TextIO
 
-from engines.base import (
-    Delta,
-    EngineError,
-    Finished,
-    GenerationStats,
-    InvalidRequestError,
-    LoadSettings,
-    ModelFileError,
-    NotLoadedError,
-    event_to_dict,
-)
+from engines.base import Delta, EngineError, Finished, GenerationStats, InvalidRequestError, NotLoadedError
 from engines.child_process import die_with_parent
+from engines.engine import Engine
 from engines.inspect import inspect_model
 from engines.process_memory import peak_resident_bytes, resident_bytes
-from engines.prompting import ReplyRequest
+from engines.protocol import (
+    CancelRequest,
+    Event,
+    Failure,
+    GenerateRequest,
+    Heartbeat,
+    Loaded,
+    LoadRequest,
+    PingRequest,
+    Pong,
+    Progress,
+    PromptRendered,
+    Ready,
+    RenderRequest,
+    Request,
+    ShutdownRequest,
+    TokenizeRequest,
+    Tokens,
+    Trace,
+    TraceRequest,
+    Unloaded,
+    UnloadRequest,
+    decode_request,
+    encode_event,
+)
 from engines.templates.isolation import shared_renderer
 
 log = logging.getLogger("parlour.host")
@@ -50,9 +61,10 @@ DELTA_COALESCE_S = 0.02
 # Sent whatever the engine thread is doing, so the client can tell a busy host from a stuck one
 # (engines.host_client.HOST_SILENCE_SECONDS).
 HEARTBEAT_SECONDS = 2.0
+_OUT_OF_MEMORY = "The engine ran out of memory; try a smaller model or a shorter context."
 
 
-def create_engine(kind: str) -> Any:
+def create_engine(kind: str) -> Engine:
     if kind == "mlx":
         from engines.mlx_engine import MlxEngine
 
@@ -83,16 +95,16 @@ class EngineHost:
     def __init__(self, out: TextIO) -> None:
         self._out = out
         self._write_lock = threading.Lock()
-        self._jobs: queue.Queue[dict[str, Any] | None] = queue.Queue()
+        self._jobs: queue.Queue[tuple[str, Request] | None] = queue.Queue()
         self._cancelled: set[str] = set()
         self._cancel_lock = threading.Lock()
-        self._engine: Any = None
+        self._engine: Engine | None = None
         # The one thread that loads, prefills, generates and unloads (MLX streams and
         # llama.cpp contexts belong to the thread that made them).
         self._worker = threading.Thread(target=self._work, name="engine", daemon=True)
 
-    def send(self, message: dict[str, Any]) -> None:
-        line = json.dumps(message, ensure_ascii=False)
+    def send(self, request_id: str | None, event: Event) -> None:
+        line = json.dumps(encode_event(request_id, event), ensure_ascii=False)
         with self._write_lock:
             self._out.write(line + "\n")
             self._out.flush()
@@ -100,37 +112,25 @@ class EngineHost:
     def _heartbeat(self) -> None:
         while True:
             time.sleep(HEARTBEAT_SECONDS)
-            self.send({"id": None, "event": "heartbeat"})
+            self.send(None, Heartbeat())
 
     def serve(self, stdin: TextIO) -> None:
         self._worker.start()
         threading.Thread(target=self._heartbeat, name="heartbeat", daemon=True).start()
         for line in stdin:
-            line = line.strip()
-            if not line:
+            if not line.strip():
                 continue
-            try:
-                request = json.loads(line)
-                if not isinstance(request, dict):
-                    raise ValueError("not an object")
-            except ValueError:
-                self.send(
-                    {
-                        "id": None,
-                        "event": "error",
-                        "code": "invalid_request",
-                        "message": "The engine received a malformed request.",
-                    }
-                )
+            received = self._receive(line)
+            if received is None:
                 continue
-            op = request.get("op")
-            if op == "cancel":
+            request_id, request = received
+            if isinstance(request, CancelRequest):
                 with self._cancel_lock:
-                    self._cancelled.add(str(request.get("target")))
-            elif op == "shutdown":
+                    self._cancelled.add(request.target)
+            elif isinstance(request, ShutdownRequest):
                 break
             else:
-                self._jobs.put(request)
+                self._jobs.put((request_id, request))
         self._jobs.put(None)
         self._worker.join(timeout=5)
         if self._worker.is_alive():
@@ -139,113 +139,105 @@ class EngineHost:
             log.warning("the engine thread did not stop; leaving without it")
             os._exit(0)
 
+    def _receive(self, line: str) -> tuple[str, Request] | None:
+        """One request from one line, or None after answering what was wrong with it."""
+        wire = None
+        try:
+            wire = json.loads(line)
+            return decode_request(wire)
+        except EngineError as err:  # a value the person chose, refused by its own type
+            request_id = str(wire.get("id")) if isinstance(wire, dict) else None
+            self._fail(request_id, wire.get("op") if isinstance(wire, dict) else None, err.code, str(err))
+        except (ValueError, RecursionError) as err:
+            log.error("malformed request: %s", err)
+            request_id = str(wire.get("id")) if isinstance(wire, dict) and wire.get("id") else None
+            self.send(request_id, Failure("invalid_request", "The engine received a malformed request.", str(err)))
+        return None
+
     def _is_cancelled(self, request_id: str) -> bool:
         with self._cancel_lock:
             return request_id in self._cancelled
 
     def _work(self) -> None:
         while True:
-            request = self._jobs.get()
-            if request is None:
+            job = self._jobs.get()
+            if job is None:
                 break
-            request_id = str(request.get("id"))
+            request_id, request = job
             try:
                 self._handle(request_id, request)
             except EngineError as err:
-                self._fail(request_id, request.get("op"), err.code, str(err))
+                self._fail(request_id, request.op, err.code, str(err))
             except MemoryError:
-                self._fail(
-                    request_id,
-                    request.get("op"),
-                    "engine_error",
-                    "The engine ran out of memory; try a smaller model or a shorter context.",
-                )
+                self._fail(request_id, request.op, "engine_error", _OUT_OF_MEMORY)
             except Exception as err:  # anything else is a bug: log it, tell the user plainly
                 log.error("request %s failed:\n%s", request_id, traceback.format_exc())
-                self._fail(
-                    request_id,
-                    request.get("op"),
-                    "engine_error",
-                    f"The engine failed unexpectedly ({err.__class__.__name__}: {err}).",
-                )
+                message = f"The engine failed unexpectedly ({err.__class__.__name__})."
+                self._fail(request_id, request.op, "engine_error", message, f"{err.__class__.__name__}: {err}")
             finally:
                 with self._cancel_lock:
                     self._cancelled.discard(request_id)
         if self._engine is not None:
             self._engine.unload()
 
-    def _fail(self, request_id: str, op: Any, code: str, message: str) -> None:
-        if op == "generate":
-            self.send({"id": request_id, **event_to_dict(Finished("error", GenerationStats(), message, code))})
+    def _fail(self, request_id: str | None, op: object, code: str, message: str, detail: str | None = None) -> None:
+        if op == GenerateRequest.op:
+            self.send(request_id, Finished("error", GenerationStats(), message, code, detail))
         else:
-            self.send({"id": request_id, "event": "error", "code": code, "message": message})
+            self.send(request_id, Failure(code, message, detail))
 
-    def _handle(self, request_id: str, request: dict[str, Any]) -> None:
-        op = request.get("op")
-        if op == "load":
+    def _handle(self, request_id: str, request: Request) -> None:
+        if isinstance(request, LoadRequest):
             self._load(request_id, request)
-        elif op == "generate":
+        elif isinstance(request, GenerateRequest):
             self._generate(request_id, request)
-        elif op == "render":
-            self._render(request_id, request)
-        elif op == "tokenize":
-            engine = self._require_engine()
-            self.send({"id": request_id, "event": "tokens", "ids": engine.tokenize_prompt(request["messages"])})
-        elif op == "greedy_trace":
-            # Diagnostic: greedy tokens and their margins, to check that both engines run a model alike.
-            engine = self._require_engine()
-            forced = request.get("forced")
-            ids, margins = engine.greedy_trace(
-                request["messages"], int(request.get("max_tokens", 16)), list(forced) if forced else None
-            )
-            self.send({"id": request_id, "event": "trace", "ids": ids, "margins": margins})
-        elif op == "unload":
+        elif isinstance(request, RenderRequest):
+            prompt = self._require_engine().prompt(request.reply)
+            source, notice = prompt.template.source, prompt.template.notice
+            self.send(request_id, PromptRendered(prompt.text, len(prompt.ids), source, notice, prompt.dropped_turns))
+        elif isinstance(request, TokenizeRequest):
+            self.send(request_id, Tokens(self._require_engine().tokenize_prompt(request.messages)))
+        elif isinstance(request, TraceRequest):
+            ids, margins = self._require_engine().greedy_trace(request.messages, request.max_tokens, request.forced)
+            self.send(request_id, Trace(ids, margins))
+        elif isinstance(request, UnloadRequest):
             if self._engine is not None:
                 self._engine.unload()
                 self._engine = None
-            self.send({"id": request_id, "event": "unloaded"})
-        elif op == "ping":
+            self.send(request_id, Unloaded())
+        elif isinstance(request, PingRequest):
+            loaded = self._engine is not None
             self.send(
-                {
-                    "id": request_id,
-                    "event": "pong",
-                    "pid": os.getpid(),
-                    "rss_bytes": resident_bytes(),
-                    "peak_bytes": peak_resident_bytes(),
-                    "loaded": self._engine is not None,
-                    "template_renderer_pid": shared_renderer().pid,
-                }
+                request_id, Pong(os.getpid(), loaded, resident_bytes(), peak_resident_bytes(), shared_renderer().pid)
             )
         else:
-            raise InvalidRequestError(f"Unknown request '{op}'.")
+            raise InvalidRequestError(f"Unknown request '{request.op}'.")
 
-    def _require_engine(self) -> Any:
+    def _require_engine(self) -> Engine:
         if self._engine is None:
             raise NotLoadedError("No model is loaded; choose a model first.")
         return self._engine
 
-    def _load(self, request_id: str, request: dict[str, Any]) -> None:
-        path = request.get("path")
-        if not isinstance(path, str) or not path:
-            raise ModelFileError("No model was given to load.")
-        info = inspect_model(path)
-        kind = choose_engine(info.engine, request.get("engine") or "auto")
+    def _load(self, request_id: str, request: LoadRequest) -> None:
+        if not request.path:
+            raise InvalidRequestError("No model was given to load.")
+        info = inspect_model(request.path)
+        kind = choose_engine(info.engine, request.engine)
         if self._engine is not None:
             self._engine.unload()
             self._engine = None
         engine = create_engine(kind)
 
         def progress(fraction: float, message: str) -> None:
-            self.send({"id": request_id, "event": "progress", "fraction": fraction, "message": message})
+            self.send(request_id, Progress(fraction, message))
 
-        loaded = engine.load(info, LoadSettings.from_dict(request.get("settings")), progress)
+        loaded = engine.load(info, request.settings, progress)
         self._engine = engine
-        self.send({"id": request_id, "event": "loaded", "model": loaded.to_dict(), "engine": kind})
+        self.send(request_id, Loaded(loaded, kind))
 
-    def _generate(self, request_id: str, request: dict[str, Any]) -> None:
+    def _generate(self, request_id: str, request: GenerateRequest) -> None:
         engine = self._require_engine()
-        reply = ReplyRequest.from_dict(request)
-        if not reply.messages:
+        if not request.reply.messages:
             raise InvalidRequestError("There is no message to reply to.")
         # Deltas closer together than DELTA_COALESCE_S travel as one message: on a small
         # machine every wake-up of the client steals time from the engine's threads.
@@ -254,10 +246,10 @@ class EngineHost:
         def flush() -> None:
             nonlocal pending
             if pending:
-                self.send({"id": request_id, **event_to_dict(Delta(pending, pending_reasoning))})
+                self.send(request_id, Delta(pending, pending_reasoning))
                 pending = ""
 
-        for event in engine.generate(reply, lambda: self._is_cancelled(request_id)):
+        for event in engine.generate(request.reply, lambda: self._is_cancelled(request_id)):
             if isinstance(event, Delta):
                 if event.reasoning != pending_reasoning:
                     flush()
@@ -269,22 +261,7 @@ class EngineHost:
                     last_sent = now
                 continue
             flush()
-            self.send({"id": request_id, **event_to_dict(event)})
-
-    def _render(self, request_id: str, request: dict[str, Any]) -> None:
-        """The exact prompt a generate request would send, and which template made it."""
-        prompt = self._require_engine().prompt(ReplyRequest.from_dict(request))
-        self.send(
-            {
-                "id": request_id,
-                "event": "prompt",
-                "text": prompt.text,
-                "tokens": len(prompt.ids),
-                "template_source": prompt.template.source,
-                "notice": prompt.template.notice,
-                "dropped_turns": prompt.dropped_turns,
-            }
-        )
+            self.send(request_id, event)
 
 
 def _start_renderer() -> None:
@@ -315,7 +292,7 @@ def main() -> None:
     host = EngineHost(protocol)
     # The template renderer starts beside the engine, so the first reply does not wait for it.
     threading.Thread(target=_start_renderer, name="renderer-start", daemon=True).start()
-    host.send({"id": None, "event": "ready", "pid": os.getpid()})
+    host.send(None, Ready(os.getpid()))
     host.serve(sys.stdin)
 
 

@@ -31,22 +31,48 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from engines.base import (
+    Delta,
     EngineCrashedError,
     EngineError,
-    Event,
     Finished,
     GenerationParams,
     GenerationStats,
     LoadSettings,
     Message,
     ModelInfo,
-    error_from_code,
-    event_from_dict,
+    ReplyEvent,
 )
 from engines.child_process import spawn_child
+from engines.protocol import (
+    CancelRequest,
+    Event,
+    Failure,
+    GenerateRequest,
+    Heartbeat,
+    Loaded,
+    LoadRequest,
+    PingRequest,
+    Pong,
+    Progress,
+    PromptRendered,
+    ProtocolError,
+    Ready,
+    RenderRequest,
+    ReplyRequest,
+    Request,
+    ShutdownRequest,
+    TokenizeRequest,
+    Tokens,
+    Trace,
+    TraceRequest,
+    UnloadRequest,
+    decode_event,
+    encode_request,
+    is_final,
+)
 
 log = logging.getLogger("parlour.client")
-Listener = Callable[[dict[str, Any]], None]
+Listener = Callable[[Event], None]
 STDERR_LINES_KEPT = 40
 MAX_LINE_BYTES = 64 * 1024 * 1024  # a rendered prompt of a long chat is a few MB at most
 # The host's heartbeat comes every HEARTBEAT_SECONDS (engines.host); silence this long means it is stuck.
@@ -75,18 +101,21 @@ class Reply:
     def __init__(self, client: EngineClient) -> None:
         self._client = client
         self.id = ""  # set as soon as the request is sent; events queue up until iterated
-        self._events: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._events: queue.Queue[Event] = queue.Queue()
 
-    def _deliver(self, message: dict[str, Any]) -> None:
-        self._events.put(message)
+    def _deliver(self, event: Event) -> None:
+        self._events.put(event)
 
     def cancel(self) -> None:
         self._client.cancel(self.id)
 
-    def __iter__(self) -> Iterator[Event]:
+    def __iter__(self) -> Iterator[ReplyEvent]:
         while True:
-            message = self._client.wait_on(self._events)
-            event = event_from_dict(message)
+            event = self._client.wait_on(self._events)
+            if isinstance(event, Failure):  # a generate request always ends with Finished; be safe
+                event = Finished("error", GenerationStats(), event.message, event.code, event.detail)
+            if not isinstance(event, ReplyEvent):
+                continue
             yield event
             if isinstance(event, Finished):
                 return
@@ -97,9 +126,8 @@ class Reply:
         for event in self:
             if isinstance(event, Finished):
                 return "".join(parts), event
-            text = getattr(event, "text", None)
-            if text:
-                parts.append(text)
+            if isinstance(event, Delta) and event.text:
+                parts.append(event.text)
         raise AssertionError("unreachable: a reply always ends with Finished")
 
 
@@ -109,10 +137,10 @@ class EngineClient:
         self._log_file = log_file
         self._process: subprocess.Popen[bytes] | None = None
         self._lock = threading.RLock()
-        self._listeners: dict[str, tuple[str, Listener]] = {}
+        self._listeners: dict[str, tuple[Request, Listener]] = {}
         self._ids = itertools.count(1)
         self._stderr_tail: collections.deque[str] = collections.deque(maxlen=STDERR_LINES_KEPT)
-        self._last_load: dict[str, Any] | None = None
+        self._last_load: LoadRequest | None = None
         self._last_heard = time.monotonic()
         self._stop_reason: str | None = None  # why this side stopped the host, for the requests it fails
         self.model: ModelInfo | None = None
@@ -167,17 +195,18 @@ class EngineClient:
         if crashed:
             self.restarts += 1
             if self._last_load is not None:
-                reload_request = dict(self._last_load, id=f"reload-{next(self._ids)}")
-                self._listeners[reload_request["id"]] = ("load", self._on_reload)
-                self._write(reload_request)
+                reload_id = f"reload-{next(self._ids)}"
+                self._listeners[reload_id] = (self._last_load, self._on_reload)
+                self._write(reload_id, self._last_load)
 
-    def _on_reload(self, message: dict[str, Any]) -> None:
-        if message.get("event") == "error":
-            log.warning("reloading the model after a restart failed: %s", message.get("message"))
+    def _on_reload(self, event: Event) -> None:
+        if isinstance(event, Failure):
+            log.warning("reloading the model after a restart failed: %s", event.message)
 
-    def _write(self, request: dict[str, Any]) -> None:
+    def _write(self, request_id: str, request: Request) -> None:
         assert self._process is not None and self._process.stdin is not None
-        data = (json.dumps(request, ensure_ascii=False) + "\n").encode("utf-8")
+        # ASCII on the wire: a lone surrogate in a message must not make the line unwritable.
+        data = (json.dumps(encode_request(request_id, request), ensure_ascii=True) + "\n").encode("ascii")
         try:
             self._process.stdin.write(data)
             self._process.stdin.flush()
@@ -193,13 +222,16 @@ class EngineClient:
                 if not raw or (not raw.endswith(b"\n") and len(raw) <= MAX_LINE_BYTES):
                     break  # the end, or a line cut short by the host's death: its exit status says why
                 self._last_heard = time.monotonic()
-                message = _parse_line(raw)
-                if message is None:
-                    log.error("engine host broke the protocol with a line of %d bytes: %r", len(raw), raw[:200])
+                try:
+                    request_id, event = _parse_line(raw)
+                except ProtocolError as err:
+                    log.error(
+                        "engine host broke the protocol (%s) with a line of %d bytes: %r", err, len(raw), raw[:200]
+                    )
                     self._stop_host(process, PROTOCOL_ERROR)
                     break
-                if message.get("event") != "heartbeat":
-                    self._dispatch(message)
+                if not isinstance(event, Heartbeat | Ready):
+                    self._dispatch(request_id, event)
         except Exception:  # a listener's bug must not leave requests waiting on a dead reader
             log.exception("engine reader failed")
             self._stop_host(process, PROTOCOL_ERROR)
@@ -230,14 +262,15 @@ class EngineClient:
                 self._stderr_tail.append(line)
                 log.debug("host: %s", line)
 
-    def _dispatch(self, message: dict[str, Any]) -> None:
-        request_id = message.get("id")
+    def _dispatch(self, request_id: str | None, event: Event) -> None:
         with self._lock:
-            entry = self._listeners.get(str(request_id)) if request_id is not None else None
-            if entry and _is_final(entry[0], message):
-                del self._listeners[str(request_id)]
+            entry = self._listeners.get(request_id) if request_id is not None else None
+            if entry and is_final(entry[0], event):
+                del self._listeners[request_id]  # type: ignore[arg-type]
         if entry:
-            entry[1](message)
+            entry[1](event)
+        elif isinstance(event, Failure):
+            log.error("engine failure for no open request: %s (%s)", event.message, event.detail)
 
     def _on_host_exit(self, process: subprocess.Popen[bytes], returncode: int) -> None:
         with self._lock:
@@ -251,47 +284,37 @@ class EngineClient:
         reason, self._stop_reason = self._stop_reason, None
         if not orphans:
             return
+        detail = None
         if reason:
             message = reason
         else:
-            # Let the stderr reader catch the host's last words before quoting them.
+            # Let the stderr reader catch the host's last words before quoting them in the detail.
             threading.Event().wait(0.2)
-            tail = " | ".join(list(self._stderr_tail)[-5:])
             message = f"The engine {describe_exit(returncode)}."
-            if tail:
-                message += f" Its last output: {tail}"
-        log.error("%s", message)
-        for request_id, (op, listener) in orphans:
-            if op == "generate":
-                listener(
-                    {
-                        "id": request_id,
-                        "event": "finished",
-                        "finish_reason": "error",
-                        "stats": GenerationStats().to_dict(),
-                        "error": message,
-                        "code": EngineCrashedError.code,
-                    }
-                )
+            tail = " | ".join(list(self._stderr_tail)[-5:])
+            detail = f"Its last output: {tail}" if tail else None
+        log.error("%s %s", message, detail or "")
+        for _, (request, listener) in orphans:
+            if isinstance(request, GenerateRequest):
+                listener(Finished("error", GenerationStats(), message, EngineCrashedError.code, detail))
             else:
-                listener({"id": request_id, "event": "error", "code": EngineCrashedError.code, "message": message})
+                listener(Failure(EngineCrashedError.code, message, detail))
 
     # --- requests -----------------------------------------------------------------------------------
 
-    def submit(self, request: dict[str, Any], listener: Listener) -> str:
-        """Send one request; `listener` gets every reply to it on the reader thread."""
+    def submit(self, request: Request, listener: Listener, request_id: str | None = None) -> str:
+        """Send one request; `listener` gets every event answering it, on the reader thread."""
         with self._lock:
             self._ensure_running()
-            request_id = str(request.get("id") or f"r{next(self._ids)}")
-            request = dict(request, id=request_id)
-            self._listeners[request_id] = (request["op"], listener)
-            self._write(request)
+            request_id = request_id or f"r{next(self._ids)}"
+            self._listeners[request_id] = (request, listener)
+            self._write(request_id, request)
         return request_id
 
     def cancel(self, request_id: str) -> None:
         with self._lock:
             if self.is_running():
-                self._write({"op": "cancel", "target": request_id})
+                self._write(f"c{next(self._ids)}", CancelRequest(request_id))
 
     def start_load(
         self,
@@ -299,23 +322,19 @@ class EngineClient:
         engine: str = "auto",
         settings: LoadSettings | None = None,
         listener: Listener | None = None,
+        request_id: str | None = None,
     ) -> str:
-        request = {
-            "op": "load",
-            "path": str(path),
-            "engine": engine,
-            "settings": (settings or LoadSettings()).to_dict(),
-        }
+        request = LoadRequest(str(path), engine, settings or LoadSettings())
 
-        def on_message(message: dict[str, Any]) -> None:
-            if message.get("event") == "loaded":
-                self._last_load = {k: v for k, v in request.items() if k != "id"}
-                self.model = ModelInfo.from_dict(message["model"])
-                self.engine = message.get("engine")
+        def on_event(event: Event) -> None:
+            if isinstance(event, Loaded):
+                self._last_load = request
+                self.model = event.model
+                self.engine = event.engine
             if listener:
-                listener(message)
+                listener(event)
 
-        return self.submit(request, on_message)
+        return self.submit(request, on_event, request_id)
 
     def load(
         self,
@@ -326,50 +345,24 @@ class EngineClient:
         timeout: float | None = None,
     ) -> ModelInfo:
         """Load and wait. Raises the EngineError the host reported."""
-        done: queue.Queue[dict[str, Any]] = queue.Queue()
+        done: queue.Queue[Event] = queue.Queue()
 
-        def listener(message: dict[str, Any]) -> None:
-            if message.get("event") == "progress":
+        def listener(event: Event) -> None:
+            if isinstance(event, Progress):
                 if on_progress:
-                    on_progress(float(message.get("fraction", 0)), str(message.get("message", "")))
+                    on_progress(event.fraction, event.message)
             else:
-                done.put(message)
+                done.put(event)
 
         self.start_load(path, engine, settings, listener)
         result = self.wait_on(done, LOAD_SECONDS if timeout is None else timeout, "Loading the model took too long.")
-        if result.get("event") == "error":
-            raise error_from_code(str(result.get("code")), str(result.get("message")))
-        return ModelInfo.from_dict(result["model"])
+        if isinstance(result, Failure):
+            raise result.error()
+        assert isinstance(result, Loaded)
+        return result.model
 
-    @staticmethod
-    def _reply_request(
-        op: str,
-        messages: list[Message],
-        params: GenerationParams | None,
-        template: str | None,
-        template_vars: Any,
-        continue_final: bool = False,
-    ) -> dict[str, Any]:
-        request: dict[str, Any] = {"op": op, "messages": messages, "params": (params or GenerationParams()).to_dict()}
-        if template:
-            request["template"] = template
-        if template_vars:
-            request["template_vars"] = dict(template_vars)
-        if continue_final:
-            request["continue_final"] = True
-        return request
-
-    def start_generate(
-        self,
-        messages: list[Message],
-        params: GenerationParams,
-        listener: Listener,
-        template: str | None = None,
-        template_vars: dict[str, Any] | None = None,
-        continue_final: bool = False,
-    ) -> str:
-        request = self._reply_request("generate", messages, params, template, template_vars, continue_final)
-        return self.submit(request, listener)
+    def start_generate(self, reply: ReplyRequest, listener: Listener, request_id: str | None = None) -> str:
+        return self.submit(GenerateRequest(reply), listener, request_id)
 
     def generate(
         self,
@@ -377,10 +370,12 @@ class EngineClient:
         params: GenerationParams,
         template: str | None = None,
         template_vars: dict[str, Any] | None = None,
+        continue_final: bool = False,
     ) -> Reply:
         """Start a reply and return it at once; iterate it for events."""
         reply = Reply(self)
-        reply.id = self.start_generate(messages, params, reply._deliver, template, template_vars)
+        request = ReplyRequest(list(messages), params, template, dict(template_vars or {}), continue_final)
+        reply.id = self.start_generate(request, reply._deliver)
         return reply
 
     def render(
@@ -389,25 +384,28 @@ class EngineClient:
         params: GenerationParams | None = None,
         template: str | None = None,
         template_vars: dict[str, Any] | None = None,
-    ) -> dict[str, Any]:
+    ) -> PromptRendered:
         """The exact prompt text a reply would start from, with the template's source."""
-        return self.call(self._reply_request("render", messages, params, template, template_vars))
+        reply = ReplyRequest(list(messages), params or GenerationParams(), template, dict(template_vars or {}))
+        answer = self.call(RenderRequest(reply))
+        assert isinstance(answer, PromptRendered)
+        return answer
 
-    def call(self, request: dict[str, Any], timeout: float | None = 60) -> dict[str, Any]:
-        """Send a request with a single answer and wait for it."""
-        done: queue.Queue[dict[str, Any]] = queue.Queue()
+    def call(self, request: Request, timeout: float | None = 60) -> Event:
+        """Send a request with a single answer and wait for it; a Failure is raised as its EngineError."""
+        done: queue.Queue[Event] = queue.Queue()
         self.submit(request, done.put)
         result = self.wait_on(done, timeout)
-        if result.get("event") == "error":
-            raise error_from_code(str(result.get("code")), str(result.get("message")))
+        if isinstance(result, Failure):
+            raise result.error()
         return result
 
     def wait_on(
         self,
-        answers: queue.Queue[dict[str, Any]],
+        answers: queue.Queue[Event],
         timeout: float | None = None,
         too_long: str = "The engine did not answer in time.",
-    ) -> dict[str, Any]:
+    ) -> Event:
         """The next answer in `answers`. The watchdog guarantees one comes (a death fails every open
         request); `timeout` bounds the wait on top of that, and a dead reader ends it too."""
         deadline = None if timeout is None else time.monotonic() + timeout
@@ -423,14 +421,23 @@ class EngineClient:
                 raise EngineError("The engine was stopped before it answered.")
 
     def tokenize(self, messages: list[Message]) -> list[int]:
-        return list(self.call({"op": "tokenize", "messages": messages})["ids"])
+        answer = self.call(TokenizeRequest(list(messages)))
+        assert isinstance(answer, Tokens)
+        return list(answer.ids)
 
-    def ping(self) -> dict[str, Any]:
-        return self.call({"op": "ping"}, timeout=10)
+    def trace(self, messages: list[Message], max_tokens: int, forced: list[int] | None = None) -> Trace:
+        answer = self.call(TraceRequest(list(messages), max_tokens, forced), timeout=300)
+        assert isinstance(answer, Trace)
+        return answer
+
+    def ping(self) -> Pong:
+        answer = self.call(PingRequest(), timeout=10)
+        assert isinstance(answer, Pong)
+        return answer
 
     def unload(self) -> None:
         if self.is_running():
-            self.call({"op": "unload"})
+            self.call(UnloadRequest())
         self._last_load = None
         self.model = None
         self.engine = None
@@ -446,7 +453,7 @@ class EngineClient:
         if process.poll() is None:
             try:
                 assert process.stdin is not None
-                process.stdin.write(b'{"op": "shutdown"}\n')
+                process.stdin.write((json.dumps(encode_request("shutdown", ShutdownRequest())) + "\n").encode())
                 process.stdin.flush()
                 process.stdin.close()
             except (BrokenPipeError, OSError):
@@ -464,23 +471,13 @@ class EngineClient:
         self.close()
 
 
-def _parse_line(raw: bytes) -> dict[str, Any] | None:
-    """One protocol line as a message, or None when it is not one (too long, not JSON, not an object)."""
+def _parse_line(raw: bytes) -> tuple[str | None, Event]:
+    """One protocol line as (request id, event); ProtocolError when it is not one (too long, not JSON,
+    not an object, not an event)."""
     if len(raw) > MAX_LINE_BYTES or not raw.endswith(b"\n"):
-        return None
+        raise ProtocolError(f"a line of more than {MAX_LINE_BYTES} bytes")
     try:
-        message = json.loads(raw)
+        wire = json.loads(raw)
     except (ValueError, RecursionError):
-        return None
-    return message if isinstance(message, dict) else None
-
-
-def _is_final(op: str, message: dict[str, Any]) -> bool:
-    event = message.get("event")
-    if event == "error":
-        return True
-    if op == "generate":
-        return event == "finished"
-    if op == "load":
-        return event == "loaded"
-    return True
+        raise ProtocolError("a line that is not JSON") from None
+    return decode_event(wire)

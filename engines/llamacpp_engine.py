@@ -17,7 +17,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from engines.base import (
-    Event,
     Finished,
     GenerationStats,
     LoadSettings,
@@ -26,13 +25,15 @@ from engines.base import (
     ModelInfo,
     NotLoadedError,
     ProgressCallback,
+    ReplyEvent,
     Started,
 )
 from engines.context import check_context_length, default_context_length, kv_bytes_per_token
 from engines.hardware import memory
 from engines.process_memory import peak_resident_bytes
 from engines.prompt_cache import StateCache, common_prefix
-from engines.prompting import ModelVocabulary, Prompt, ReplyRequest, ReplyShaper, build_prompt
+from engines.prompting import ModelVocabulary, Prompt, ReplyShaper, build_prompt
+from engines.protocol import ReplyRequest
 from engines.thread_choice import ThreadChoice
 
 log = logging.getLogger(__name__)
@@ -257,7 +258,7 @@ class LlamaCppEngine:
             self._states.put(live, state, int(state.llama_state_size))
         return min(live_shared, len(ids) - 1)
 
-    def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[Event]:
+    def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[ReplyEvent]:
         import llama_cpp
 
         llm = self._llm

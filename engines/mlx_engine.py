@@ -15,7 +15,6 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from engines.base import (
-    Event,
     Finished,
     GenerationParams,
     GenerationStats,
@@ -25,11 +24,13 @@ from engines.base import (
     ModelInfo,
     NotLoadedError,
     ProgressCallback,
+    ReplyEvent,
     Started,
 )
 from engines.context import check_context_length, default_context_length, kv_bytes_per_token
 from engines.hardware import memory
-from engines.prompting import ModelVocabulary, Prompt, ReplyRequest, ReplyShaper, build_prompt
+from engines.prompting import ModelVocabulary, Prompt, ReplyShaper, build_prompt
+from engines.protocol import ReplyRequest
 
 log = logging.getLogger(__name__)
 
@@ -200,7 +201,7 @@ class MlxEngine:
             rest = ids[-1:]
         return cache, list(rest)
 
-    def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[Event]:
+    def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[ReplyEvent]:
         import mlx.core as mx
         from mlx_lm import stream_generate
 

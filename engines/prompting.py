@@ -7,36 +7,15 @@ thinking/answer split behave the same whichever engine runs the model.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from engines.base import Delta, GenerationParams, Message
 from engines.context import fit_conversation
+from engines.protocol import ReplyRequest
 from engines.reasoning import ReasoningSplitter
 from engines.stopping import StopMatcher
 from engines.template_choice import ChosenTemplate, choose_template
 from engines.templates import render_chat
-
-
-@dataclass(frozen=True)
-class ReplyRequest:
-    messages: list[Message]
-    params: GenerationParams = field(default_factory=GenerationParams)
-    template_override: str | None = None  # the user's template for this model, if any
-    template_vars: dict[str, Any] = field(default_factory=dict)  # e.g. {"enable_thinking": False}
-    # Continue the last (assistant) message instead of starting a new reply: an interrupted
-    # or length-stopped reply picks up where it ended.
-    continue_final: bool = False
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ReplyRequest:
-        return cls(
-            messages=list(data.get("messages") or []),
-            params=GenerationParams.from_dict(data.get("params") or {}),
-            template_override=data.get("template") or None,
-            template_vars=dict(data.get("template_vars") or {}),
-            continue_final=bool(data.get("continue_final", False)),
-        )
 
 
 @dataclass(frozen=True)

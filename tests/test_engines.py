@@ -37,9 +37,8 @@ def greedy_trace(
 ) -> tuple[list[int], list[float]]:
     """Greedy token ids of the reply and each one's lead over the runner-up, asked of the host
     (the text re-tokenized would lose ids)."""
-    request = {"op": "greedy_trace", "messages": user(prompt), "max_tokens": count, "forced": forced}
-    reply = client.call(request, timeout=300)
-    return list(reply["ids"]), list(reply["margins"])
+    trace = client.trace(user(prompt), count, forced)
+    return list(trace.ids), list(trace.margins)
 
 
 # --- replies ------------------------------------------------------------------------------------------
@@ -182,7 +181,8 @@ def test_kill_during_reply_is_reported_and_the_next_request_works(starter_gguf: 
         finished = _kill_after_first_delta(client, signal.SIGKILL)
         assert finished.finish_reason == "error"
         assert "killed by signal 9 (SIGKILL)" in (finished.error or "")
-        assert "Its last output:" in (finished.error or "")  # the host's last stderr lines
+        assert (finished.detail or "").startswith("Its last output:")  # the host's last stderr lines, apart
+        assert "Its last output" not in (finished.error or "")  # the sentence is for the person
 
         text, again = client.generate(user(FRANCE), GREEDY).text()
         assert "Paris" in text and again.finish_reason == "stop"
@@ -196,7 +196,7 @@ def test_native_abort_is_reported_and_the_model_comes_back(starter_gguf: Path) -
         assert finished.finish_reason == "error"
         assert "signal 6 (SIGABRT)" in (finished.error or "")
         pong = client.ping()  # a fresh host, with the model reloaded before the ping
-        assert pong["loaded"] is True and pong["pid"] == client.pid
+        assert pong.loaded is True and pong.pid == client.pid
 
 
 # --- bad input through the engine API -----------------------------------------------------------------
@@ -221,7 +221,7 @@ def test_bad_model_through_the_host_is_one_sentence(case: str, bad_models: dict)
         with pytest.raises(ModelFileError) as caught:
             client.load(str(path))
         assert phrase in str(caught.value) and "\n" not in str(caught.value)
-        assert client.ping()["loaded"] is False  # the host survived
+        assert client.ping().loaded is False  # the host survived
 
 
 def test_wrong_engine_for_the_format_is_refused(starter_gguf: Path) -> None:

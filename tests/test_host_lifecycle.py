@@ -35,7 +35,7 @@ pong = client.ping()
 reply = client.generate([{{"role": "user", "content": "Write a very long essay about the sea."}}],
                         GenerationParams(max_tokens=100000, temperature=1.0))
 for event in reply:
-    print(client.pid, pong["template_renderer_pid"], flush=True)
+    print(client.pid, pong.renderer_pid, flush=True)
     break
 threading.Event().wait()
 """
@@ -78,7 +78,7 @@ FAKE_HOST = """\
 #!{python}
 import json, sys, time
 mode = {mode!r}
-sys.stdout.write(json.dumps({{"id": None, "event": "ready"}}) + "\\n")
+sys.stdout.write(json.dumps({{"id": None, "event": "ready", "pid": 1}}) + "\\n")
 sys.stdout.flush()
 for line in sys.stdin:
     request = json.loads(line)

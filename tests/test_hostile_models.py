@@ -170,7 +170,7 @@ def test_no_template_key_is_compiled_when_the_model_loads(hostile_template_gguf:
         _, finished = client.generate([{"role": "user", "content": "hi"}], GenerationParams(max_tokens=4)).text()
         assert finished.finish_reason == "error" and finished.error == TOO_BIG_MESSAGE
         assert finished.error_code == "template_error"
-        peak = client.ping()["peak_bytes"]
+        peak = client.ping().peak_bytes
     assert peak < size + HOST_HEADROOM, peak
 
 

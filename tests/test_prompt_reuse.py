@@ -98,17 +98,17 @@ def test_conversation_three_times_the_context_drops_oldest_turns(
     path = starter_gguf if engine == "llamacpp" else mlx_dir
     messages = conversation("volcanoes", 26)
     whole = llama_client.render(messages)  # the 8192-token default window takes it all
-    assert whole["dropped_turns"] == 0 and whole["tokens"] >= 3 * SMALL_CONTEXT
+    assert whole.dropped_turns == 0 and whole.tokens >= 3 * SMALL_CONTEXT
     with EngineClient() as client:
         client.load(str(path), engine, LoadSettings(context_length=SMALL_CONTEXT))
         fitted = client.render(messages, GenerationParams(max_tokens=1))
-        assert fitted["tokens"] <= SMALL_CONTEXT and fitted["dropped_turns"] > 0
+        assert fitted.tokens <= SMALL_CONTEXT and fitted.dropped_turns > 0
 
         text, stats = reply(client, messages, GenerationParams(temperature=0.0, max_tokens=24))
         assert stats.dropped_turns > 0
         assert stats.prompt_tokens + stats.generated_tokens <= SMALL_CONTEXT
         assert text.strip()
-        prompt = client.render(messages)["text"]
+        prompt = client.render(messages).text
         assert "You are a helpful assistant." in prompt  # the system prompt stays
         assert "One more thing about volcanoes?" in prompt  # and the newest turn
         assert "fact number 0 " not in prompt  # the oldest turns went first
@@ -132,12 +132,12 @@ def test_newest_message_alone_too_long_is_a_plain_error(starter_gguf: Path) -> N
 def test_template_sources_model_override_and_builtin(llama_client: EngineClient, mlx_dir: Path, tmp_path: Path) -> None:
     messages = [{"role": "user", "content": "Hi"}]
     own = llama_client.render(messages)
-    assert own["template_source"] == "model" and own["notice"] is None
-    assert own["text"].endswith("<|im_start|>assistant\n")
+    assert own.template_source == "model" and own.notice is None
+    assert own.text.endswith("<|im_start|>assistant\n")
 
     override = "{% for m in messages %}[{{ m.role }}] {{ m.content }}\n{% endfor %}[assistant] "
     custom = llama_client.render(messages, template=override)
-    assert custom["template_source"] == "override" and custom["text"] == "[user] Hi\n[assistant] "
+    assert custom.template_source == "override" and custom.text == "[user] Hi\n[assistant] "
 
     # The same MLX model with its chat template removed: a built-in stands in, and says so.
     bare = tmp_path / "bare"
@@ -152,9 +152,9 @@ def test_template_sources_model_override_and_builtin(llama_client: EngineClient,
     with EngineClient() as client:
         client.load(str(bare), "mlx")
         chosen = client.render(messages)
-    assert chosen["template_source"] == "builtin:chatml"
-    assert "no chat template" in chosen["notice"]
-    assert chosen["text"] == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
+    assert chosen.template_source == "builtin:chatml"
+    assert "no chat template" in chosen.notice
+    assert chosen.text == "<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n"
 
 
 def test_template_that_raises_reaches_the_user_as_a_sentence(llama_client: EngineClient) -> None:

@@ -72,8 +72,8 @@ def test_a_huge_context_is_refused_before_the_host_allocates_it(starter_gguf: Pa
                 client.load(str(starter_gguf), settings=LoadSettings(context_length=context))
             assert "context" in str(caught.value)
         pong = client.ping()
-        assert pong["loaded"] is False
-        assert pong["peak_bytes"] < starter_gguf.stat().st_size + HOST_HEADROOM
+        assert pong.loaded is False
+        assert pong.peak_bytes < starter_gguf.stat().st_size + HOST_HEADROOM
 
 
 @pytest.mark.parametrize(

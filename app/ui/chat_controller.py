@@ -18,7 +18,7 @@ from app.store import branches, conversations, messages, replies
 from app.store.errors import StoreError
 from app.store.records import MessageStats, Thread
 from app.ui.engine_bridge import EngineBridge
-from engines.base import GenerationParams
+from engines.base import Delta, Finished, GenerationParams, Started
 
 log = logging.getLogger(__name__)
 CHECKPOINT_TICK_MS = 250
@@ -38,7 +38,7 @@ class ChatController(QObject):
         super().__init__(parent)
         self.store = store
         self.bridge = bridge
-        self.bridge.message.connect(self._on_engine_message)
+        self.bridge.event.connect(self._on_engine_event)
         self.conversation_id: int | None = None
         self.thread: Thread | None = None
         self.params = apply_preset(GenerationParams(), builtin_presets()[DEFAULT_PRESET])
@@ -234,35 +234,34 @@ class ChatController(QObject):
             if self._writer.problem:
                 self.status.emit(self._writer.problem, True)
 
-    def _on_engine_message(self, request_id: str, message: dict[str, Any]) -> None:
+    def _on_engine_event(self, request_id: str, event: Any) -> None:
         if request_id == self._render_id:
             self._render_id = None
-            self.prompt_shown.emit(message)
+            self.prompt_shown.emit(event)
             return
         if request_id != self._reply_id or self._writer is None:
             return
-        event = message.get("event")
-        if event == "started":
-            if message.get("notice"):
-                self.status.emit(str(message["notice"]), False)
-        elif event == "delta":
-            text = str(message.get("text", ""))
-            reasoning = bool(message.get("reasoning"))
-            if reasoning:
-                self._writer.append(reasoning=text)
+        if isinstance(event, Started):
+            if event.notice:
+                self.status.emit(event.notice, False)
+        elif isinstance(event, Delta):
+            if event.reasoning:
+                self._writer.append(reasoning=event.text)
             else:
-                self._writer.append(text)
-            self.reply_delta.emit(text, reasoning)
-        elif event == "finished":
-            self._finish(message)
+                self._writer.append(event.text)
+            self.reply_delta.emit(event.text, event.reasoning)
+        elif isinstance(event, Finished):
+            self._finish(event)
 
-    def _finish(self, message: dict[str, Any]) -> None:
+    def _finish(self, event: Finished) -> None:
         writer = self._writer
         assert writer is not None
         self._checkpoint.stop()
-        reason = str(message.get("finish_reason") or "error")
-        stats = message.get("stats") or {}
-        error = message.get("error")
+        reason = event.finish_reason
+        stats = event.stats.to_dict()
+        error = event.error
+        if event.detail:
+            log.warning("reply failed: %s (%s)", error, event.detail)
         stored_stats = MessageStats(
             prompt_tokens=stats.get("prompt_tokens"),
             generated_tokens=stats.get("generated_tokens"),
@@ -286,7 +285,7 @@ class ChatController(QObject):
         self.reply_finished.emit(reason, stats, error)
         self.conversations_changed.emit()
         if reason == "error":
-            self.status.emit((error or "The reply failed.").split(" Its last output:")[0], True)
+            self.status.emit(error or "The reply failed.", True)
         else:
             tps = stats.get("generation_tps") or 0.0
             note = {"cancelled": " · stopped", "length": " · stopped at the length limit"}.get(reason, "")

@@ -1,29 +1,39 @@
-"""The engine client as Qt signals: replies arrive on the client's reader thread and
-are handed to the GUI thread through queued signals, so the window never waits."""
+"""The engine client as Qt signals: events arrive on the client's reader thread and are handed
+to the GUI thread through a queued signal, typed as engines.protocol defines them."""
 
 from __future__ import annotations
 
-from typing import Any
+import itertools
 
 from PySide6.QtCore import QObject, Signal
 
 from engines.base import GenerationParams, LoadSettings, Message
 from engines.host_client import EngineClient
+from engines.protocol import Event, PingRequest, RenderRequest, ReplyRequest, UnloadRequest
 
 
 class EngineBridge(QObject):
-    # (request id, message dict); emitted from the reader thread, delivered on the GUI thread
-    message = Signal(str, object)
+    # (request id, protocol event); emitted from the reader thread, delivered on the GUI thread
+    event = Signal(str, object)
 
     def __init__(self, log_file: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.client = EngineClient(log_file=log_file)
+        self._ids = itertools.count(1)
 
-    def _listener(self, message: dict[str, Any]) -> None:
-        self.message.emit(str(message.get("id")), message)
+    def _listener(self, request_id: str):  # noqa: ANN202
+        # The id is chosen here, so an event that arrives before submit() returns still carries it.
+        def deliver(event: Event) -> None:
+            self.event.emit(request_id, event)
+
+        return deliver
+
+    def _next_id(self) -> str:
+        return f"ui{next(self._ids)}"
 
     def load(self, path: str, engine: str = "auto", settings: LoadSettings | None = None) -> str:
-        return self.client.start_load(path, engine, settings, self._listener)
+        request_id = self._next_id()
+        return self.client.start_load(path, engine, settings, self._listener(request_id), request_id)
 
     def generate(
         self,
@@ -32,18 +42,26 @@ class EngineBridge(QObject):
         template: str | None = None,
         continue_final: bool = False,
     ) -> str:
-        return self.client.start_generate(messages, params, self._listener, template, None, continue_final)
+        request_id = self._next_id()
+        reply = ReplyRequest(list(messages), params, template, {}, continue_final)
+        return self.client.start_generate(reply, self._listener(request_id), request_id)
 
     def render(self, messages: list[Message], params: GenerationParams, template: str | None = None) -> str:
-        """Ask for the exact prompt; the answer arrives as a "prompt" message."""
-        request = EngineClient._reply_request("render", messages, params, template, None)
-        return self.client.submit(request, self._listener)
+        """Ask for the exact prompt; the answer arrives as a PromptRendered event."""
+        request_id = self._next_id()
+        reply = ReplyRequest(list(messages), params, template)
+        return self.client.submit(RenderRequest(reply), self._listener(request_id), request_id)
+
+    def ping(self) -> str:
+        request_id = self._next_id()
+        return self.client.submit(PingRequest(), self._listener(request_id), request_id)
 
     def cancel(self, request_id: str) -> None:
         self.client.cancel(request_id)
 
     def unload(self) -> str:
-        return self.client.submit({"op": "unload"}, self._listener)
+        request_id = self._next_id()
+        return self.client.submit(UnloadRequest(), self._listener(request_id), request_id)
 
     def shutdown(self) -> None:
         self.client.close()

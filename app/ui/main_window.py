@@ -43,6 +43,7 @@ from app.ui.model_picker import ModelPicker
 from app.ui.params_panel import ParamsPanel
 from app.ui.sidebar import Sidebar
 from engines.base import LoadSettings
+from engines.protocol import Failure, Loaded, Pong, Progress
 
 log = logging.getLogger(__name__)
 UNDO_DELETE_MS = 8000
@@ -169,7 +170,7 @@ class MainWindow(QMainWindow):
         self.picker.load_requested.connect(self.load_model)
         self.picker.unload_requested.connect(self.unload_model)
         self.picker.problem.connect(lambda text: self.set_status(text, True))
-        self.bridge.message.connect(self._on_engine_message)
+        self.bridge.event.connect(self._on_engine_event)
         self.sidebar.new_chat_requested.connect(self.new_chat)
         self.sidebar.conversation_chosen.connect(self.open_conversation)
         self.sidebar.search_changed.connect(self.search)
@@ -218,25 +219,24 @@ class MainWindow(QMainWindow):
         self.picker.loaded(None)
         self.set_status("Model unloaded.")
 
-    def _on_engine_message(self, request_id: str, message: dict[str, Any]) -> None:
-        event = message.get("event")
+    def _on_engine_event(self, request_id: str, event: Any) -> None:
         if request_id == self._ping_id:
             self._ping_id = None
-            rss = message.get("rss_bytes")
+            rss = event.rss_bytes if isinstance(event, Pong) else None
             self.memory_text.setText(f"Engine memory: {rss / 1e9:.2f} GB" if rss else "")
         elif request_id == self._load_id:
-            if event == "progress":
-                self.picker.loading(float(message.get("fraction", 0)))
-            elif event == "loaded":
-                self._on_loaded(message)
-            elif event == "error":
+            if isinstance(event, Progress):
+                self.picker.loading(event.fraction)
+            elif isinstance(event, Loaded):
+                self._on_loaded(event)
+            elif isinstance(event, Failure):
                 self._load_id = None
                 self.picker.loaded(None)
-                self.set_status(str(message.get("message")), True)
+                self.set_status(event.message, True)
 
-    def _on_loaded(self, message: dict[str, Any]) -> None:
-        self._loaded = model = message.get("model") or {}
-        engine = message.get("engine")
+    def _on_loaded(self, event: Loaded) -> None:
+        self._loaded = model = event.model.to_dict()
+        engine = event.engine
         picked = self.picker.current_model()
         name = picked.name if picked is not None and str(picked.path) == model.get("path") else model.get("name")
         self.chat.set_model(model.get("path"), name, engine)
@@ -256,7 +256,7 @@ class MainWindow(QMainWindow):
 
     def _override_for(self, path: str | None) -> str | None:
         from app.store.templates import model_template
-        from app.template_commands import model_key
+        from app.store.templates import model_key
 
         if not path:
             return None
@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
 
     def _poll_memory(self) -> None:
         if self._loaded is not None and self._ping_id is None and not self.chat.busy:
-            self._ping_id = self.bridge.client.submit({"op": "ping"}, self.bridge._listener)
+            self._ping_id = self.bridge.ping()
 
     def show_browser(self) -> None:
         """The Hub browser, in its own window; nothing touches the network until the user searches."""
@@ -423,9 +423,7 @@ class MainWindow(QMainWindow):
 
     def _on_reply_finished(self, reason: str, stats: dict[str, Any], error: str | None) -> None:
         status = {"error": "error", "cancelled": "done", "length": "done"}.get(reason, "done")
-        self.messages.finish_last(
-            status, {**stats, "finish_reason": reason}, (error or "").split(" Its last output:")[0] or None
-        )
+        self.messages.finish_last(status, {**stats, "finish_reason": reason}, error or None)
         self._update_gauge(stats)
         if self.chat.conversation_id is not None:
             self.chat.reload_thread()
@@ -448,15 +446,14 @@ class MainWindow(QMainWindow):
         )
         self.context_gauge.setFormat(f"Context: {used:,} of {self._context_length:,} tokens · {policy}")
 
-    def _show_prompt(self, message: dict[str, Any]) -> None:
-        if message.get("event") == "error":
-            self.set_status(str(message.get("message")), True)
+    def _show_prompt(self, event: Any) -> None:
+        if isinstance(event, Failure):
+            self.set_status(event.message, True)
             return
         box = QMessageBox(self)
         box.setWindowTitle("The exact prompt")
-        source = str(message.get("template_source"))
-        box.setText(f"Template: {source} · {message.get('tokens')} tokens")
-        box.setDetailedText(str(message.get("text", "")))
+        box.setText(f"Template: {event.template_source} · {event.tokens} tokens")
+        box.setDetailedText(event.text)
         box.exec()
 
     # --- parameters and presets ---------------------------------------------------------------------
@@ -508,7 +505,7 @@ class MainWindow(QMainWindow):
         from pathlib import Path
 
         from app.store.templates import clear_model_template, set_model_template
-        from app.template_commands import model_key
+        from app.store.templates import model_key
         from app.ui.template_dialog import TemplateDialog
 
         if not self._loaded:
