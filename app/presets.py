@@ -41,18 +41,14 @@ def is_builtin(name: str) -> bool:
     return name in builtin_presets()
 
 
-def model_defaults_key(model_path: str) -> str:
-    return f"model_defaults:{model_path}"
-
-
 def model_defaults(store: Any, model_path: str) -> dict[str, Any] | None:
-    from app.store.settings import get_setting
+    """The parameters saved as this model's defaults, or None."""
+    from app.store import settings
 
-    value = get_setting(store, model_defaults_key(model_path))
-    return value if isinstance(value, dict) else None
+    return settings.model_defaults(store, model_path)
 
 
 def save_model_defaults(store: Any, model_path: str, params: GenerationParams) -> None:
-    from app.store.settings import set_setting
+    from app.store import settings
 
-    set_setting(store, model_defaults_key(model_path), params.to_dict())
+    settings.set_model_defaults(store, model_path, params.to_dict())

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 )
 
 from app.library.downloads import DownloadJob, DownloadProgress, DownloadQueue, JobState, format_duration
-from app.library.errors import OfflineError
+from app.library.errors import LibraryError, OfflineError
+from app.library.fit import CONTEXT_LADDER
 from app.library.hub import HubSearch, SearchQuery, default_formats
 from app.library.hub_token import HubToken
 from app.ui.background import run_in_background
@@ -47,7 +48,7 @@ SORT_CHOICES = [
     ("Trending", "trending"),
     ("Recently updated", "updated"),
 ]
-CONTEXT_CHOICES = [2048, 4096, 8192, 16384, 32768, 65536, 131072]
+CONTEXT_CHOICES = sorted(CONTEXT_LADDER)  # the fit estimate's own ladder, smallest first
 
 
 class _LatestProgress:
@@ -78,8 +79,6 @@ class HubBrowser(QWidget):
         self, queue: DownloadQueue | None = None, token_store: HubToken | None = None, parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        from app.library.settings import Setting, get
-
         self.setWindowTitle("Find models")
         self.queue = queue or DownloadQueue()
         self.token_store = token_store or HubToken()
@@ -120,11 +119,7 @@ class HubBrowser(QWidget):
         self.facts = QLabel("")
         self.facts.setWordWrap(True)
         self.card = QTextBrowser()
-        self.context_box = QComboBox()
-        for tokens in CONTEXT_CHOICES:
-            self.context_box.addItem(f"{tokens:,} tokens of context", tokens)
-        chosen = get(Setting.FIT_CONTEXT)
-        self.context_box.setCurrentIndex(CONTEXT_CHOICES.index(chosen) if chosen in CONTEXT_CHOICES else 2)
+        self.context_box = self._context_box()
         self.variants = QTableWidget(0, 3)
         self.variants.setHorizontalHeaderLabels(["Variant", "Size", "Fit"])
         self.variants.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
@@ -156,6 +151,22 @@ class HubBrowser(QWidget):
         self.cancel_button.clicked.connect(self._cancel)
         self.token_button.clicked.connect(self._ask_token)
         run_in_background(self, self.token_store.get, self._token_loaded, lambda _err: None)
+
+    @staticmethod
+    def _context_box() -> QComboBox:
+        """The context lengths the fit badges can assume, set to the one chosen last time."""
+        from app.library.settings import fit_context
+        from app.store.settings import Setting, default
+
+        box = QComboBox()
+        for tokens in CONTEXT_CHOICES:
+            box.addItem(f"{tokens:,} tokens of context", tokens)
+        try:
+            chosen = fit_context()
+        except LibraryError:  # the store cannot be opened: the badges still work at the default
+            chosen = default(Setting.FIT_CONTEXT)
+        box.setCurrentIndex(CONTEXT_CHOICES.index(chosen))
+        return box
 
     def _layout(self) -> None:
         top = QHBoxLayout()
@@ -293,9 +304,12 @@ class HubBrowser(QWidget):
             self.variants.setItem(row, 2, item)
 
     def _context_changed(self, _index: int) -> None:
-        from app.library.settings import Setting, put
+        from app.library.settings import set_fit_context
 
-        put(Setting.FIT_CONTEXT, int(self.context_box.currentData()))
+        try:
+            set_fit_context(int(self.context_box.currentData()))
+        except LibraryError as error:
+            self.status.setText(str(error))
         self._show_fits()
 
     def _variant_chosen(self) -> None:

@@ -9,7 +9,9 @@ import pytest
 from keyring.backends import fail
 from PySide6.QtCore import Qt
 
+from app.library.fit import CONTEXT_LADDER
 from app.library.hub import SearchResult
+from app.library.settings import fit_context
 from app.ui.browser import HubBrowser
 from app.ui.search_results_model import ResultRole, SearchResultsModel
 from tests.library.helpers import models_root
@@ -106,3 +108,14 @@ def test_pause_resume_and_cancel_buttons(qtbot, browser: HubBrowser, hub: FakeHu
     qtbot.waitUntil(lambda: browser.progress_label.text().startswith("Cancelled"), timeout=WAIT_MS)
     assert not browser.cancel_button.isEnabled() and browser.download_button.isEnabled()
     assert (models_root() / GGUF_REPO / "SmolLM2-135M-Instruct.Q4_1.gguf.part").exists()
+
+
+def test_the_fit_context_offers_the_estimates_ladder_and_is_remembered(qtbot, browser: HubBrowser) -> None:
+    offered = [browser.context_box.itemData(i) for i in range(browser.context_box.count())]
+    assert offered == sorted(CONTEXT_LADDER)
+    assert browser.context_box.currentData() == 8192  # nothing chosen yet
+    browser.context_box.setCurrentIndex(offered.index(32768))
+    assert fit_context() == 32768  # kept in the store
+    again = HubBrowser()
+    qtbot.addWidget(again)
+    assert again.context_box.currentData() == 32768
