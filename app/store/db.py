@@ -7,7 +7,7 @@ changing it, and runs forward migrations.
 Durability policy. The journal is a write-ahead log (WAL), so a commit is
 atomic and a crash or power cut never leaves the file half-written.
 `synchronous=NORMAL` makes every commit survive the app being killed (the
-data is with the operating system), which covers the once-a-second streaming
+data is with the operating system), which covers the half-second streaming
 checkpoints without a disk flush each time. Commits that must also survive a
 power cut (the person's own message, the end of a reply, imports, deletions)
 use `transaction(durable=True)`, which flushes the log to the drive at

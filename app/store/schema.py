@@ -90,7 +90,7 @@ _SEARCH = Migration(
             content, content='messages', content_rowid='id', tokenize='{_TOKENIZER}'
         )
         """,
-        # A reply is indexed once it stops streaming, so the once-a-second checkpoints of a
+        # A reply is indexed once it stops streaming, so the half-second checkpoints of a
         # growing reply do not rewrite its index entries each time.
         """
         CREATE TRIGGER message_search_insert AFTER INSERT ON messages
