@@ -255,7 +255,8 @@ def _check_quantization(config: dict[str, Any]) -> None:
 
 
 def _mlx_kv_geometry(config: dict[str, Any]) -> dict[str, int | None]:
-    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+    nested = config.get("text_config")
+    text: dict[str, Any] = nested if isinstance(nested, dict) else config
     heads = _int_or_none(text.get("num_attention_heads"))
     width = _int_or_none(text.get("hidden_size"))
     return {
@@ -334,6 +335,7 @@ def _safetensors_parameters(path: Path, config: dict[str, Any]) -> int:
         offsets, shape = entry.get("data_offsets"), entry.get("shape")
         if not _is_offsets(offsets) or not _is_shape(shape):
             raise damaged
+        assert isinstance(offsets, list) and isinstance(shape, list)  # what the checks above proved
         data_end = max(data_end, offsets[1])
         elements = math.prod(shape)
         if name.endswith((".scales", ".biases")):

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from engines.base import (
+    EngineName,
     Finished,
     GenerationStats,
     LoadSettings,
@@ -106,7 +107,7 @@ def never_compile_model_templates() -> None:
 
 
 class LlamaCppEngine:
-    name = "llamacpp"
+    name: EngineName = "llamacpp"
 
     def __init__(self) -> None:
         self._llm: Any = None

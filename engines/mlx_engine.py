@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from engines.base import (
+    EngineName,
     Finished,
     GenerationParams,
     GenerationStats,
@@ -65,7 +66,7 @@ def logits_processors_for(params: GenerationParams) -> list[Any]:
 
 
 class MlxEngine:
-    name = "mlx"
+    name: EngineName = "mlx"
 
     def __init__(self) -> None:
         self._model: Any = None
@@ -92,7 +93,7 @@ class MlxEngine:
         )
         progress(0.2, "Reading weights")
         try:
-            model, tokenizer = load(info.path)
+            model, tokenizer = load(info.path)[:2]  # mlx-lm may return a config too
         except (ValueError, FileNotFoundError, OSError, KeyError) as err:
             raise ModelFileError(f"MLX could not load this model: {err}") from None
         mx.eval(model.parameters())
@@ -180,11 +181,11 @@ class MlxEngine:
         for token, logprobs in generate_step(
             mx.array(prompt), self._model, max_tokens=count, sampler=make_sampler(temp=0.0)
         ):
-            token = int(token)
-            if token in self._tokenizer.eos_token_ids:
+            token_id = int(token)
+            if token_id in self._tokenizer.eos_token_ids:
                 break
-            top = mx.topk(logprobs.astype(mx.float32), 2).tolist()
-            ids.append(token)
+            top: list[float] = mx.topk(logprobs.astype(mx.float32), 2).tolist()  # type: ignore[assignment]
+            ids.append(token_id)
             margins.append(max(top) - min(top))
         return ids, margins
 

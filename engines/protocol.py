@@ -226,7 +226,7 @@ EVENT_NAMES: dict[type, str] = {
     Failure: "error",
 }
 _EVENTS_BY_NAME = {name: cls for cls, name in EVENT_NAMES.items()}
-_REQUESTS_BY_OP: dict[str, type] = {
+_REQUESTS_BY_OP: dict[str, Any] = {
     cls.op: cls
     for cls in (
         LoadRequest,

@@ -97,7 +97,7 @@ def text_size(value: Any, cap: int, indent: int = 0) -> int:
             total += 2 + 4 * len(item)
             if total <= cap:
                 stack.extend((part, depth + 1) for pair in item.items() for part in pair)
-        elif isinstance(item, list | tuple | set | frozenset | abc.MappingView):
+        elif isinstance(item, list | tuple | set | frozenset | abc.KeysView | abc.ValuesView | abc.ItemsView):
             total += 2 + 2 * len(item)
             if total <= cap:
                 stack.extend((part, depth + 1) for part in item)
@@ -204,7 +204,8 @@ def check_str_method(method: Any, args: tuple, kwargs: dict, budget: Budget) -> 
     elif name == "expandtabs":
         size = args[0] if args else kwargs.get("tabsize", 8)
         if isinstance(size, int):
-            budget.fits(len(owner) + owner.count("\t" if isinstance(owner, str) else b"\t") * max(size, 0))
+            tabs = owner.count("\t") if isinstance(owner, str) else owner.count(b"\t")
+            budget.fits(len(owner) + tabs * max(size, 0))
     elif name == "replace" and len(args) >= 2 and all(isinstance(a, type(owner)) for a in args[:2]):
         old, new = args[0], args[1]
         count = owner.count(old) if old else len(owner) + 1

@@ -239,7 +239,8 @@ def _environment() -> Any:
                 if is_map:
                     if kwargs or len(args) != 1:
                         raise TypeError("format_map() takes exactly one argument")
-                    args, kwargs = (), args[0]
+                    mapping = args[0]
+                    return ACTIVE.get().account(type(text)(vformat(text, (), mapping)))
                 return ACTIVE.get().account(type(text)(vformat(text, args, kwargs)))
 
             return wrapper

@@ -68,11 +68,11 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     _limit_cpu(seconds + 1.0)
     op = request.get("op")
     if op == "check":
-        check_in_process(request.get("template"))
+        check_in_process(str(request.get("template") or ""))
         return {"ok": True, "text": ""}
     if op == "render":
         options = request.get("options") or {}
-        text = render_in_process(request.get("template"), request.get("messages") or [], **options)
+        text = render_in_process(str(request.get("template") or ""), request.get("messages") or [], **options)
         return {"ok": True, "text": text}
     return {"ok": False, "message": f"Unknown render request {str(op)[:40]!r}."}
 
