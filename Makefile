@@ -38,8 +38,11 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store.py --conversations 1000
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/ui_stream.py
 
+# Style and types: mypy's files (engines/, app/store/, app/library/) are listed in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -138,7 +138,8 @@ def shape_from_gguf(metadata: dict[str, Any], array_lengths: dict[str, int] | No
 
 
 def shape_from_config(config: dict[str, Any]) -> ModelShape | None:
-    text = config.get("text_config") if isinstance(config.get("text_config"), dict) else config
+    nested = config.get("text_config")  # multimodal configs keep the language model's sizes here
+    text: dict[str, Any] = nested if isinstance(nested, dict) else config
     layers = _num(text.get("num_hidden_layers") or text.get("n_layer") or text.get("num_layers"))
     heads = _num(text.get("num_attention_heads") or text.get("n_head"))
     embedding = _num(text.get("hidden_size") or text.get("n_embd") or text.get("d_model"))

@@ -10,7 +10,7 @@ import json
 import threading
 from typing import Any
 
-from app.store.db import Store
+from app.store.db import Store, inserted_id
 from app.store.errors import NotFoundError
 from app.store.records import CONVERSATION_COLUMNS, Conversation, conversation_from_row
 from app.store.timestamps import now_text
@@ -64,7 +64,7 @@ def create_conversation(
                 int(pinned),
             ),
         )
-        conversation_id = cursor.lastrowid
+        conversation_id = inserted_id(cursor)
     return get_conversation(store, conversation_id)
 
 

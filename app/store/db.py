@@ -80,6 +80,14 @@ _TOO_NEW = (
 )
 
 
+def inserted_id(cursor: sqlite3.Cursor) -> int:
+    """The rowid of the row the INSERT just run on `cursor` made (sqlite3 types it as optional)."""
+    row_id = cursor.lastrowid
+    if row_id is None:
+        raise RuntimeError("no row was inserted")
+    return row_id
+
+
 def store_path() -> Path:
     """Where the store lives: the platform data folder, or PARLOUR_HOME when set."""
     return data_dir() / STORE_FILE_NAME

@@ -88,7 +88,7 @@ def undo_newer_search_format(connection: sqlite3.Connection) -> None:
     if FTS_SECURE_DELETE:
         return
     try:
-        stale = [table for table in SEARCH_TABLES if (_config(connection, table, "version") or 0) > _FTS_FORMAT]
+        stale = [table for table in SEARCH_TABLES if _format_version(connection, table) > _FTS_FORMAT]
         if not stale:
             return
         with _write(connection):
@@ -105,6 +105,11 @@ def undo_newer_search_format(connection: sqlite3.Connection) -> None:
 def _config(connection: sqlite3.Connection, table: str, key: str) -> object:
     row = connection.execute(f"SELECT v FROM {table}_config WHERE k = ?", (key,)).fetchone()
     return None if row is None else row[0]
+
+
+def _format_version(connection: sqlite3.Connection, table: str) -> int:
+    version = _config(connection, table, "version")
+    return version if isinstance(version, int) else 0
 
 
 @contextmanager

@@ -12,9 +12,9 @@ import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
-from app.store.db import Store
+from app.store.db import Store, inserted_id
 from app.store.errors import ImportFormatError
 from app.store.export import FORMAT_NAME, FORMAT_VERSION
 from app.store.records import FINISH_REASONS, ROLES, STATUSES
@@ -82,7 +82,7 @@ def import_document(store: Store, document: Any, source: str = "The file") -> li
             cursor = connection.execute(
                 f"INSERT INTO conversations ({columns}) VALUES ({marks})", tuple(plan.values.values())
             )
-            conversation_id = cursor.lastrowid
+            conversation_id = inserted_id(cursor)
             ids: dict[Any, int] = {}
             for message in plan.messages:
                 values = {
@@ -95,7 +95,7 @@ def import_document(store: Store, document: Any, source: str = "The file") -> li
                 cursor = connection.execute(
                     f"INSERT INTO messages ({columns}) VALUES ({marks})", tuple(values.values())
                 )
-                ids[message.key] = cursor.lastrowid
+                ids[message.key] = inserted_id(cursor)
             leaf = ids.get(plan.current_leaf_key) if plan.current_leaf_key is not None else None
             if leaf is None and ids:
                 leaf = max(ids.values())
@@ -286,5 +286,5 @@ def _parameters(data: dict) -> str:
     return text
 
 
-def _is_integer(value: Any) -> bool:
+def _is_integer(value: object) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)

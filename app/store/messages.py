@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 
 from app.store.conversations import title_from_text
-from app.store.db import Store
+from app.store.db import Store, inserted_id
 from app.store.errors import NotFoundError
 from app.store.records import MESSAGE_COLUMNS, ROLES, Message, message_from_row
 from app.store.timestamps import now_text
@@ -92,7 +92,7 @@ def insert_message(
         "content) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (conversation_id, parent_id, role, status, now, model, reasoning, content),
     )
-    message_id = cursor.lastrowid
+    message_id = inserted_id(cursor)
     # The automatic title follows the first user message (and its edits) until the person renames.
     retitle = role == "user" and not title_row[1] and (parent_id is None or not title_row[0])
     if retitle:
