@@ -161,56 +161,18 @@ def _int_or_none(value: Any) -> int | None:
 
 
 def inspect_mlx_dir(path: Path) -> ModelInfo:
-    config_path = path / "config.json"
     _refuse_special_files(path)
-    code_files = sorted(p.name for p in path.glob("*.py"))
-    if code_files:
-        raise ModelFileError(
-            f"This model folder contains Python code ({code_files[0]}); "
-            "Parlour never runs code that comes with a model."
-        )
-    if not config_path.exists():
-        raise ModelFileError(f"{path} is not a model folder: it has no config.json.")
-    config = _read_json(config_path, "config.json")
-    if not isinstance(config, dict):
-        raise ModelFileError("This model folder's config.json is not a JSON object.")
-    if config.get("model_file") or config.get("auto_map"):
-        raise ModelFileError("This model needs custom code from its folder to run; Parlour never runs it.")
-
-    weights = sorted(path.glob("*.safetensors"))
-    if not weights:
-        pickles = sorted(p.name for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
-        if pickles:
-            raise ModelFileError(
-                f"This model folder has only PyTorch pickle weights ({pickles[0]}), which can run code "
-                "when opened; Parlour loads .safetensors weights only."
-            )
-        raise ModelFileError("This model folder has no weights (.safetensors files).")
-
+    config = _mlx_config(path)
+    weights = _mlx_weights(path)
     _check_quantization(config)
-    model_type = config.get("model_type")
-    if not isinstance(model_type, str) or not model_type:
-        raise ModelFileError("This model folder's config.json does not say what kind of model it is (model_type).")
-    if not mlx_supports(model_type):
-        raise ModelFileError(
-            f"The model type {brief(model_type)} is not supported by the installed mlx-lm; "
-            "try a GGUF version of this model."
-        )
+    model_type = _mlx_model_type(config)
     if not any((path / name).exists() for name in TOKENIZER_FILES):
         raise ModelFileError("This model folder has no tokenizer (tokenizer.json or tokenizer.model).")
-
     parameter_count = sum(_safetensors_parameters(f, config) for f in weights)
     total_size = sum(f.stat().st_size for f in path.iterdir() if f.is_file())
-    tok_config = (
-        _read_json(path / "tokenizer_config.json", "tokenizer_config.json")
-        if (path / "tokenizer_config.json").exists()
-        else {}
-    )
-    template = None
-    if (path / "chat_template.jinja").exists():
-        template = _read_small(path / "chat_template.jinja", TEMPLATE_LIMIT).decode("utf-8", errors="replace")
-    elif isinstance(tok_config, dict) and isinstance(tok_config.get("chat_template"), str):
-        template = tok_config["chat_template"]
+    tok_config = _read_json(path / "tokenizer_config.json", "tokenizer_config.json")
+    if not isinstance(tok_config, dict):
+        tok_config = {}
     return ModelInfo(
         path=str(path),
         engine="mlx",
@@ -221,11 +183,62 @@ def inspect_mlx_dir(path: Path) -> ModelInfo:
         quantization=_mlx_quantization(config),
         context_length=_int_or_none(config.get("max_position_embeddings")),
         file_size=total_size,
-        chat_template=template,
-        bos_token=_token_text(tok_config.get("bos_token")) if isinstance(tok_config, dict) else None,
-        eos_token=_token_text(tok_config.get("eos_token")) if isinstance(tok_config, dict) else None,
+        chat_template=_mlx_chat_template(path, tok_config),
+        bos_token=_token_text(tok_config.get("bos_token")),
+        eos_token=_token_text(tok_config.get("eos_token")),
         **_mlx_kv_geometry(config),
     )
+
+
+def _mlx_config(path: Path) -> dict[str, Any]:
+    """config.json, after refusing folders that bring code of their own."""
+    code_files = sorted(p.name for p in path.glob("*.py"))
+    if code_files:
+        raise ModelFileError(
+            f"This model folder contains Python code ({code_files[0]}); "
+            "Parlour never runs code that comes with a model."
+        )
+    if not (path / "config.json").exists():
+        raise ModelFileError(f"{path} is not a model folder: it has no config.json.")
+    config = _read_json(path / "config.json", "config.json")
+    if not isinstance(config, dict):
+        raise ModelFileError("This model folder's config.json is not a JSON object.")
+    if config.get("model_file") or config.get("auto_map"):
+        raise ModelFileError("This model needs custom code from its folder to run; Parlour never runs it.")
+    return config
+
+
+def _mlx_weights(path: Path) -> list[Path]:
+    weights = sorted(path.glob("*.safetensors"))
+    if weights:
+        return weights
+    pickles = sorted(p.name for p in path.iterdir() if p.suffix.lower() in PICKLE_SUFFIXES)
+    if pickles:
+        raise ModelFileError(
+            f"This model folder has only PyTorch pickle weights ({pickles[0]}), which can run code "
+            "when opened; Parlour loads .safetensors weights only."
+        )
+    raise ModelFileError("This model folder has no weights (.safetensors files).")
+
+
+def _mlx_model_type(config: dict[str, Any]) -> str:
+    model_type = config.get("model_type")
+    if not isinstance(model_type, str) or not model_type:
+        raise ModelFileError("This model folder's config.json does not say what kind of model it is (model_type).")
+    if not mlx_supports(model_type):
+        raise ModelFileError(
+            f"The model type {brief(model_type)} is not supported by the installed mlx-lm; "
+            "try a GGUF version of this model."
+        )
+    return model_type
+
+
+def _mlx_chat_template(path: Path, tok_config: dict[str, Any]) -> str | None:
+    """chat_template.jinja, else the template in tokenizer_config.json, as transformers looks for it."""
+    if (path / "chat_template.jinja").exists():
+        return _read_small(path / "chat_template.jinja", TEMPLATE_LIMIT).decode("utf-8", errors="replace")
+    template = tok_config.get("chat_template")
+    return template if isinstance(template, str) else None
 
 
 def _refuse_special_files(path: Path) -> None:
@@ -292,6 +305,9 @@ def _read_small(path: Path, limit: int) -> bytes:
 
 
 def _read_json(path: Path, label: str) -> Any:
+    """The JSON in `path`, read bounded; {} when the file does not exist."""
+    if not path.exists():
+        return {}
     limit = CONFIG_LIMIT if label == "config.json" else TOKENIZER_CONFIG_LIMIT
     data = _read_small(path, limit)
     try:

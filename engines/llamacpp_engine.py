@@ -13,12 +13,15 @@ import ctypes
 import logging
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from engines.base import (
     EngineName,
     Finished,
+    FinishReason,
+    GenerationParams,
     GenerationStats,
     LoadSettings,
     Message,
@@ -260,29 +263,32 @@ class LlamaCppEngine:
         return min(live_shared, len(ids) - 1)
 
     def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[ReplyEvent]:
-        import llama_cpp
-
         llm = self._llm
         if llm is None:
             raise NotLoadedError("No model is loaded.")
-        params = request.params
         start = time.perf_counter()
         prompt = self.prompt(request)
-        ids = prompt.ids
-        cached = self._reuse_prefix(ids)
+        cached = self._reuse_prefix(prompt.ids)
         self._threads.update(llm._ctx.ctx, force=True)  # others' load may have changed since the last reply
+        params = request.params
         llm.set_seed(params.seed if params.seed is not None else random.getrandbits(31))
+        yield Started(prompt.template.source, prompt.template.notice)
+        run = yield from self._decode(prompt, params, ReplyShaper(params, prompt.text), should_stop)
+        yield Finished(run.finish, _reply_stats(prompt, cached, start, run))
+
+    def _decode(
+        self, prompt: Prompt, params: GenerationParams, shaper: ReplyShaper, should_stop: Callable[[], bool]
+    ) -> Generator[ReplyEvent, None, _DecodeRun]:
+        """Sample tokens until the end of the turn, a stop string, the length limit or a cancel."""
+        import llama_cpp
+
+        llm = self._llm
         greedy = params.greedy
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        shaper = ReplyShaper(params, prompt.text)
-        stats = GenerationStats(prompt_tokens=len(ids), cached_tokens=cached, dropped_turns=prompt.dropped_turns)
         vocab = llm._model.vocab
-        yield Started(prompt.template.source, prompt.template.notice)
-        finish = "length"
-        first_token_at = 0.0
-        generated = 0
+        run = _DecodeRun()
         tokens = llm.generate(
-            ids,
+            prompt.ids,
             top_k=1 if greedy else params.top_k,
             top_p=1.0 if greedy else params.top_p,
             min_p=0.0 if greedy else params.min_p,
@@ -294,32 +300,50 @@ class LlamaCppEngine:
         )
         try:
             for token in tokens:
-                if generated == 0:
-                    first_token_at = time.perf_counter()
-                    stats.ttft_ms = (first_token_at - start) * 1000
+                run.first_token_at = run.first_token_at or time.perf_counter()
                 if llama_cpp.llama_vocab_is_eog(vocab, token):
-                    finish = "stop"
+                    run.finish = "stop"
                     break
-                generated += 1
+                run.generated += 1
                 yield from shaper.feed(decoder.decode(llm.detokenize([token])))
                 if shaper.stopped:
-                    finish = "stop"
+                    run.finish = "stop"
                     break
-                if generated >= prompt.max_tokens:
+                if run.generated >= prompt.max_tokens:
                     break
                 if should_stop():
-                    finish = "cancelled"
+                    run.finish = "cancelled"
                     break
                 self._threads.update(llm._ctx.ctx)
         finally:
             tokens.close()
         yield from shaper.finish(decoder.decode(b"", final=True))
-        end = time.perf_counter()
-        stats.generated_tokens = generated
-        if first_token_at:
-            prefill_s = first_token_at - start
-            stats.prompt_tps = (len(ids) - cached) / prefill_s if prefill_s > 0 else 0.0
-            if generated > 1 and end > first_token_at:
-                stats.generation_tps = (generated - 1) / (end - first_token_at)
-        stats.peak_memory_bytes = peak_resident_bytes()
-        yield Finished(finish, stats)  # type: ignore[arg-type]
+        run.ended_at = time.perf_counter()
+        return run
+
+
+@dataclass
+class _DecodeRun:
+    """How one reply's decoding went, for its stats."""
+
+    finish: FinishReason = "length"
+    generated: int = 0
+    first_token_at: float = 0.0
+    ended_at: float = 0.0
+
+
+def _reply_stats(prompt: Prompt, cached: int, started_at: float, run: _DecodeRun) -> GenerationStats:
+    stats = GenerationStats(
+        prompt_tokens=len(prompt.ids),
+        cached_tokens=cached,
+        dropped_turns=prompt.dropped_turns,
+        generated_tokens=run.generated,
+        peak_memory_bytes=peak_resident_bytes(),
+    )
+    if run.first_token_at:
+        prefill_s = run.first_token_at - started_at
+        stats.ttft_ms = prefill_s * 1000
+        stats.prompt_tps = (len(prompt.ids) - cached) / prefill_s if prefill_s > 0 else 0.0
+        if run.generated > 1 and run.ended_at > run.first_token_at:
+            stats.generation_tps = (run.generated - 1) / (run.ended_at - run.first_token_at)
+    return stats
