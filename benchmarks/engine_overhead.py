@@ -86,47 +86,59 @@ def start_burner(seconds: float) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-c", BURNER, str(seconds)])
 
 
-def bench_llamacpp(runs: int, max_tokens: int, contended: bool) -> dict[str, Any]:
-    import llama_cpp
+Runs = dict[str, list[dict[str, float]]]  # "raw_1", "raw_all", "parlour" -> one dict per reply
 
-    from engines.inspect import inspect_model
-    from engines.llamacpp_engine import route_native_logs
-    from engines.thread_choice import usable_cores
 
-    path = starter_model_path()
-    assert path is not None
-    info = inspect_model(path)
-    template = info.chat_template or ""
-    route_native_logs()
-    cores = usable_cores()
-    llm = llama_cpp.Llama(
-        model_path=str(path),
-        n_ctx=8192,
-        n_batch=512,
-        n_threads=cores,
-        n_threads_batch=cores,
-        n_gpu_layers=0,
-        verbose=False,
-    )
+class InterleavedLlama:
+    """Raw llama-cpp-python (with 1 thread and with all cores) and Parlour, measured in turn."""
 
-    def raw_with(threads: int, i: int) -> dict[str, float]:
-        llama_cpp.llama_set_n_threads(llm._ctx.ctx, threads, threads)
-        return raw_llamacpp(llm, template, i, max_tokens)
+    def __init__(self, client: EngineClient, max_tokens: int) -> None:
+        import llama_cpp
 
-    def measure(offset: int) -> dict[str, list[dict[str, float]]]:
-        runs_by = {"raw_1": [], "raw_all": [], "parlour": []}  # type: dict[str, list[dict[str, float]]]
-        for i in range(runs):
-            runs_by["raw_1"].append(raw_with(1, offset + 3 * i))
-            runs_by["parlour"].append(timed_parlour(client, offset + 3 * i + 1, max_tokens))
-            runs_by["raw_all"].append(raw_with(cores, offset + 3 * i + 2))
-        return runs_by
+        from engines.inspect import inspect_model
+        from engines.llamacpp_engine import route_native_logs
+        from engines.thread_choice import usable_cores
 
-    result: dict[str, Any] = {"cores": cores}
-    with EngineClient() as client:
+        path = starter_model_path()
+        assert path is not None
+        self.template = inspect_model(path).chat_template or ""
+        route_native_logs()
+        self.cores = usable_cores()
+        self.llm = llama_cpp.Llama(
+            model_path=str(path),
+            n_ctx=8192,
+            n_batch=512,
+            n_threads=self.cores,
+            n_threads_batch=self.cores,
+            n_gpu_layers=0,
+            verbose=False,
+        )
+        self.client = client
+        self.max_tokens = max_tokens
         client.load(str(path), "llamacpp")
-        raw_llamacpp(llm, template, 10_000, 8)  # warm both
+        raw_llamacpp(self.llm, self.template, 10_000, 8)  # warm both
         timed_parlour(client, 10_000, 8)
-        quiet = measure(0)
+
+    def raw_with(self, threads: int, i: int) -> dict[str, float]:
+        import llama_cpp
+
+        llama_cpp.llama_set_n_threads(self.llm._ctx.ctx, threads, threads)
+        return raw_llamacpp(self.llm, self.template, i, self.max_tokens)
+
+    def measure(self, runs: int, offset: int) -> Runs:
+        measured: Runs = {"raw_1": [], "raw_all": [], "parlour": []}
+        for i in range(runs):
+            measured["raw_1"].append(self.raw_with(1, offset + 3 * i))
+            measured["parlour"].append(timed_parlour(self.client, offset + 3 * i + 1, self.max_tokens))
+            measured["raw_all"].append(self.raw_with(self.cores, offset + 3 * i + 2))
+        return measured
+
+
+def bench_llamacpp(runs: int, max_tokens: int, contended: bool) -> dict[str, Any]:
+    with EngineClient() as client:
+        bench = InterleavedLlama(client, max_tokens)
+        quiet = bench.measure(runs, 0)
+        result: dict[str, Any] = {"cores": bench.cores}
         result.update(_compare(quiet["raw_all"], quiet["parlour"]))  # the figures earlier runs reported
         best_quiet = max(_median_tps(quiet["raw_1"]), _median_tps(quiet["raw_all"]))
         result["quiet_raw_1_thread_tps"] = round(_median_tps(quiet["raw_1"]), 2)
@@ -136,26 +148,27 @@ def bench_llamacpp(runs: int, max_tokens: int, contended: bool) -> dict[str, Any
             burner = start_burner(600)
             try:
                 time.sleep(0.5)  # let the burner take its core
-                busy = measure(1_000)
+                result.update(_contended_figures(bench.measure(runs, 1_000)))
             finally:
                 burner.kill()
                 burner.wait()
-            best_busy = max(_median_tps(busy["raw_1"]), _median_tps(busy["raw_all"]))
-            result.update(
-                {
-                    "contended_parlour_tps": round(_median_tps(busy["parlour"]), 2),
-                    "contended_raw_1_thread_tps": round(_median_tps(busy["raw_1"]), 2),
-                    "contended_raw_all_cores_tps": round(_median_tps(busy["raw_all"]), 2),
-                    "contended_raw_best_tps": round(best_busy, 2),
-                    "contended_ratio": round(_median_tps(busy["parlour"]) / best_busy, 3),
-                    "contended_parlour_tps_runs": [round(r["tps"], 1) for r in busy["parlour"]],
-                    "contended_raw_1_thread_tps_runs": [round(r["tps"], 1) for r in busy["raw_1"]],
-                    "contended_raw_all_cores_tps_runs": [round(r["tps"], 1) for r in busy["raw_all"]],
-                }
-            )
         result["host_rss_bytes"] = client.ping().rss_bytes
-    llm.close()
+        bench.llm.close()
     return result
+
+
+def _contended_figures(busy: Runs) -> dict[str, Any]:
+    best_busy = max(_median_tps(busy["raw_1"]), _median_tps(busy["raw_all"]))
+    return {
+        "contended_parlour_tps": round(_median_tps(busy["parlour"]), 2),
+        "contended_raw_1_thread_tps": round(_median_tps(busy["raw_1"]), 2),
+        "contended_raw_all_cores_tps": round(_median_tps(busy["raw_all"]), 2),
+        "contended_raw_best_tps": round(best_busy, 2),
+        "contended_ratio": round(_median_tps(busy["parlour"]) / best_busy, 3),
+        "contended_parlour_tps_runs": [round(r["tps"], 1) for r in busy["parlour"]],
+        "contended_raw_1_thread_tps_runs": [round(r["tps"], 1) for r in busy["raw_1"]],
+        "contended_raw_all_cores_tps_runs": [round(r["tps"], 1) for r in busy["raw_all"]],
+    }
 
 
 def _median_tps(runs: list[dict[str, float]]) -> float:
