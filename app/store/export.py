@@ -29,7 +29,9 @@ from app.store.records import (
 from app.store.timestamps import now_text, to_text
 
 FORMAT_NAME = "parlour-conversations"
-FORMAT_VERSION = 1
+# 2: a message's stats are the engine's GenerationStats, whole and under its names (1 had five of
+# them, with the time to first token in seconds and the speed as tokens_per_second).
+FORMAT_VERSION = 2
 
 _SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 
@@ -81,7 +83,6 @@ def conversation_to_json(conversation: Conversation, messages: list[Message]) ->
 
 
 def _message_to_json(message: Message) -> dict[str, Any]:
-    stats = message.stats
     return {
         "id": message.id,
         "parent": message.parent_id,
@@ -91,13 +92,7 @@ def _message_to_json(message: Message) -> dict[str, Any]:
         "model": message.model,
         "finish_reason": message.finish_reason,
         "error": message.error,
-        "stats": {
-            "prompt_tokens": stats.prompt_tokens,
-            "generated_tokens": stats.generated_tokens,
-            "cached_tokens": stats.cached_tokens,
-            "time_to_first_token_s": stats.time_to_first_token_s,
-            "tokens_per_second": stats.tokens_per_second,
-        },
+        "stats": None if message.stats is None else message.stats.to_dict(),
         "reasoning": message.reasoning,
         "content": message.content,
     }
@@ -165,12 +160,14 @@ def _message_to_markdown(message: Message) -> list[str]:
 def _stats_notes(message: Message) -> list[str]:
     stats = message.stats
     notes = []
-    if stats.generated_tokens is not None:
+    if stats is not None:
         notes.append(f"{stats.generated_tokens} tokens")
-    if stats.tokens_per_second is not None:
-        notes.append(f"{stats.tokens_per_second:.1f} tokens/s")
-    if stats.time_to_first_token_s is not None:
-        notes.append(f"{stats.time_to_first_token_s:.2f} s to first token")
+        if stats.generation_tps:
+            notes.append(f"{stats.generation_tps:.1f} tokens/s")
+        if stats.ttft_ms:
+            notes.append(f"{stats.ttft_ms / 1000:.2f} s to first token")
+        if stats.dropped_turns:
+            notes.append(f"{stats.dropped_turns} older turns left out to fit the context")
     if message.finish_reason in ("length", "cancelled"):
         notes.append({"length": "stopped at the length limit", "cancelled": "stopped by you"}[message.finish_reason])
     return notes

@@ -22,8 +22,11 @@ from app.store.terminal_text import has_surrogates
 from app.store.timestamps import from_text, now_text, to_text
 from engines.bounded_files import MIB, FileRefusedError, read_bounded_text
 
-_STATS_INTEGERS = ("prompt_tokens", "generated_tokens", "cached_tokens")
-_STATS_REALS = ("time_to_first_token_s", "tokens_per_second")
+# A message's stats are engines.base.GenerationStats, one column each (records.STATS_COLUMNS).
+_STATS_INTEGERS = ("prompt_tokens", "generated_tokens", "cached_tokens", "peak_memory_bytes", "dropped_turns")
+_STATS_REALS = ("prompt_tps", "generation_tps", "ttft_ms")
+# Format 1's names for two of them, with the factor to today's units (seconds to milliseconds).
+_OLD_STATS_NAMES = {"time_to_first_token_s": ("ttft_ms", 1000.0), "tokens_per_second": ("generation_tps", 1.0)}
 _MAX_INTEGER = 2**63 - 1  # SQLite's INTEGER
 # The whole file is held in memory while it is checked (and its text again as parsed objects), so
 # it is bounded; years of chats export to far less.
@@ -221,17 +224,27 @@ def _stats(stats: Any) -> dict[str, Any]:
             raise _Problem(f"has an invalid {name}")
         values[name] = value
     for name in _STATS_REALS:
-        value = stats.get(name)
-        if value is not None:
-            # An int too large for a float (10**400) makes math.isfinite raise: that is invalid too.
-            too_large = isinstance(value, int) and abs(value) > _MAX_INTEGER
-            if isinstance(value, bool) or not isinstance(value, int | float) or too_large or not math.isfinite(value):
-                raise _Problem(f"has an invalid {name}")
-            if value < 0:
-                raise _Problem(f"has a negative {name}")
-            value = float(value)
-        values[name] = value
+        values[name] = _real(stats, name)
+    for old_name, (name, factor) in _OLD_STATS_NAMES.items():
+        value = _real(stats, old_name)
+        if values[name] is None and value is not None:
+            if not math.isfinite(value * factor):
+                raise _Problem(f"has an invalid {old_name}")
+            values[name] = value * factor
     return values
+
+
+def _real(stats: dict, name: str) -> float | None:
+    value = stats.get(name)
+    if value is None:
+        return None
+    # An int too large for a float (10**400) makes math.isfinite raise: that is invalid too.
+    too_large = isinstance(value, int) and abs(value) > _MAX_INTEGER
+    if isinstance(value, bool) or not isinstance(value, int | float) or too_large or not math.isfinite(value):
+        raise _Problem(f"has an invalid {name}")
+    if value < 0:
+        raise _Problem(f"has a negative {name}")
+    return float(value)
 
 
 def _key(value: Any, name: str, optional: bool = False) -> Any:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
 from app.store.timestamps import from_text
+from engines.base import GenerationStats
 
 ROLES = ("system", "user", "assistant", "tool")
 # Where a message is in its life in the store: a reply being streamed, one cut off by a crash
@@ -18,15 +19,24 @@ STATUSES = ("done", "streaming", "interrupted")
 FINISH_REASONS = ("stop", "length", "cancelled", "error")
 
 
-@dataclass(frozen=True, slots=True)
-class MessageStats:
-    """What the engine reported about one reply; None where it did not say."""
+def MessageStats(
+    *,
+    time_to_first_token_s: float | None = None,
+    tokens_per_second: float | None = None,
+    **figures: Any,
+) -> GenerationStats | None:
+    """The engine's GenerationStats from the old stored names and units; None when given nothing.
 
-    prompt_tokens: int | None = None
-    generated_tokens: int | None = None
-    cached_tokens: int | None = None
-    time_to_first_token_s: float | None = None
-    tokens_per_second: float | None = None
+    The store keeps GenerationStats whole (Message.stats); pass the engine's own stats to
+    ReplyWriter.finish. This only translates the two renamed fields (seconds to first token,
+    tokens per second) for code written against the old shape.
+    """
+    if time_to_first_token_s is not None:
+        figures["ttft_ms"] = time_to_first_token_s * 1000.0
+    if tokens_per_second is not None:
+        figures["generation_tps"] = tokens_per_second
+    given = {name: value for name, value in figures.items() if value is not None}
+    return GenerationStats(**given) if given else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +50,7 @@ class Message:
     status: str
     created_at: datetime
     model: str | None = None
-    stats: MessageStats = field(default_factory=MessageStats)
+    stats: GenerationStats | None = None  # the engine's figures for a reply; None where it gave none
     finish_reason: str | None = None
     error: str | None = None
 
@@ -75,10 +85,13 @@ class Thread:
     alternatives: dict[int, tuple[int, ...]]
 
 
+# The engine's GenerationStats, one column per field under the same name (schema migration 4).
+STATS_COLUMNS = tuple(f.name for f in fields(GenerationStats))
+
 MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, reasoning, status, created_at, model, "
-    "prompt_tokens, generated_tokens, cached_tokens, time_to_first_token_s, tokens_per_second, "
-    "finish_reason, error"
+    + ", ".join(STATS_COLUMNS)
+    + ", finish_reason, error"
 )
 
 CONVERSATION_COLUMNS = (
@@ -98,16 +111,17 @@ def message_from_row(row: sqlite3.Row) -> Message:
         status=row["status"],
         created_at=from_text(row["created_at"]),
         model=row["model"],
-        stats=MessageStats(
-            prompt_tokens=row["prompt_tokens"],
-            generated_tokens=row["generated_tokens"],
-            cached_tokens=row["cached_tokens"],
-            time_to_first_token_s=row["time_to_first_token_s"],
-            tokens_per_second=row["tokens_per_second"],
-        ),
+        stats=stats_from_row(row),
         finish_reason=row["finish_reason"],
         error=row["error"],
     )
+
+
+def stats_from_row(row: sqlite3.Row) -> GenerationStats | None:
+    """The stored stats, or None when the message has none; a figure an older Parlour did not
+    keep (prompt speed, peak memory, dropped turns) reads as GenerationStats' default."""
+    stored = {name: row[name] for name in STATS_COLUMNS if row[name] is not None}
+    return GenerationStats(**stored) if stored else None
 
 
 def conversation_from_row(row: sqlite3.Row) -> Conversation:

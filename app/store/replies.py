@@ -26,8 +26,9 @@ from collections.abc import Callable
 from app.store.db import Store
 from app.store.errors import DiskFullError, NotFoundError
 from app.store.messages import get_message, insert_message
-from app.store.records import FINISH_REASONS, MessageStats
+from app.store.records import FINISH_REASONS, STATS_COLUMNS
 from app.store.timestamps import now_text
+from engines.base import GenerationStats
 
 CHECKPOINT_INTERVAL_S = 0.5
 
@@ -59,7 +60,7 @@ class ReplyWriter:
         self._clock = clock
         self._last_write = clock()
         self._unsaved = message_id is None
-        self._ending: tuple[str, MessageStats, str | None] | None = None
+        self._ending: tuple[str, GenerationStats | None, str | None] | None = None
         self._ended_on_disk = False
         # A sentence for the person while something in memory cannot be saved, else None.
         self.problem: str | None = None
@@ -112,8 +113,11 @@ class ReplyWriter:
         self._after_write()
         return True
 
-    def finish(self, finish_reason: str = "stop", stats: MessageStats | None = None, error: str | None = None) -> bool:
-        """End the reply (finished, cancelled or failed) and flush it to the drive.
+    def finish(
+        self, finish_reason: str = "stop", stats: GenerationStats | None = None, error: str | None = None
+    ) -> bool:
+        """End the reply (finished, cancelled or failed) and flush it to the drive, with the engine's
+        stats stored whole (None: the engine gave none).
 
         Returns False when the disk is full: the reply stays in memory, `problem` says so, and
         `flush_if_due` or `flush` saves it once there is space.
@@ -122,7 +126,7 @@ class ReplyWriter:
             raise ValueError(f"unknown finish reason {finish_reason!r}")
         if self._ending is not None:
             raise RuntimeError("the reply has already ended")
-        self._ending = (finish_reason, stats or MessageStats(), error)
+        self._ending = (finish_reason, stats, error)
         self._unsaved = True
         return self.flush()
 
@@ -164,25 +168,15 @@ class ReplyWriter:
         message_id: int,
         content: str,
         reasoning: str,
-        ending: tuple[str, MessageStats, str | None],
+        ending: tuple[str, GenerationStats | None, str | None],
     ) -> None:
         finish_reason, stats, error = ending
+        figures = [None if stats is None else getattr(stats, name) for name in STATS_COLUMNS]
+        assignments = ", ".join(f"{name} = ?" for name in STATS_COLUMNS)
         connection.execute(
             "UPDATE messages SET content = ?, reasoning = ?, status = 'done', finish_reason = ?, "
-            "error = ?, prompt_tokens = ?, generated_tokens = ?, cached_tokens = ?, "
-            "time_to_first_token_s = ?, tokens_per_second = ? WHERE id = ?",
-            (
-                content,
-                reasoning,
-                finish_reason,
-                error,
-                stats.prompt_tokens,
-                stats.generated_tokens,
-                stats.cached_tokens,
-                stats.time_to_first_token_s,
-                stats.tokens_per_second,
-                message_id,
-            ),
+            f"error = ?, {assignments} WHERE id = ?",
+            (content, reasoning, finish_reason, error, *figures, message_id),
         )
         connection.execute("UPDATE conversations SET updated_at = ? WHERE id = ?", (now_text(), self.conversation_id))
 

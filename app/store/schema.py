@@ -189,7 +189,28 @@ _PRESETS_TEMPLATES_SETTINGS = Migration(
     ),
 )
 
-MIGRATIONS: tuple[Migration, ...] = (_CONVERSATIONS_AND_MESSAGES, _SEARCH, _PRESETS_TEMPLATES_SETTINGS)
+_GENERATION_STATS = Migration(
+    4,
+    "a reply's statistics kept whole, under the engine's names and units (GenerationStats)",
+    (
+        # Renamed, not copied: the figures stay where they are and no old column lingers. Rows
+        # written before keep their values; the time to first token goes from seconds to ms.
+        "ALTER TABLE messages RENAME COLUMN time_to_first_token_s TO ttft_ms",
+        "ALTER TABLE messages RENAME COLUMN tokens_per_second TO generation_tps",
+        "UPDATE messages SET ttft_ms = ttft_ms * 1000.0 WHERE ttft_ms IS NOT NULL",
+        # Added columns go after the text ones; they are read with the whole row, never on their own.
+        "ALTER TABLE messages ADD COLUMN prompt_tps REAL",
+        "ALTER TABLE messages ADD COLUMN peak_memory_bytes INTEGER",
+        "ALTER TABLE messages ADD COLUMN dropped_turns INTEGER",
+    ),
+)
+
+MIGRATIONS: tuple[Migration, ...] = (
+    _CONVERSATIONS_AND_MESSAGES,
+    _SEARCH,
+    _PRESETS_TEMPLATES_SETTINGS,
+    _GENERATION_STATS,
+)
 LATEST_VERSION = MIGRATIONS[-1].version
 
 

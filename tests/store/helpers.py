@@ -5,8 +5,8 @@ from __future__ import annotations
 from app.store.conversations import create_conversation
 from app.store.db import Store
 from app.store.messages import add_user_message
-from app.store.records import MessageStats
 from app.store.replies import start_reply
+from engines.base import GenerationStats
 
 
 def chat(store: Store, *turns: tuple[str, str], **conversation: object) -> int:
@@ -23,12 +23,7 @@ def reply(store: Store, conversation_id: int, parent_id: int, text: str) -> int:
     writer.append(text)
     assert writer.finish(
         "stop",
-        MessageStats(
-            prompt_tokens=12,
-            generated_tokens=len(text.split()),
-            time_to_first_token_s=0.25,
-            tokens_per_second=40.0,
-        ),
+        GenerationStats(prompt_tokens=12, generated_tokens=len(text.split()), ttft_ms=250.0, generation_tps=40.0),
     )
     return writer.message_id
 

@@ -16,8 +16,8 @@ from app.store.errors import ImportFormatError
 from app.store.export import FORMAT_NAME, FORMAT_VERSION, export_json, export_markdown
 from app.store.import_json import import_document, import_file
 from app.store.messages import add_user_message, edit_user_message
-from app.store.records import MessageStats
 from app.store.replies import mark_interrupted_replies, regenerate, start_reply
+from engines.base import GenerationStats
 
 from .helpers import chat
 
@@ -44,12 +44,15 @@ def _rich_store(store: Store) -> list[int]:
     again.append("Chlorophyll captures light.", reasoning="Keep it short, mention chlorophyll.")
     again.finish(
         "length",
-        MessageStats(
+        GenerationStats(
             prompt_tokens=31,
+            prompt_tps=250.0,
             generated_tokens=5,
+            generation_tps=61.5,
+            ttft_ms=120.0,
+            peak_memory_bytes=400_000_000,
             cached_tokens=20,
-            time_to_first_token_s=0.12,
-            tokens_per_second=61.5,
+            dropped_turns=2,
         ),
     )
     switch_to(store, thread.messages[3].id)
@@ -119,11 +122,15 @@ def test_json_export_keeps_every_branch_and_statistic(store: Store) -> None:
     assert regenerated["finish_reason"] == "length"
     assert regenerated["stats"] == {
         "prompt_tokens": 31,
+        "prompt_tps": 250.0,
         "generated_tokens": 5,
+        "generation_tps": 61.5,
+        "ttft_ms": 120.0,
+        "peak_memory_bytes": 400_000_000,
         "cached_tokens": 20,
-        "time_to_first_token_s": 0.12,
-        "tokens_per_second": 61.5,
+        "dropped_turns": 2,
     }
+    assert [m["stats"] for m in document["conversations"][1]["messages"]][:2] == [None, None]
     statuses = [m["status"] for m in document["conversations"][1]["messages"]]
     assert statuses == ["done", "interrupted", "done"]
     assert document["conversations"][1]["messages"][2]["error"] == "The model ran out of memory."
@@ -154,7 +161,10 @@ def test_markdown_shows_reasoning_statistics_and_interruptions(store: Store) -> 
     switch_to(store, [m for m in messages[1]["messages"] if m["status"] == "interrupted"][0]["id"])
     text = "".join(export_markdown(store, [first, second]))
     assert "<details><summary>Reasoning</summary>\n\nKeep it short, mention chlorophyll.\n\n</details>" in text
-    assert "*5 tokens · 61.5 tokens/s · 0.12 s to first token · stopped at the length limit*" in text
+    assert (
+        "*5 tokens · 61.5 tokens/s · 0.12 s to first token · 2 older turns left out to fit the context"
+        " · stopped at the length limit*"
+    ) in text
     assert "It was cut o\n\n*interrupted: Parlour stopped before this reply was finished*" in text
 
 
@@ -200,6 +210,9 @@ HOSTILE_CHANGES = [
     (("conversations", 0, "messages", 1, "stats"), {"prompt_tokens": -5}),
     (("conversations", 0, "messages", 1, "stats"), {"generated_tokens": 2**70}),
     (("conversations", 0, "messages", 1, "stats"), {"tokens_per_second": "fast"}),
+    (("conversations", 0, "messages", 1, "stats"), {"generation_tps": -1.0}),
+    (("conversations", 0, "messages", 1, "stats"), {"dropped_turns": 1.5}),
+    (("conversations", 0, "messages", 1, "stats"), {"time_to_first_token_s": 1e307}),
     (("conversations", 0, "messages", 1, "stats"), {"cached_tokens": True}),
     (("conversations", 0, "messages", 1, "stats"), "none"),
 ]
@@ -277,6 +290,35 @@ def test_a_reply_still_streaming_when_exported_imports_as_interrupted(store: Sto
     assert document["conversations"][0]["messages"][1]["status"] == "streaming"
     new_id = import_document(store, document)[0]
     assert [m.status for m in load_thread(store, new_id).messages] == ["done", "interrupted"]
+
+
+def test_an_export_of_format_1_imports_its_stats_under_todays_names(store: Store) -> None:
+    reply_stats = {
+        "prompt_tokens": 9,
+        "generated_tokens": 2,
+        "cached_tokens": None,
+        "time_to_first_token_s": 0.25,
+        "tokens_per_second": 40.0,
+    }
+    document = {
+        "format": FORMAT_NAME,
+        "format_version": 1,
+        "conversations": [
+            {
+                "title": "Written by Parlour 1",
+                "messages": [
+                    {"id": 1, "role": "user", "content": "Hi", "stats": dict.fromkeys(reply_stats)},
+                    {"id": 2, "parent": 1, "role": "assistant", "content": "Hello", "stats": reply_stats},
+                ],
+            }
+        ],
+    }
+    user, reply = load_thread(store, import_document(store, document)[0]).messages
+    assert user.stats is None
+    assert reply.stats == GenerationStats(prompt_tokens=9, generated_tokens=2, ttft_ms=250.0, generation_tps=40.0)
+    exported = json.loads("".join(export_json(store, [reply.conversation_id])))
+    assert exported["format_version"] == FORMAT_VERSION
+    assert exported["conversations"][0]["messages"][1]["stats"]["ttft_ms"] == 250.0
 
 
 def test_minimal_hand_written_files_import(store: Store) -> None:

@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 
 from app.store.db import open_store
+from app.store.messages import get_message
 from app.store.presets import save_preset
 from app.store.recovery import check_integrity
-from app.store.replies import mark_interrupted_replies
+from app.store.replies import mark_interrupted_replies, start_reply
 from app.store.schema import LATEST_VERSION, MIGRATIONS, Migration, migrate, schema_version
 from app.store.search import search
+from engines.base import GenerationStats
 
 from .helpers import sqlite_master
 
@@ -70,6 +72,29 @@ def test_every_earlier_version_upgrades_to_the_current_schema(tmp_path: Path, ve
     finally:
         upgraded.close()
         fresh.close()
+
+
+def test_stats_from_before_migration_4_read_in_the_engines_names_and_units(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    _old_store(path, 3)
+    connection = sqlite3.connect(path, isolation_level=None)
+    connection.execute(
+        "UPDATE messages SET prompt_tokens = 20, generated_tokens = 2, cached_tokens = 8, "
+        "time_to_first_token_s = 0.31, tokens_per_second = 55.5, finish_reason = 'stop' WHERE id = 2"
+    )
+    connection.close()
+    with open_store(path) as upgraded:
+        assert get_message(upgraded, 1).stats is None
+        assert get_message(upgraded, 2).stats == GenerationStats(
+            prompt_tokens=20, generated_tokens=2, cached_tokens=8, ttft_ms=310.0, generation_tps=55.5
+        )
+        # A reply written after the upgrade keeps every figure, dropped turns included.
+        writer = start_reply(upgraded, 1, 2)
+        writer.append("More.")
+        stats = GenerationStats(prompt_tokens=40, prompt_tps=300.0, peak_memory_bytes=1 << 28, dropped_turns=3)
+        assert writer.finish("stop", stats)
+        assert writer.message_id is not None
+        assert get_message(upgraded, writer.message_id).stats == stats
 
 
 def test_a_failing_migration_changes_nothing(tmp_path: Path) -> None:

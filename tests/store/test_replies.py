@@ -10,9 +10,9 @@ from app.store.branches import load_thread
 from app.store.conversations import create_conversation
 from app.store.db import Store, open_store
 from app.store.messages import add_user_message, get_message
-from app.store.records import MessageStats
 from app.store.replies import continue_reply, mark_interrupted_replies, regenerate, start_reply
 from app.store.search import search
+from engines.base import GenerationStats
 
 from .conftest import ManualClock
 
@@ -62,12 +62,15 @@ def test_finishing_stores_everything_and_makes_it_searchable(store: Store, clock
     writer.append("Amber ", reasoning="The user wants a short poem. ")
     writer.append("infusion")
     assert search(store, "amber") == []  # a reply is indexed once it stops streaming
-    stats = MessageStats(
+    stats = GenerationStats(
         prompt_tokens=20,
+        prompt_tps=400.0,
         generated_tokens=2,
+        generation_tps=55.5,
+        ttft_ms=310.0,
+        peak_memory_bytes=123_456_789,
         cached_tokens=8,
-        time_to_first_token_s=0.31,
-        tokens_per_second=55.5,
+        dropped_turns=3,
     )
     assert writer.finish("stop", stats)
     message = get_message(store, writer.message_id)
