@@ -9,7 +9,8 @@ Plain Python, no Qt. Modules, each with one job:
 - replies: streaming a reply with checkpoints; interrupted replies, continue, regenerate
 - search: full-text search with ranked, highlighted snippets
 - export, import_json: Markdown and lossless JSON out, JSON back in
-- presets, templates, settings: named parameters, chat templates and overrides, settings
+- presets, templates: named parameters, chat templates and per-model overrides
+- settings: one enum of keys with typed get/put, and each model's own parameter defaults
 - instance: one app owns the store; commands: `parlour export|import|conversations`
 - files: atomic, private writes that refuse FIFOs and devices; terminal_text: stored text made printable
 """
