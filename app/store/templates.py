@@ -4,6 +4,9 @@ The store only keeps the Jinja source; rendering (always sandboxed) belongs to
 engines/templates.py. An override holds its own copy of the source, so
 editing or deleting a named template never changes how a model renders
 behind the person's back.
+
+An override is keyed by the model's absolute path (`model_key`), so the same file
+or folder always finds its override, whichever name it was chosen by.
 """
 
 from __future__ import annotations
@@ -11,8 +14,9 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
-from app.store.db import Store
+from app.store.db import Store, open_store
 from app.store.errors import NotFoundError, StoreError
 from app.store.timestamps import from_text, now_text
 
@@ -73,6 +77,29 @@ def model_template(store: Store, model: str) -> str | None:
     """The override for `model`, or None when the model's own template applies."""
     rows = store.read("SELECT source FROM model_template_overrides WHERE model = ?", (model,))
     return rows[0][0] if rows else None
+
+
+def model_key(path: Path) -> str:
+    """The key a model's override is stored under: its absolute path, links resolved."""
+    return str(path.expanduser().resolve())
+
+
+def override_for(path: Path, store: Store | None = None) -> str | None:
+    """The person's template for the model at `path`, if they chose one, else None.
+
+    Without a `store`, opens one just for this read. A store that cannot be opened
+    means no override: it must not stop a chat, and the window reports it itself.
+    """
+    if store is not None:
+        return model_template(store, model_key(path))
+    try:
+        opened = open_store()
+    except StoreError:
+        return None
+    try:
+        return model_template(opened, model_key(path))
+    finally:
+        opened.close()
 
 
 def model_template_overrides(store: Store) -> dict[str, str]:

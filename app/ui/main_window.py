@@ -255,8 +255,7 @@ class MainWindow(QMainWindow):
         self._update_gauge(None)
 
     def _override_for(self, path: str | None) -> str | None:
-        from app.store.templates import model_template
-        from app.store.templates import model_key
+        from app.store.templates import model_key, model_template
 
         if not path:
             return None
@@ -504,8 +503,7 @@ class MainWindow(QMainWindow):
     def edit_template(self) -> None:
         from pathlib import Path
 
-        from app.store.templates import clear_model_template, set_model_template
-        from app.store.templates import model_key
+        from app.store.templates import clear_model_template, model_key, set_model_template
         from app.ui.template_dialog import TemplateDialog
 
         if not self._loaded:

@@ -6,8 +6,9 @@ import json
 
 import pytest
 
-from app.log_setup import redact
-from app.terminal_text import exit_code_for, json_text, printable
+from app.cli.exit_codes import exit_code_for
+from app.cli.log_setup import redact
+from app.cli.terminal_text import json_text, printable
 from engines.base import EngineCrashedError, EngineError, InvalidRequestError, ModelFileError
 from engines.bounded_files import FileRefusedError
 
@@ -57,12 +58,15 @@ def test_exit_code_says_whose_fault_it_was(error: Exception, code: int) -> None:
 
 
 def test_template_errors_and_store_errors_have_their_codes() -> None:
-    from app.store.errors import NotFoundError, StoreBusyError
+    from app.store.errors import ImportFormatError, NotFoundError, StoreBusyError, StoreError, StoreTooNewError
     from engines.templates import TemplateError
 
     assert exit_code_for(TemplateError("This chat template has a syntax error on line 3.")) == 2
     assert exit_code_for(NotFoundError("There is no template called “x”.")) == 2
+    assert exit_code_for(ImportFormatError("The file is not a Parlour export.")) == 2
     assert exit_code_for(StoreBusyError("Another program is using Parlour's conversation store.")) == 1
+    assert exit_code_for(StoreTooNewError("The store was written by a newer version of Parlour.")) == 1
+    assert exit_code_for(StoreError("Parlour could not open its conversation store.")) == 1
 
 
 @pytest.mark.parametrize(

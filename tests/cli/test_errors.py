@@ -19,7 +19,7 @@ TIMEOUT_S = 60  # generous: a hang fails instead of hanging the suite
 @pytest.fixture
 def env(tmp_path: Path) -> dict[str, str]:
     values = os.environ.copy()
-    values["PARLOUR_HOME"] = str(tmp_path / "home")
+    values["PARLOUR_HOME"] = str(tmp_path / "parlour-data")
     values["HF_HUB_OFFLINE"] = "1"
     return values
 
@@ -223,8 +223,9 @@ def test_an_unforeseen_failure_is_one_sentence_and_its_traceback_is_in_the_log(e
     """A command that crashes (here: made to divide by zero) leaves its traceback in the log, not on screen."""
     code = (
         "import app.cli as cli\n"
+        "import app.cli.doctor as doctor\n"
         "def broken(args):\n    return 1 / 0\n"
-        "cli.cmd_doctor = broken\n"
+        "doctor.cmd_doctor = broken\n"
         "raise SystemExit(cli.main(['doctor']))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=TIMEOUT_S)
@@ -246,7 +247,7 @@ def test_an_unusable_data_folder_is_one_sentence(parlour_cmd: list[str], env: di
 def test_the_log_never_holds_signed_urls_or_tokens(env: dict[str, str]) -> None:
     code = (
         "import logging\n"
-        "from app.log_setup import setup_logging\n"
+        "from app.cli.log_setup import setup_logging\n"
         "setup_logging()\n"
         "logging.getLogger('httpx').info('HTTP Request: GET https://cdn.example/x?X-Amz-Signature=chatty1 200')\n"
         "logging.getLogger('huggingface_hub').info('Downloading https://cdn.example/x?sig=chatty2')\n"

@@ -16,7 +16,7 @@ CUSTOM = "{% for m in messages %}<<{{ m.role }}>> {{ m.content }}\n{% endfor %}<
 def home(tmp_path: Path) -> dict[str, str]:
     """A private data folder for this test, so overrides do not leak into other tests."""
     env = os.environ.copy()
-    env["PARLOUR_HOME"] = str(tmp_path / "home")
+    env["PARLOUR_HOME"] = str(tmp_path / "parlour-data")
     return env
 
 

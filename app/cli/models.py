@@ -1,7 +1,8 @@
-"""`parlour models search | download | import | rm | unhide`: the library in the terminal.
+"""`parlour models [search | download | import | rm | unhide]`: the library in the terminal.
 
-Registered by app.cli; imports nothing heavy at top level (huggingface_hub only
-once a command actually talks to the Hub). Errors are one sentence on stderr.
+`parlour models` alone lists the models on this machine, with other programs' models used
+in place. Imports nothing heavy at top level (huggingface_hub only once a command actually
+talks to the Hub). Errors are one sentence on stderr.
 """
 
 from __future__ import annotations
@@ -9,17 +10,18 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 from typing import Any
 
-from app.terminal_text import EXIT_BAD_INPUT, EXIT_FAILED, exit_code_for, fail, json_text, printable
+from app.cli.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, exit_code_for
+from app.cli.terminal_text import fail, json_text, printable, say
 
-BAR_WIDTH = 28
 MAX_SEARCH_RESULTS = 1000  # the Hub pages its answers; more than this in a terminal helps no one
-PLAIN_PROGRESS_STEP = 0.1  # without a terminal, a line at every tenth
 
 
-def add_models_subcommands(models: argparse.ArgumentParser) -> None:
+def add_arguments(models: argparse.ArgumentParser, command: str) -> None:
+    models.add_argument("--json", action="store_true")
+    models.add_argument("--hidden", action="store_true", help="list only the models you hid (`parlour models unhide`)")
+    models.set_defaults(func=cmd_models)
     sub = models.add_subparsers(dest="models_command", metavar="ACTION")
     search = sub.add_parser("search", help="search the Hugging Face Hub for models Parlour can run")
     search.add_argument("text", metavar="TEXT", nargs="?", default="", help="words in the model's name")
@@ -58,14 +60,51 @@ def add_models_subcommands(models: argparse.ArgumentParser) -> None:
     unhide.set_defaults(func=cmd_unhide)
 
 
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    return fail(message, code)
+def cmd_models(args: argparse.Namespace) -> int:
+    """`parlour models`: every model on this machine (or, with --hidden, the ones the person hid)."""
+    from app.library.catalog import list_hidden_models, list_local_models
+    from app.library.errors import LibraryError
+
+    try:
+        models = list_hidden_models() if args.hidden else list_local_models()
+    except LibraryError as err:
+        return fail(str(err), EXIT_FAILED)
+    if args.json:
+        print(json_text([_model_record(m) for m in models], default=str, indent=1))
+        return EXIT_OK
+    if not models:
+        say("No model is hidden." if args.hidden else "No models found. The starter model comes with `make run`.")
+        return EXIT_OK
+    for m in models:
+        say(_model_entry(m), multiline=True)
+    if args.hidden:
+        say("`parlour models unhide NAME` shows one in the list again.")
+    return EXIT_OK
 
 
-def _log_to_file() -> None:
-    from app.log_setup import setup_logging
+def _model_record(m: Any) -> dict[str, Any]:
+    # The listed name (the one `models rm` and `unhide` take) wins over the file's own name.
+    return {
+        **(m.info.to_dict() if m.info else {}),
+        "name": m.name,
+        "path": str(m.path),
+        "origin": m.origin,
+        "problem": m.problem,
+        "hidden": m.hidden,
+    }
 
-    setup_logging()
+
+def _model_entry(m: Any) -> str:
+    """Three lines for one model; every part that comes from a file is made printable."""
+    from engines.inspect import human_size
+
+    name, where = printable(m.name), f"{printable(m.origin)}: {printable(m.path)}"
+    if m.info is None:
+        return f"{name}\n    unusable: {printable(m.problem)}\n    {where}"
+    params = f"{m.info.parameter_count / 1e6:.0f}M params" if m.info.parameter_count else "? params"
+    ctx = f"{m.info.context_length} ctx" if m.info.context_length else ""
+    kind = printable(f"{m.info.engine}, {m.info.format.upper()} {m.info.quantization or ''}")
+    return f"{name}\n    {kind}, {human_size(m.info.file_size)}, {params} {ctx}\n    {where}"
 
 
 def _token() -> str | None:
@@ -76,7 +115,6 @@ def _token() -> str | None:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    _log_to_file()
     from app.library.errors import LibraryError
     from app.library.hub import SearchQuery, default_formats, search_models
 
@@ -90,7 +128,7 @@ def cmd_search(args: argparse.Namespace) -> int:
         )
         page = search_models(query, _token())
     except LibraryError as err:
-        return _fail(str(err))
+        return fail(str(err))
     if args.json:
         print(
             json_text(
@@ -107,26 +145,26 @@ def cmd_search(args: argparse.Namespace) -> int:
                 indent=1,
             )
         )
-        return 0
+        return EXIT_OK
     if not page.results:
-        print("No models found.")
-        return 0
+        say("No models found.")
+        return EXIT_OK
     width = max(len(printable(r.repo_id)) for r in page.results)
     for r in page.results:
         counts = f"{r.downloads:>10,} downloads  {r.likes:>6,} likes"
-        print(f"{printable(r.repo_id):<{width}}  {printable(r.format.upper()):<4}  {counts}")
-    return 0
+        say(f"{printable(r.repo_id):<{width}}  {printable(r.format.upper()):<4}  {counts}")
+    return EXIT_OK
 
 
 def cmd_download(args: argparse.Namespace) -> int:
-    _log_to_file()
+    from app.cli.download_progress import ProgressBar
     from app.library.downloads import JobState, plan_download
     from app.library.errors import LibraryError
 
     try:
         job = plan_download(args.repo, args.include, _token())
     except LibraryError as err:
-        return _fail(str(err))
+        return fail(str(err))
     bar = ProgressBar(sys.stdout)
     job.listeners.append(bar.update)
     try:
@@ -134,64 +172,28 @@ def cmd_download(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         job.cancel()
         bar.finish()
-        print("Stopped; run the same command again to resume where it left off.")
-        return 130
+        say("Stopped; run the same command again to resume where it left off.")
+        return EXIT_INTERRUPTED
     bar.finish()
     if state == JobState.DONE:
-        print(f"Downloaded {printable(job.label)} to {printable(job.destination)}")
-        return 0
-    return _fail(job.error or f"The download {state.value}.", EXIT_FAILED)
-
-
-class ProgressBar:
-    """Bytes, speed and time left: redrawn in place on a terminal, a line per tenth otherwise."""
-
-    def __init__(self, stream: Any) -> None:
-        self.stream = stream
-        self.tty = hasattr(stream, "isatty") and stream.isatty()
-        self._next_step = 0.0
-        self._drawn = False
-        self._started = time.monotonic()
-
-    def update(self, progress: Any) -> None:
-        from app.library.downloads import format_duration
-        from engines.inspect import human_size
-
-        fraction = progress.fraction
-        filled = int(fraction * BAR_WIDTH)
-        speed = f"{human_size(progress.bytes_per_s)}/s" if progress.bytes_per_s else "-"
-        left = format_duration(progress.seconds_left) if progress.seconds_left is not None else "--:--"
-        amounts = f"{human_size(progress.done_bytes)} of {human_size(progress.total_bytes)}"
-        line = f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {fraction * 100:5.1f}%  {amounts}  {speed}  {left} left"
-        if self.tty:
-            self.stream.write("\r" + line.ljust(100)[:100])
-            self._drawn = True
-        elif fraction >= self._next_step:
-            self.stream.write(line + "\n")
-            self._next_step = min(1.0, (int(fraction / PLAIN_PROGRESS_STEP) + 1) * PLAIN_PROGRESS_STEP)
-        self.stream.flush()
-
-    def finish(self) -> None:
-        if self.tty and self._drawn:
-            self.stream.write("\n")
-            self.stream.flush()
+        say(f"Downloaded {job.label} to {job.destination}")
+        return EXIT_OK
+    return fail(job.error or f"The download {state.value}.", EXIT_FAILED)
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    _log_to_file()
     from app.library.errors import LibraryError
     from app.library.model_files import import_model
 
     try:
         placed = import_model(args.path)
     except LibraryError as err:
-        return _fail(str(err))
-    print(f"Imported to {printable(placed)}")
-    return 0
+        return fail(str(err))
+    say(f"Imported to {placed}")
+    return EXIT_OK
 
 
 def cmd_rm(args: argparse.Namespace) -> int:
-    _log_to_file()
     from app.library.catalog import find_local_model
     from app.library.errors import LibraryError
     from app.library.model_files import delete_model
@@ -201,15 +203,14 @@ def cmd_rm(args: argparse.Namespace) -> int:
         model = find_local_model(args.ref)
         removal = delete_model(model)
     except EngineError as err:
-        return _fail(str(err), exit_code_for(err))
+        return fail(str(err), exit_code_for(err))
     except LibraryError as err:
-        return _fail(str(err))
-    print(printable(removal.message))
-    return 0
+        return fail(str(err))
+    say(removal.message)
+    return EXIT_OK
 
 
 def cmd_unhide(args: argparse.Namespace) -> int:
-    _log_to_file()
     from app.library.errors import LibraryError
     from app.library.model_files import unhide
     from engines.base import EngineError
@@ -217,8 +218,8 @@ def cmd_unhide(args: argparse.Namespace) -> int:
     try:
         message = unhide(args.ref)
     except EngineError as err:
-        return _fail(str(err), exit_code_for(err))
+        return fail(str(err), exit_code_for(err))
     except LibraryError as err:
-        return _fail(str(err), EXIT_FAILED)
-    print(printable(message))
-    return 0
+        return fail(str(err), EXIT_FAILED)
+    say(message)
+    return EXIT_OK

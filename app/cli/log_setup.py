@@ -91,15 +91,20 @@ def setup_logging() -> str | None:
         _problem = None
         return str(folder / ENGINE_LOG_FILE)
     except OSError as err:
-        where = f" {err.filename}" if err.filename else ""
-        _problem = (
-            f"Parlour cannot write to its data folder{where} ({err.strerror or err.__class__.__name__}); "
-            "point PARLOUR_HOME at a folder you can write to, or free some disk space."
-        )
+        _problem = data_folder_problem(err)
         if not logging.getLogger().handlers:
             # Without this, logging's last resort would print tracebacks on the terminal.
             logging.getLogger().addHandler(logging.NullHandler())
         return None
+
+
+def data_folder_problem(err: OSError) -> str:
+    """The sentence for a data folder Parlour cannot use (PARLOUR_HOME names a file, a read-only disk...)."""
+    where = f" {err.filename}" if err.filename else ""
+    return (
+        f"Parlour cannot write to its data folder{where} ({err.strerror or err.__class__.__name__}); "
+        "point PARLOUR_HOME at a folder you can write to, or free some disk space."
+    )
 
 
 def logging_to_file() -> bool:

@@ -2,7 +2,8 @@
 
 Every template is checked before it is stored (a syntax error names its line) and
 can be previewed on a sample conversation. An override applies to one model file
-or folder, keyed by its path, and wins over the model's own template.
+or folder, keyed by its path (app.store.templates.model_key), and wins over the
+model's own template.
 """
 
 from __future__ import annotations
@@ -11,17 +12,13 @@ import argparse
 import os
 import sys
 from collections.abc import Callable
-from contextlib import closing
-from pathlib import Path
 
-from app.store.errors import StoreError
-from app.terminal_text import EXIT_BAD_INPUT, exit_code_for, fail, printable
-
-__all__ = ["EXIT_BAD_INPUT", "add_template_commands", "model_key", "override_for"]
+from app.cli.exit_codes import EXIT_OK, exit_code_for
+from app.cli.store_access import opened_store
+from app.cli.terminal_text import fail, printable, say
 
 
-def add_template_commands(subparsers: argparse._SubParsersAction) -> None:
-    templates = subparsers.add_parser("templates", help="chat templates: your library and per-model overrides")
+def add_arguments(templates: argparse.ArgumentParser, command: str) -> None:
     sub = templates.add_subparsers(dest="templates_command", metavar="ACTION", required=True)
 
     listing = sub.add_parser("list", help="named templates and which models have an override")
@@ -50,86 +47,61 @@ def add_template_commands(subparsers: argparse._SubParsersAction) -> None:
     clear.set_defaults(func=cmd_clear)
 
 
-def model_key(path: Path) -> str:
-    """Overrides are keyed by the model's absolute path: the same file always finds its override."""
-    return str(path.expanduser().resolve())
-
-
-def override_for(path: Path) -> str | None:
-    """The user's template for this model, if they chose one (read-only; no lock needed)."""
-    from app.store.db import open_store
-    from app.store.templates import model_template
-
-    try:
-        store = open_store()
-    except StoreError:
-        return None  # an unreadable store must not stop a chat; the window reports it
-    try:
-        return model_template(store, model_key(path))
-    finally:
-        store.close()
-
-
-def _fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    return fail(message, code)
-
-
-def _checked_source(args: argparse.Namespace) -> str:
-    """The template text named by --name or --file, checked; raises EngineError or StoreError."""
+def _checked_source(file: str | None, name: str | None) -> str:
+    """The template text of `file` or of the saved template `name`, checked; raises EngineError or StoreError."""
     from engines.templates import check_template
 
-    if getattr(args, "file", None) is not None:
-        from app.cli import read_template_file
+    if file is not None:
+        from app.cli.template_files import read_template_file
 
-        source = read_template_file(args.file)  # refused by type and size before a byte is read
+        source = read_template_file(file)  # refused by type and size before a byte is read
     else:
-        from app.store.db import open_store
         from app.store.templates import get_template
 
-        with closing(open_store()) as store:
-            source = get_template(store, args.name).source
+        with opened_store() as store:
+            source = get_template(store, name or "").source
     check_template(source)
     return source
 
 
 def _run(action: Callable[[], int]) -> int:
+    """Run a command's work; a failure a person can act on (engine or store) becomes its sentence."""
+    from app.store.errors import StoreError
     from engines.base import EngineError
 
     try:
         return int(action())
     except (EngineError, StoreError) as err:
-        return _fail(str(err), exit_code_for(err))
+        return fail(str(err), exit_code_for(err))
 
 
 def cmd_list(args: argparse.Namespace) -> int:
-    from app.store.db import open_store
     from app.store.templates import list_templates, model_template_overrides
 
     def action() -> int:
-        with closing(open_store()) as store:
+        with opened_store() as store:
             named = list_templates(store)
             overrides = model_template_overrides(store)
-        print("Templates:" if named else "No saved templates.")
+        say("Templates:" if named else "No saved templates.")
         for template in named:
-            print(f"  {printable(template.name)}  (updated {template.updated_at:%Y-%m-%d %H:%M})")
-        print("Model overrides:" if overrides else "No model uses an override.")
+            say(f"  {template.name}  (updated {template.updated_at:%Y-%m-%d %H:%M})")
+        say("Model overrides:" if overrides else "No model uses an override.")
         for model in sorted(overrides):
-            print(f"  {printable(model)}")
-        return 0
+            say(f"  {model}")
+        return EXIT_OK
 
     return _run(action)
 
 
 def cmd_add(args: argparse.Namespace) -> int:
-    from app.store.db import open_store
     from app.store.templates import save_template
 
     def action() -> int:
-        source = _checked_source(argparse.Namespace(file=args.file, name=None))
-        with closing(open_store()) as store:
+        source = _checked_source(args.file, None)
+        with opened_store() as store:
             save_template(store, args.name, source)
-        print(f"Saved the template '{printable(args.name)}'.")
-        return 0
+        say(f"Saved the template '{args.name}'.")
+        return EXIT_OK
 
     return _run(action)
 
@@ -139,41 +111,39 @@ def cmd_preview(args: argparse.Namespace) -> int:
 
     def action() -> int:
         # A template file can hold escape sequences; the preview shows them instead of obeying them.
-        sys.stdout.write(printable(preview_template(_checked_source(args)), multiline=True))
+        sys.stdout.write(printable(preview_template(_checked_source(args.file, args.name)), multiline=True))
         sys.stdout.flush()
-        return 0
+        return EXIT_OK
 
     return _run(action)
 
 
 def cmd_use(args: argparse.Namespace) -> int:
     from app.library.catalog import resolve_model
-    from app.store.db import open_store
-    from app.store.templates import set_model_template
+    from app.store.templates import model_key, set_model_template
 
     def action() -> int:
         path = resolve_model(args.model)
         if not os.path.exists(path):
-            return _fail(f"No model file or folder at {path}.")
-        source = _checked_source(args)
-        with closing(open_store()) as store:
+            return fail(f"No model file or folder at {path}.")
+        source = _checked_source(args.file, args.name)
+        with opened_store() as store:
             set_model_template(store, model_key(path), source)
-        print(f"{printable(path.name)} now uses this template; `parlour templates clear` goes back to its own.")
-        return 0
+        say(f"{path.name} now uses this template; `parlour templates clear` goes back to its own.")
+        return EXIT_OK
 
     return _run(action)
 
 
 def cmd_clear(args: argparse.Namespace) -> int:
     from app.library.catalog import resolve_model
-    from app.store.db import open_store
-    from app.store.templates import clear_model_template
+    from app.store.templates import clear_model_template, model_key
 
     def action() -> int:
         path = resolve_model(args.model)
-        with closing(open_store()) as store:
+        with opened_store() as store:
             clear_model_template(store, model_key(path))
-        print(f"{printable(path.name)} uses its own template again.")
-        return 0
+        say(f"{path.name} uses its own template again.")
+        return EXIT_OK
 
     return _run(action)

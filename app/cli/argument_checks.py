@@ -16,7 +16,20 @@ INT_MAX = 2**31 - 1
 # The smallest value that makes sense, per integer option (others: 0).
 INT_MINIMUM = {"max_tokens": 1, "context_length": 16, "limit": 1}
 # Options that name something or point to a file: an empty value is a mistake, never "the default".
-NOT_EMPTY = {"model", "ref", "name", "file", "path", "template", "repo", "author", "include", "stop", "output"}
+NOT_EMPTY = {
+    "model",
+    "ref",
+    "name",
+    "file",
+    "path",
+    "template",
+    "repo",
+    "author",
+    "include",
+    "stop",
+    "output",
+    "continue_id",
+}
 # Names that end up stored or matched against a list: a newline or escape in one is always a mistake.
 NO_CONTROL_CHARACTERS = {"model", "ref", "name", "repo", "author", "include", "engine"}
 

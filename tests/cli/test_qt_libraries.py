@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from app.qt_libraries import (
+from app.cli.qt_libraries import (
     install_advice,
     missing_libraries,
     missing_window_libraries,
@@ -27,7 +27,7 @@ needs_ldd = pytest.mark.skipif(shutil.which("ldd") is None, reason="ldd is not i
 
 def test_the_plugin_is_found_without_importing_qt() -> None:
     code = (
-        "import sys; from app.qt_libraries import xcb_plugin_path; p = xcb_plugin_path(); "
+        "import sys; from app.cli.qt_libraries import xcb_plugin_path; p = xcb_plugin_path(); "
         "print(p.name, [m for m in sys.modules if m.startswith('PySide6.Qt')])"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60)
@@ -97,7 +97,7 @@ def test_the_check_runs_only_where_qt_would_use_xcb(environ: dict[str, str], xcb
 
 def _window_env(tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k not in ("QT_QPA_PLATFORM", "WAYLAND_DISPLAY")}
-    env.update(DISPLAY=":99", PARLOUR_HOME=str(tmp_path / "home"), HF_HUB_OFFLINE="1")
+    env.update(DISPLAY=":99", PARLOUR_HOME=str(tmp_path / "parlour-data"), HF_HUB_OFFLINE="1")
     return env
 
 

@@ -1,0 +1,150 @@
+"""What a `parlour chat` runs with: the model, its sampling settings, system prompt and template.
+
+Checked before any engine starts, so a bad file or an impossible setting is one sentence at once.
+A stored conversation (`--continue`) brings its own model, system prompt and parameters; what is
+typed on the command line wins over them.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from app.cli.terminal_text import note
+
+if TYPE_CHECKING:
+    from app.store.db import Store
+    from app.store.records import Conversation
+    from engines.base import GenerationParams
+
+SAMPLING_OPTIONS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
+
+
+@dataclass
+class ChatSetup:
+    path: Path  # the model file or folder
+    model_label: str  # how a stored conversation names the model: a name or path `--model` takes again
+    engine: str  # "auto", "mlx" or "llamacpp", as asked for
+    context_length: int | None
+    params: GenerationParams
+    system_prompt: str = ""
+    template: str | None = None  # the person's template, if any: --template, else their override
+    template_vars: dict[str, Any] | None = field(default=None)
+
+    def first_messages(self, prompt: str) -> list[dict[str, str]]:
+        """A new conversation of one prompt, after the system prompt if there is one."""
+        system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
+        return [*system, {"role": "user", "content": prompt}]
+
+
+def add_sampling_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--temperature", type=float, help="randomness, 0 for greedy (default 0.7)")
+    parser.add_argument("--top-p", type=float, help="nucleus sampling cut-off (default 0.95)")
+    parser.add_argument("--top-k", type=int, help="sample among the k likeliest tokens, 0 for off (default 40)")
+    parser.add_argument("--min-p", type=float, help="drop tokens below this share of the likeliest (default 0.05)")
+    parser.add_argument("--repeat-penalty", type=float, help="penalty for repeated tokens (default 1.1)")
+    parser.add_argument("--max-tokens", type=int, help="longest reply in tokens (default 1024)")
+    parser.add_argument("--seed", type=int, help="random seed for a repeatable reply")
+    parser.add_argument("--stop", action="append", default=[], help="stop the reply at this text (repeatable)")
+
+
+def params_from_args(args: argparse.Namespace, stored: dict[str, Any] | None = None) -> GenerationParams:
+    """The sampling settings: Parlour's defaults, then a stored conversation's, then what was typed."""
+    from engines.base import GenerationParams
+
+    values: dict[str, Any] = dict(stored or {})
+    for name in SAMPLING_OPTIONS:
+        value = getattr(args, name, None)
+        if value is not None:
+            values[name] = value
+    if args.stop:
+        values["stop"] = tuple(args.stop)
+    if getattr(args, "context_policy", None):
+        values["context_policy"] = args.context_policy
+    return GenerationParams.from_dict(values)
+
+
+def prepare_chat(
+    args: argparse.Namespace, conversation: Conversation | None = None, store: Store | None = None
+) -> ChatSetup:
+    """Everything the chat needs, checked; raises EngineError (or FileRefusedError) with a sentence."""
+    from app.cli.template_files import read_checked_template
+    from app.store.templates import override_for
+    from engines.host import choose_engine
+    from engines.inspect import inspect_model
+
+    stored_params = conversation.parameters if conversation is not None else None
+    params = params_from_args(args, _usable(stored_params))
+    path, label = _chosen_model(args.model, conversation)
+    info = inspect_model(path)  # header checks here: a bad file fails fast, before any engine starts
+    choose_engine(info.engine, args.engine)
+    check_context_length(args.context_length, info.context_length)
+    template = read_checked_template(args.template)
+    if template is None:
+        template = override_for(path, store)
+    system = args.system if args.system is not None else (conversation.system_prompt if conversation else "")
+    return ChatSetup(
+        path=path,
+        model_label=label,
+        engine=args.engine,
+        context_length=args.context_length,
+        params=params,
+        system_prompt=system or "",
+        template=template,
+        template_vars={"enable_thinking": args.thinking == "on"} if args.thinking else None,
+    )
+
+
+def _usable(stored: dict[str, Any] | None) -> dict[str, Any] | None:
+    """A stored conversation's parameters if they still make valid settings (an older or hand-edited
+    store may hold ones that do not), else None: then Parlour's defaults apply."""
+    from engines.base import EngineError, GenerationParams
+
+    if not stored:
+        return None
+    try:
+        GenerationParams.from_dict(stored)
+    except (EngineError, TypeError, ValueError):
+        note("This conversation's stored sampling settings are not usable; Parlour's defaults apply.")
+        return None
+    return stored
+
+
+def _chosen_model(ref: str | None, conversation: Conversation | None) -> tuple[Path, str]:
+    """The model to run and its label: --model, else the stored conversation's, else the default."""
+    from engines.base import ModelFileError
+
+    if ref is None and conversation is not None and conversation.model:
+        try:
+            return locate_model(conversation.model)
+        except ModelFileError:
+            note(f"The model this conversation used ({conversation.model}) is not here; using the default model.")
+    return locate_model(ref)
+
+
+def locate_model(ref: str | None) -> tuple[Path, str]:
+    """The path of a model named by `ref` (None: the default model), and the label to store for it:
+    its listed name, or its absolute path when `ref` is a path."""
+    from app.library.catalog import absolute_path, default_model, resolve_model
+
+    if ref is None:
+        model = default_model()
+        if model is None:
+            return resolve_model(None), ""  # raises the sentence about installing a model
+        return model.path, model.name
+    path = resolve_model(ref)
+    return path, (str(path) if os.path.exists(absolute_path(ref)) else ref)
+
+
+def check_context_length(wanted: int | None, trained: int | None) -> None:
+    """Refuse a context window beyond what the model was trained for, before an engine tries to allocate it."""
+    from engines.base import InvalidRequestError
+
+    if wanted is not None and trained and wanted > trained:
+        raise InvalidRequestError(
+            f"The context length {wanted:,} is more than this model supports ({trained:,} tokens); "
+            "choose at most that, or leave --context-length out."
+        )
