@@ -1,4 +1,6 @@
-"""Run slow library calls (network, disk) off the GUI thread; hear back on the GUI thread.
+"""The window's one way to run work off the GUI thread: slow calls (the network, the disk, a
+model listing, a search, a wait for the engine host) run on Qt's thread pool; the answer comes
+back on the GUI thread.
 
 `run_in_background(owner, work, on_done, on_failed)` runs `work()` on Qt's thread pool. The
 result, or the failure as an error whose str() is one plain sentence, comes back through a queued signal to an
@@ -26,6 +28,8 @@ _pending: set[BackgroundCall] = set()  # alive until delivered: nothing else hol
 
 
 class BackgroundCall(QObject):
+    """One call on the thread pool, and the GUI-thread callbacks that hear how it went."""
+
     _finished = Signal(bool, object)  # (succeeded, result or sentence), emitted on the worker thread
 
     def __init__(
@@ -49,12 +53,13 @@ class BackgroundCall(QObject):
     def run(self) -> None:
         """On the worker thread."""
         from app.library.errors import LibraryError
+        from app.store.errors import StoreError
         from engines.base import EngineError
 
         outcome: tuple[bool, Any]
         try:
             outcome = (True, self._work())
-        except (LibraryError, EngineError) as err:
+        except (LibraryError, StoreError, EngineError) as err:
             outcome = (False, err)
         except Exception as exc:  # a bug: the sentence on screen, the traceback in the log
             log.exception("background call failed")

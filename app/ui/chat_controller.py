@@ -1,54 +1,81 @@
-"""The GUI-thread object that ties the store, the engine and the chat view together.
+"""The GUI-thread object that ties the store, the model session and the chat view together.
 
-Order matters for never losing a word: the user's message is committed before the
-engine is asked, the growing reply is checkpointed about once a second, and the end
-of a reply (finished, stopped or failed) is written before the view settles. Engine
-messages arrive as queued signals, so nothing here ever waits on the engine.
+`ChatController` owns the shown conversation's MessageModel and the reply being written. Order
+matters for never losing a word: the user's message is committed before the engine is asked, the
+growing reply is checkpointed about twice a second (ReplyWriter), and the end of a reply
+(finished, stopped or failed) is written before the view settles. Engine events arrive as queued
+signals, so nothing here ever waits on the engine.
+
+While a reply streams its deltas are appended to the model's last row (the chat view coalesces
+the redraws). When it ends, only that row is read back from the store and updated in place: the
+thread is not loaded again, the model not reset, the conversation list not re-read
+(`conversation_touched` lets the list move that one conversation).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.presets import DEFAULT_PRESET, apply_preset, builtin_presets, model_defaults
 from app.store import branches, conversations, messages, replies
+from app.store.db import Store
 from app.store.errors import StoreError
-from app.store.records import MessageStats, Thread
-from app.ui.engine_bridge import EngineBridge
-from engines.base import Delta, Finished, GenerationParams, Started
+from app.store.records import Thread
+from app.ui.message_model import DONE, ERROR, STREAMING, MessageModel, MessageRow
+from app.ui.message_rows import row_from_message, row_status, rows_from_thread
+from app.ui.message_stats import reply_summary
+from app.ui.model_session import ModelSession
+from engines.base import Delta, Finished, GenerationParams, Message, ModelInfo, Started
+from engines.protocol import Event
 
 log = logging.getLogger(__name__)
 CHECKPOINT_TICK_MS = 250
 
 
-class ChatController(QObject):
-    thread_changed = Signal(object)  # Thread: the whole shown thread was replaced
-    reply_started = Signal(object)  # the new assistant row (a store Message)
-    reply_delta = Signal(str, bool)  # text, is_reasoning
-    reply_finished = Signal(str, object, object)  # finish reason, stats dict, error sentence or None
-    conversations_changed = Signal()
-    status = Signal(str, bool)  # text, is_error
-    prompt_shown = Signal(object)  # the engine's "prompt" answer for "View prompt"
-    busy_changed = Signal(bool)
+@dataclass
+class ReplyInFlight:
+    """The reply being written: its store writer, its engine request and whether it is on screen."""
 
-    def __init__(self, store: Any, bridge: EngineBridge, parent: QObject | None = None) -> None:
+    writer: replies.ReplyWriter
+    request_id: str
+    shown: bool = True  # False once another thread is shown: its deltas no longer go to the model
+
+
+class ChatController(QObject):
+    """The shown conversation (its id, system prompt, parameters and MessageModel) and the reply
+    being written into it."""
+
+    conversation_shown = Signal(object)  # the Conversation now shown; None for a new, unsaved chat
+    conversation_saved = Signal(object)  # a Conversation created, or changed by a new message (title, time)
+    conversation_touched = Signal(int)  # a reply to this conversation ended: it was updated just now
+    params_replaced = Signal(object)  # GenerationParams chosen here: a conversation's own, a model's defaults
+    sent = Signal()  # the person's message is stored: the composer may let go of it
+    reply_delta = Signal(str, bool)  # text, is_reasoning
+    reply_finished = Signal(object)  # engines.base.Finished
+    context_used = Signal(int, str)  # tokens of the context the last reply used, the context policy
+    busy_changed = Signal(bool)
+    status = Signal(str, bool)  # text, is_error
+    prompt_shown = Signal(object)  # PromptRendered (or Failure) for "View prompt"
+
+    def __init__(self, store: Store, session: ModelSession, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.store = store
-        self.bridge = bridge
-        self.bridge.event.connect(self._on_engine_event)
+        self.session = session
+        self.messages = MessageModel(self)
+        session.bridge.event.connect(self._on_engine_event)
+        session.load_started.connect(self.stop)
+        session.unloaded.connect(self.stop)
+        session.loaded.connect(self._on_model_loaded)
         self.conversation_id: int | None = None
-        self.thread: Thread | None = None
         self.params = apply_preset(GenerationParams(), builtin_presets()[DEFAULT_PRESET])
         self.system_prompt = ""
-        self.model_path: str | None = None
-        self.model_name: str | None = None
-        self.engine: str | None = None
-        self.template_override: str | None = None
-        self._writer: replies.ReplyWriter | None = None
-        self._reply_id: str | None = None
+        self._alternatives: dict[int, tuple[int, ...]] = {}  # of the shown thread, from the store
+        self._reply: ReplyInFlight | None = None
+        self._unsaved: replies.ReplyWriter | None = None  # an ended reply the disk had no room for yet
         self._render_id: str | None = None
         self._checkpoint = QTimer(self)
         self._checkpoint.setInterval(CHECKPOINT_TICK_MS)
@@ -58,17 +85,17 @@ class ChatController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._reply_id is not None
+        return self._reply is not None
 
-    def set_model(self, path: str | None, name: str | None, engine: str | None) -> None:
-        self.model_path, self.model_name, self.engine = path, name, engine
-        if path and self.conversation_id is None:
-            defaults = model_defaults(self.store, path)
-            if defaults:
-                try:
-                    self.params = GenerationParams.from_dict({**self.params.to_dict(), **defaults})
-                except Exception:  # defaults from an older or hand-edited store: keep the current ones
-                    log.warning("ignoring stored defaults of %s", path)
+    def _on_model_loaded(self, info: ModelInfo, engine: str) -> None:
+        """A new chat takes the model's saved defaults over the current parameters."""
+        defaults = model_defaults(self.store, info.path) if self.conversation_id is None else None
+        if defaults:
+            try:
+                self.params = GenerationParams.from_dict({**self.params.to_dict(), **defaults})
+            except Exception:  # defaults from an older or hand-edited store: keep the current ones
+                log.warning("ignoring stored defaults of %s", info.path)
+        self.params_replaced.emit(self.params)
 
     def set_params(self, params: GenerationParams) -> None:
         self.params = params
@@ -85,68 +112,98 @@ class ChatController(QObject):
     # --- conversations --------------------------------------------------------------------------------
 
     def new_chat(self) -> None:
-        if self.busy:
-            self.stop()
+        self.stop()
         self.conversation_id = None
-        self.thread = None
         self.system_prompt = ""
-        self.thread_changed.emit(None)
+        self._show_rows([], {})
+        self.conversation_shown.emit(None)
 
     def open_conversation(self, conversation_id: int) -> None:
-        if self.busy:
-            self.stop()
+        self.stop()
         thread = self._store_call(branches.load_thread, self.store, conversation_id)
         if thread is None:
             return
         self.conversation_id = conversation_id
-        self.thread = thread
         self.system_prompt = thread.conversation.system_prompt
         if thread.conversation.parameters:
             try:
                 self.params = GenerationParams.from_dict(thread.conversation.parameters)
             except Exception:  # parameters from an older or hand-edited store: keep the current ones
                 log.warning("ignoring stored parameters of conversation %s", conversation_id)
-        self.thread_changed.emit(thread)
+        self._show_thread(thread)
+        self.conversation_shown.emit(thread.conversation)
+        self.params_replaced.emit(self.params)
 
-    def reload_thread(self) -> None:
+    def leave_conversation(self, conversation_id: int) -> None:
+        """The conversation is going away (deleted): show a new chat if it is the one shown."""
+        if self.conversation_id == conversation_id:
+            self.new_chat()
+
+    def _reload_thread(self) -> None:
+        """After a change to the tree (a branch added, switched or deleted): show the thread again."""
         if self.conversation_id is not None:
-            self.thread = self._store_call(branches.load_thread, self.store, self.conversation_id)
-            self.thread_changed.emit(self.thread)
+            thread = self._store_call(branches.load_thread, self.store, self.conversation_id)
+            if thread is not None:
+                self._show_thread(thread)
 
-    # --- replies --------------------------------------------------------------------------------------
+    def _show_thread(self, thread: Thread) -> None:
+        self._show_rows(rows_from_thread(thread), thread.alternatives)
+
+    def _show_rows(self, rows: list[MessageRow], alternatives: dict[int, tuple[int, ...]]) -> None:
+        if self._reply is not None:
+            self._reply.shown = False
+        self._alternatives = alternatives
+        self.messages.set_thread(rows)
+
+    # --- what the person asks for ---------------------------------------------------------------------
 
     def send(self, text: str) -> bool:
+        """Store the person's message, then ask for a reply; False when it was not taken."""
         text = text.strip()
         if not text or self.busy:
             return False
-        if not self.model_path:
+        if not self.session.is_loaded:
             self.status.emit("Choose a model and wait for it to load first.", True)
             return False
-        if self.conversation_id is None:
-            created = self._store_call(
-                conversations.create_conversation,
-                self.store,
-                title=conversations.title_from_text(text),
-                model=self.model_name,
-                engine=self.engine,
-                system_prompt=self.system_prompt,
-                parameters=self.params.to_dict(),
-            )
-            if created is None:
-                return False
-            self.conversation_id = created.id
-            self.conversations_changed.emit()
+        if self.conversation_id is None and not self._create_conversation(text):
+            return False
+        assert self.conversation_id is not None
         # On disk before the engine hears of it: a crash from here on never loses what was typed.
         user = self._store_call(messages.add_user_message, self.store, self.conversation_id, text)
         if user is None:
             return False
-        writer = self._store_call(replies.start_reply, self.store, self.conversation_id, user.id, model=self.model_name)
+        self.sent.emit()
+        saved = self._store_call(conversations.get_conversation, self.store, self.conversation_id)
+        if saved is not None:
+            self.conversation_saved.emit(saved)  # its time, and its title if this message gave it one
+        self.messages.append_row(row_from_message(user))
+        writer = self._store_call(
+            replies.start_reply, self.store, self.conversation_id, user.id, model=self.session.name
+        )
         return self._start(writer)
+
+    def _create_conversation(self, first_message: str) -> bool:
+        created = self._store_call(
+            conversations.create_conversation,
+            self.store,
+            title=conversations.title_from_text(first_message),
+            model=self.session.name,
+            engine=self.session.engine,
+            system_prompt=self.system_prompt,
+            parameters=self.params.to_dict(),
+        )
+        if created is None:
+            return False
+        self.conversation_id = created.id
+        self.conversation_shown.emit(created)
+        return True
 
     def regenerate(self, message_id: int) -> None:
         if self.busy:
             return
-        writer = self._store_call(replies.regenerate, self.store, message_id, model=self.model_name)
+        writer = self._store_call(replies.regenerate, self.store, message_id, model=self.session.name)
+        if writer is not None:
+            self._reload_thread()  # the new reply is a branch beside the old one
         self._start(writer)
 
     def edit(self, message_id: int, text: str) -> None:
@@ -156,8 +213,12 @@ class ChatController(QObject):
         if edited is None:
             return
         writer = self._store_call(
-            replies.start_reply, self.store, edited.conversation_id, edited.id, model=self.model_name
+            replies.start_reply, self.store, edited.conversation_id, edited.id, model=self.session.name
         )
+        self._reload_thread()
+        saved = self._store_call(conversations.get_conversation, self.store, edited.conversation_id)
+        if saved is not None:
+            self.conversation_saved.emit(saved)  # editing the first message may retitle it
         self._start(writer)
 
     def continue_reply(self, message_id: int) -> None:
@@ -170,130 +231,147 @@ class ChatController(QObject):
         if self.busy:
             return
         self._store_call(branches.delete_branch, self.store, message_id)
-        self.reload_thread()
+        self._reload_thread()
 
     def switch_branch(self, message_id: int, step: int) -> None:
         """Show the previous (step -1) or next (+1) sibling of a message."""
-        if self.busy or self.thread is None:
-            return
-        siblings = self.thread.alternatives.get(message_id)
-        if not siblings or message_id not in siblings:
+        siblings = self._alternatives.get(message_id)
+        if self.busy or not siblings or message_id not in siblings:
             return
         target = siblings[(siblings.index(message_id) + step) % len(siblings)]
         self._store_call(branches.switch_to, self.store, target)
-        self.reload_thread()
+        self._reload_thread()
 
     def stop(self) -> None:
-        if self._reply_id is not None:
-            self.bridge.cancel(self._reply_id)
+        if self._reply is not None:
+            self.session.bridge.cancel(self._reply.request_id)
 
     def show_prompt(self) -> None:
-        if not self.model_path:
+        if not self.session.is_loaded:
             self.status.emit("Load a model to see its prompt.", True)
             return
-        conversation = self._engine_messages()
+        conversation = self._engine_messages(leave_out_last=False)
         if not conversation or conversation[-1]["role"] != "user":
             conversation.append({"role": "user", "content": "(your next message)"})
-        self._render_id = self.bridge.render(conversation, self.params, self.template_override)
+        self._render_id = self.session.bridge.render(conversation, self.params, self.session.template_override)
 
-    def _engine_messages(self) -> list[dict[str, str]]:
+    # --- the reply ------------------------------------------------------------------------------------
+
+    def _engine_messages(self, leave_out_last: bool) -> list[Message]:
         """The conversation as the engine sees it: the system prompt, then the shown thread."""
-        out: list[dict[str, str]] = []
+        out: list[Message] = []
         if self.system_prompt.strip():
             out.append({"role": "system", "content": self.system_prompt})
-        if self.conversation_id is not None:
-            thread = self._store_call(branches.load_thread, self.store, self.conversation_id)
-            if thread is not None:
-                self.thread = thread
-                out.extend(
-                    {"role": m.role, "content": m.content}
-                    for m in thread.messages
-                    if m.role in ("user", "assistant", "system") and (m.content or m.status != "streaming")
-                )
+        count = self.messages.rowCount() - (1 if leave_out_last else 0)
+        for position in range(max(count, 0)):
+            row = self.messages.row_at(position)
+            if row.role in ("user", "assistant", "system") and (row.content or row.status != STREAMING):
+                out.append({"role": row.role, "content": row.content})
         return out
 
     def _start(self, writer: replies.ReplyWriter | None, continue_final: bool = False) -> bool:
         if writer is None:
             return False
-        self._writer = writer
-        conversation = self._engine_messages()
-        if not continue_final:
-            # The new, empty reply is in the thread already; the engine must not see it.
-            while conversation and conversation[-1]["role"] == "assistant" and not conversation[-1]["content"]:
-                conversation.pop()
-        self.thread_changed.emit(self.thread)
-        self._reply_id = self.bridge.generate(conversation, self.params, self.template_override, continue_final)
+        last = self.messages.last()
+        if continue_final and last is not None and last.id == writer.message_id:
+            self.messages.update_row(last.id, status=STREAMING, finish_reason=None, error=None)
+        elif last is None or last.id != writer.message_id or writer.message_id is None:
+            self.messages.append_row(MessageRow(id=writer.message_id, role="assistant", status=STREAMING))
+        conversation = self._engine_messages(leave_out_last=not continue_final)
+        bridge, template = self.session.bridge, self.session.template_override
+        request_id = bridge.generate(conversation, self.params, template, continue_final)
+        self._reply = ReplyInFlight(writer, request_id)
         self._checkpoint.start()
+        self.session.set_generating(True)
         self.busy_changed.emit(True)
         self.status.emit("Thinking…", False)
         return True
 
-    def _flush_if_due(self) -> None:
-        if self._writer is not None:
-            self._writer.flush_if_due()
-            if self._writer.problem:
-                self.status.emit(self._writer.problem, True)
-
-    def _on_engine_event(self, request_id: str, event: Any) -> None:
+    def _on_engine_event(self, request_id: str, event: Event) -> None:
         if request_id == self._render_id:
             self._render_id = None
             self.prompt_shown.emit(event)
             return
-        if request_id != self._reply_id or self._writer is None:
+        reply = self._reply
+        if reply is None or request_id != reply.request_id:
             return
         if isinstance(event, Started):
             if event.notice:
                 self.status.emit(event.notice, False)
         elif isinstance(event, Delta):
             if event.reasoning:
-                self._writer.append(reasoning=event.text)
+                reply.writer.append(reasoning=event.text)
             else:
-                self._writer.append(event.text)
+                reply.writer.append(event.text)
+            if reply.shown:
+                self.messages.append_text(event.text, event.reasoning)
             self.reply_delta.emit(event.text, event.reasoning)
         elif isinstance(event, Finished):
-            self._finish(event)
+            self._finish(reply, event)
 
-    def _finish(self, event: Finished) -> None:
-        writer = self._writer
-        assert writer is not None
-        self._checkpoint.stop()
-        reason = event.finish_reason
-        stats = event.stats.to_dict()
-        error = event.error
+    def _finish(self, reply: ReplyInFlight, event: Finished) -> None:
+        self._reply = None
         if event.detail:
-            log.warning("reply failed: %s (%s)", error, event.detail)
-        stored_stats = MessageStats(
-            prompt_tokens=stats.get("prompt_tokens"),
-            generated_tokens=stats.get("generated_tokens"),
-            cached_tokens=stats.get("cached_tokens"),
-            time_to_first_token_s=(stats.get("ttft_ms") or 0) / 1000 or None,
-            tokens_per_second=stats.get("generation_tps"),
-        )
+            log.warning("reply failed: %s (%s)", event.error, event.detail)
+        saved = self._save_ending(reply.writer, event)
+        if reply.shown:
+            self._settle_row(reply.writer, event, saved)
+        self.session.set_generating(False)
+        self.busy_changed.emit(False)
+        self.context_used.emit(event.stats.prompt_tokens + event.stats.generated_tokens, self.params.context_policy)
+        self.reply_finished.emit(event)
+        self.conversation_touched.emit(reply.writer.conversation_id)
+        self.status.emit(*reply_summary(event))
+
+    def _save_ending(self, writer: replies.ReplyWriter, event: Finished) -> bool:
+        """Write the end of the reply; False when the disk has no room (it is retried on the timer)."""
         try:
-            saved = writer.finish(reason, stored_stats, error)
+            saved = writer.finish(event.finish_reason, event.stats, event.error)
         except StoreError as err:
             saved = False
             self.status.emit(str(err), True)
         if not saved and writer.problem:
-            # Keep the writer: the checkpoint timer saves it once there is room again.
-            self._checkpoint.start()
+            self._unsaved = writer
             self.status.emit(writer.problem, True)
-        else:
-            self._writer = None
-        self._reply_id = None
-        self.busy_changed.emit(False)
-        self.reply_finished.emit(reason, stats, error)
-        self.conversations_changed.emit()
-        if reason == "error":
-            self.status.emit(error or "The reply failed.", True)
-        else:
-            tps = stats.get("generation_tps") or 0.0
-            note = {"cancelled": " · stopped", "length": " · stopped at the length limit"}.get(reason, "")
-            cached = f" · {stats.get('cached_tokens')} cached" if stats.get("cached_tokens") else ""
-            dropped = f" · {stats.get('dropped_turns')} old turns left out" if stats.get("dropped_turns") else ""
-            self.status.emit(
-                f"{stats.get('generated_tokens', 0)} tokens · {tps:.1f} tokens/s{cached}{dropped}{note}", False
+        elif not self._unsaved:
+            self._checkpoint.stop()
+        return saved
+
+    def _settle_row(self, writer: replies.ReplyWriter, event: Finished, saved: bool) -> None:
+        """Bring the reply's row up to what the store holds: one read, of that row only."""
+        last = self.messages.last()
+        if last is None:
+            return
+        stored = None
+        if saved and writer.message_id is not None:
+            stored = self._store_call(messages.get_message, self.store, writer.message_id)
+        if stored is None:  # not on disk yet: what is in memory is the truth for now
+            status = ERROR if event.finish_reason == "error" else DONE
+            self.messages.finish_last(status, event.finish_reason, event.stats, event.error)
+        elif last.id == stored.id:
+            self.messages.update_row(
+                stored.id,
+                content=stored.content,
+                reasoning=stored.reasoning,
+                status=row_status(stored),
+                error=stored.error,
+                stats=stored.stats,
+                finish_reason=stored.finish_reason,
             )
+        else:  # the reply got its id only now (the disk was full when it started)
+            self._reload_thread()
+
+    def _flush_if_due(self) -> None:
+        writers = [w for w in (self._reply.writer if self._reply else None, self._unsaved) if w is not None]
+        for writer in writers:
+            writer.flush_if_due()
+            if writer.problem:
+                self.status.emit(writer.problem, True)
+        if self._unsaved is not None and self._unsaved.saved:
+            self._unsaved = None
+            self.status.emit("The reply is saved.", False)
+        if self._reply is None and self._unsaved is None:
+            self._checkpoint.stop()
 
     def _store_call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a store operation; a failure a person can act on becomes a status sentence."""
@@ -307,8 +385,10 @@ class ChatController(QObject):
 
     def shutdown(self) -> None:
         self._checkpoint.stop()
-        if self._writer is not None:
+        for writer in (self._reply.writer if self._reply else None, self._unsaved):
+            if writer is None:
+                continue
             try:
-                self._writer.flush()
+                writer.flush()
             except StoreError:
                 log.exception("could not save the last reply at shutdown")

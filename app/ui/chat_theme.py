@@ -9,10 +9,16 @@ from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 
 LIGHT_CODE_STYLE = "friendly"
 DARK_CODE_STYLE = "github-dark"
+# For a Pygments style that names no background or text colour of its own.
+CODE_BACKGROUND = "#f8f8f8"
+CODE_TEXT_ON_DARK = "#e6edf3"
+CODE_TEXT_ON_LIGHT = "#1f2328"
 
 
 @dataclass(frozen=True)
 class ChatTheme:
+    """The fonts and colours one chat view draws with."""
+
     dark: bool
     font: QFont
     mono: QFont

@@ -8,19 +8,28 @@ the chunk is written. Pygments is imported on the first code block, not at start
 
 from __future__ import annotations
 
+import logging
 import threading
 from functools import lru_cache
 from typing import Any
 
+from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor, QFont, QTextCharFormat
+
+from app.ui.background import run_in_background
+from app.ui.chat_theme import CODE_BACKGROUND, CODE_TEXT_ON_DARK, CODE_TEXT_ON_LIGHT
+
+log = logging.getLogger(__name__)
 
 
 class CodeHighlighter:
+    """One Pygments style as text formats, cached per token type."""
+
     def __init__(self, style_name: str, mono: QFont) -> None:
         from pygments.styles import get_style_by_name
 
         self.style = get_style_by_name(style_name)
-        self.background = QColor(self.style.background_color or "#f8f8f8")
+        self.background = QColor(self.style.background_color or CODE_BACKGROUND)
         base = self.style.style_for_token(_text_token())
         self.foreground = QColor(f"#{base['color']}") if base.get("color") else _contrasting(self.background)
         self.plain = QTextCharFormat()
@@ -59,7 +68,7 @@ def _text_token() -> Any:
 
 
 def _contrasting(background: QColor) -> QColor:
-    return QColor("#e6edf3") if background.lightness() < 128 else QColor("#1f2328")
+    return QColor(CODE_TEXT_ON_DARK) if background.lightness() < 128 else QColor(CODE_TEXT_ON_LIGHT)
 
 
 # Languages worth preparing before the first reply needs them: a lexer's first use compiles its
@@ -81,33 +90,35 @@ COMMON_LANGUAGES = (
     "css",
     "text",
 )
-_warming: threading.Thread | None = None
+_warm_up_started = False
+_warmed_up = threading.Event()  # set on the worker when the warm-up is over, however it went
 
 
 def warm_up_in_background(style_names: tuple[str, ...] = ()) -> None:
     """Import Pygments and prepare the common lexers on a worker thread, once per process."""
-    global _warming
-    if _warming is not None:
+    global _warm_up_started
+    application = QCoreApplication.instance()
+    if _warm_up_started or application is None:
         return
+    _warm_up_started = True
 
     def run() -> None:
-        from pygments.styles import get_style_by_name
+        try:
+            from pygments.styles import get_style_by_name
 
-        for name in style_names:
-            get_style_by_name(name)
-        for language in COMMON_LANGUAGES:
-            _lexer(language)
+            for name in style_names:
+                get_style_by_name(name)
+            for language in COMMON_LANGUAGES:
+                _lexer(language)
+        finally:
+            _warmed_up.set()
 
-    _warming = threading.Thread(target=run, name="pygments-warm-up", daemon=True)
-    _warming.start()
+    run_in_background(application, run, lambda _: None, lambda error: log.warning("Pygments warm-up: %s", error))
 
 
 def wait_for_warm_up(timeout: float | None = None) -> bool:
     """For benchmarks and tests: True once the background warm-up has finished (or never started)."""
-    if _warming is not None:
-        _warming.join(timeout)
-        return not _warming.is_alive()
-    return True
+    return _warmed_up.wait(timeout) if _warm_up_started else True
 
 
 @lru_cache(maxsize=64)

@@ -1,7 +1,8 @@
 """The sidebar's list: conversations grouped by date (pinned first), or search hits.
 
 Group headers are rows of their own so the view stays a plain list; they cannot be
-selected. Rows change only on the GUI thread, through reset or remove/insert.
+selected. Rows change only on the GUI thread: in place when the list keeps its shape (a title
+or a time changed), through a reset when rows come, go or move.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ class ConversationRole(IntEnum):
 
 @dataclass(frozen=True)
 class ConversationRow:
+    """One line of the list: a group header, a conversation, or a search hit."""
+
     kind: str
     text: str
     conversation_id: int | None = None
@@ -68,6 +71,8 @@ def grouped_rows(conversations: list[Any], now: datetime | None = None) -> list[
 
 
 class ConversationListModel(QAbstractListModel):
+    """The sidebar's rows, as the presenter last set them."""
+
     def __init__(self) -> None:
         super().__init__()
         self._rows: list[ConversationRow] = []
@@ -109,9 +114,22 @@ class ConversationListModel(QAbstractListModel):
         return {**super().roleNames(), **{role.value: role.name.encode() for role in ConversationRole}}
 
     def set_rows(self, rows: list[ConversationRow]) -> None:
-        self.beginResetModel()
-        self._rows = list(rows)
-        self.endResetModel()
+        """Show these rows: changed ones in place if every row keeps its place, else with a reset."""
+        rows = list(rows)
+        same_places = len(rows) == len(self._rows) and all(
+            (new.kind, new.conversation_id) == (old.kind, old.conversation_id)
+            for new, old in zip(rows, self._rows, strict=True)
+        )
+        if not same_places:
+            self.beginResetModel()
+            self._rows = rows
+            self.endResetModel()
+            return
+        for position, (new, old) in enumerate(zip(rows, self._rows, strict=True)):
+            if new != old:
+                self._rows[position] = new
+                index = self.index(position)
+                self.dataChanged.emit(index, index)
 
     def row_for(self, conversation_id: int) -> int:
         for i, row in enumerate(self._rows):

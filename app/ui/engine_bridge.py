@@ -1,5 +1,6 @@
 """The engine client as Qt signals: events arrive on the client's reader thread and are handed
-to the GUI thread through a queued signal, typed as engines.protocol defines them."""
+to the GUI thread through a queued signal, typed as engines.protocol defines them. The model
+session owns the bridge; the chat controller sends its replies through it."""
 
 from __future__ import annotations
 
@@ -9,10 +10,12 @@ from PySide6.QtCore import QObject, Signal
 
 from engines.base import GenerationParams, LoadSettings, Message
 from engines.host_client import EngineClient
-from engines.protocol import Event, PingRequest, RenderRequest, ReplyRequest, UnloadRequest
+from engines.protocol import Event, RenderRequest, ReplyRequest, UnloadRequest
 
 
 class EngineBridge(QObject):
+    """The window's EngineClient (and so its engine host), with every answer as a Qt signal."""
+
     # (request id, protocol event); emitted from the reader thread, delivered on the GUI thread
     event = Signal(str, object)
 
@@ -51,10 +54,6 @@ class EngineBridge(QObject):
         request_id = self._next_id()
         reply = ReplyRequest(list(messages), params, template)
         return self.client.submit(RenderRequest(reply), self._listener(request_id), request_id)
-
-    def ping(self) -> str:
-        request_id = self._next_id()
-        return self.client.submit(PingRequest(), self._listener(request_id), request_id)
 
     def cancel(self, request_id: str) -> None:
         self.client.cancel(request_id)

@@ -1,110 +1,69 @@
 """The main window: model picker on top, conversations on the left, the chat in the middle,
-parameters on the right, a status line below. It arranges widgets and forwards what
-the user does to the chat controller; the controller owns the store and the engine.
+parameters on the right, a status line below.
+
+It only composes: it makes the widgets and the objects behind them (the model session, the chat
+controller, the conversation list's and the parameters' presenters), lays them out, and connects
+their signals. What happens lives in those objects.
 """
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import logging
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, Qt, QTimer
-from PySide6.QtGui import QAction, QKeySequence, QShortcut
-from PySide6.QtWidgets import (
-    QFileDialog,
-    QHBoxLayout,
-    QLabel,
-    QLineEdit,
-    QMainWindow,
-    QMessageBox,
-    QPlainTextEdit,
-    QProgressBar,
-    QPushButton,
-    QSplitter,
-    QVBoxLayout,
-    QWidget,
-)
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QFileDialog, QLineEdit, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
 
 from app import __version__
-from app.presets import all_presets, builtin_presets, save_model_defaults
-from app.store import conversations as store_conversations
-from app.store.errors import StoreError
-from app.store.search import search as store_search
-from app.store.settings import get_setting, set_setting
+from app.store.db import Store
+from app.store.records import Conversation
 from app.ui.chat_controller import ChatController
 from app.ui.chat_view import ChatView
-from app.ui.conversation_list_model import ConversationRow, grouped_rows
-from app.ui.engine_bridge import EngineBridge
-from app.ui.message_model import MessageModel, MessageRow
-from app.ui.message_rows import rows_from_thread
+from app.ui.composer import Composer
+from app.ui.context_gauge import ContextGauge
+from app.ui.conversation_list_presenter import ConversationListPresenter
 from app.ui.model_picker import ModelPicker
+from app.ui.model_session import ModelSession
 from app.ui.params_panel import ParamsPanel
+from app.ui.params_presenter import ParamsPresenter
 from app.ui.sidebar import Sidebar
-from engines.base import LoadSettings
-from engines.protocol import Failure, Loaded, Pong, Progress
-
-log = logging.getLogger(__name__)
-UNDO_DELETE_MS = 8000
-MEMORY_POLL_MS = 5000
+from app.ui.status_line import StatusLine
+from app.ui.window_state import restore_window_state, save_window_state
+from engines.base import ModelInfo
+from engines.protocol import PromptRendered
 
 
 class MainWindow(QMainWindow):
-    def __init__(self, store: Any, engine_log: str | None = None) -> None:
+    """The window's widgets, the objects behind them, and the signals between them."""
+
+    def __init__(self, store: Store, engine_log: str | None = None) -> None:
         super().__init__()
         self.setWindowTitle("Parlour")
         self.resize(1280, 800)
         self.store = store
-        self.bridge = EngineBridge(engine_log, self)
-        self.chat = ChatController(store, self.bridge, self)
-        self.messages = MessageModel(self)
-        self._load_id: str | None = None
-        self._ping_id: str | None = None
-        self._loaded: dict[str, Any] | None = None
-        self._pending_delete: int | None = None
-        self._context_length = 0
-
+        self.session = ModelSession(store, engine_log, self)
+        self.chat = ChatController(store, self.session, self)
         self.picker = ModelPicker()
         self.sidebar = Sidebar()
+        self.conversations = ConversationListPresenter(store, self.sidebar, self)
         self.view = ChatView()
-        self.view.set_model(self.messages)
+        self.view.set_model(self.chat.messages)
         self.params = ParamsPanel()
+        self.params_presenter = ParamsPresenter(store, self.params, self.chat, self.session, self)
         self.system_prompt = QLineEdit()
         self.system_prompt.setPlaceholderText("System prompt for this chat (optional)")
-        self.context_gauge = QProgressBar()
-        self.context_gauge.setTextVisible(True)
-        self.context_gauge.setFormat("Context: —")
-        self.context_gauge.setMaximumHeight(16)
-        self.input = QPlainTextEdit()
-        self.input.setPlaceholderText("Message (Enter sends, Shift+Enter for a new line)")
-        self.input.setFixedHeight(84)
-        self.input.installEventFilter(self)
-        self.send_button = QPushButton("Send")
-        self.stop_button = QPushButton("Stop")
-        self.stop_button.setEnabled(False)
-        self.status_text = QLabel("")
-        self.memory_text = QLabel("")
-        self.statusBar().addWidget(self.status_text, 1)
-        self.statusBar().addPermanentWidget(self.memory_text)
-
+        self.context_gauge = ContextGauge()
+        self.composer = Composer()
+        self.status_line = StatusLine()
+        self.setStatusBar(self.status_line)
+        self.tool_windows: dict[str, QWidget] = {}  # "browser" and "library", once opened
         self._layout()
         self._menus()
-        self._connect()
-        self._restore_state()
-        self.refresh_conversations()
-        self.refresh_presets()
-        self.params.set_params(self.chat.params)
+        self._connect_models()
+        self._connect_chat()
+        restore_window_state(store, self, self.splitter, self.toggle_params)
+        self.conversations.refresh()
         self.picker.refresh()
-        self._memory_timer = QTimer(self)
-        self._memory_timer.setInterval(MEMORY_POLL_MS)
-        self._memory_timer.timeout.connect(self._poll_memory)
-        self._memory_timer.start()
-        self._delete_timer = QTimer(self)
-        self._delete_timer.setSingleShot(True)
-        self._delete_timer.timeout.connect(self._commit_delete)
-
-    # --- layout ---------------------------------------------------------------------------------------
 
     def _layout(self) -> None:
         chat_column = QWidget()
@@ -113,13 +72,7 @@ class MainWindow(QMainWindow):
         column.addWidget(self.system_prompt)
         column.addWidget(self.view, 1)
         column.addWidget(self.context_gauge)
-        entry = QHBoxLayout()
-        entry.addWidget(self.input, 1)
-        buttons = QVBoxLayout()
-        buttons.addWidget(self.send_button)
-        buttons.addWidget(self.stop_button)
-        entry.addLayout(buttons)
-        column.addLayout(entry)
+        column.addWidget(self.composer)
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(chat_column)
@@ -133,406 +86,145 @@ class MainWindow(QMainWindow):
         self.setCentralWidget(central)
 
     def _menus(self) -> None:
+        def add(menu: Any, text: str, slot: Any, shortcut: QKeySequence.StandardKey | None = None) -> QAction:
+            action = QAction(text, self)
+            if shortcut is not None:
+                action.setShortcut(QKeySequence(shortcut))
+            action.triggered.connect(slot)
+            menu.addAction(action)
+            return action
+
         file_menu = self.menuBar().addMenu("&File")
-        new_chat = QAction("New chat", self, shortcut=QKeySequence.StandardKey.New)
-        new_chat.triggered.connect(self.new_chat)
-        export = QAction("Export chat…", self)
-        export.triggered.connect(self.export_chat)
-        quit_action = QAction("Quit", self, shortcut=QKeySequence.StandardKey.Quit)
-        quit_action.triggered.connect(self.close)
-        file_menu.addActions([new_chat, export, quit_action])
-        edit_menu = self.menuBar().addMenu("&Edit")
-        find = QAction("Search chats", self, shortcut=QKeySequence.StandardKey.Find)
-        find.triggered.connect(self.sidebar.focus_search)
-        edit_menu.addAction(find)
+        add(file_menu, "New chat", self.new_chat, QKeySequence.StandardKey.New)
+        add(file_menu, "Export chat…", self.export_chat)
+        add(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
+        add(self.menuBar().addMenu("&Edit"), "Search chats", self.sidebar.focus_search, QKeySequence.StandardKey.Find)
         models_menu = self.menuBar().addMenu("&Models")
-        browse = QAction("Find models on the Hub…", self)
-        browse.triggered.connect(self.show_browser)
-        library = QAction("Library…", self)
-        library.triggered.connect(self.show_library)
-        refresh = QAction("Refresh the model list", self)
-        refresh.triggered.connect(self.picker.refresh)
-        models_menu.addActions([browse, library, refresh])
-        view_menu = self.menuBar().addMenu("&View")
+        add(models_menu, "Find models on the Hub…", self.show_browser)
+        add(models_menu, "Library…", self.show_library)
+        add(models_menu, "Refresh the model list", self.picker.refresh)
         self.toggle_params = QAction("Parameters panel", self, checkable=True, checked=True)
         self.toggle_params.toggled.connect(self.params.setVisible)
-        view_menu.addAction(self.toggle_params)
-        help_menu = self.menuBar().addMenu("&Help")
-        about = QAction("About Parlour", self)
-        about.triggered.connect(self.show_about)
-        help_menu.addAction(about)
-        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, activated=self.chat.stop)
+        self.menuBar().addMenu("&View").addAction(self.toggle_params)
+        add(self.menuBar().addMenu("&Help"), "About Parlour", self.show_about)
 
-    def _connect(self) -> None:
-        self.send_button.clicked.connect(self.send)
-        self.stop_button.clicked.connect(self.chat.stop)
-        self.system_prompt.editingFinished.connect(lambda: self.chat.set_system_prompt(self.system_prompt.text()))
-        self.picker.load_requested.connect(self.load_model)
-        self.picker.unload_requested.connect(self.unload_model)
-        self.picker.problem.connect(lambda text: self.set_status(text, True))
-        self.bridge.event.connect(self._on_engine_event)
+    def _connect_models(self) -> None:
+        session, picker, status = self.session, self.picker, self.status_line
+        picker.load_requested.connect(lambda path, engine: session.load(path, engine, picker.name_of(path)))
+        picker.unload_requested.connect(session.unload)
+        picker.problem.connect(lambda text: status.show_message(text, True))
+        session.load_started.connect(lambda _path: self._show_model_state(False, "Loading model…"))
+        session.progress.connect(picker.show_progress)
+        session.loaded.connect(picker.show_loaded)
+        session.loaded.connect(self.context_gauge.show_model)
+        session.loaded.connect(self._on_loaded)
+        session.load_failed.connect(picker.show_unloaded)
+        session.load_failed.connect(lambda sentence: status.show_message(sentence, True))
+        session.unloaded.connect(picker.show_unloaded)
+        session.unloaded.connect(lambda: self._show_model_state(False, "Model unloaded."))
+        session.memory.connect(status.show_memory)
+
+    def _connect_chat(self) -> None:
+        chat, view, composer, conversations = self.chat, self.view, self.composer, self.conversations
+        composer.submitted.connect(chat.send)
+        composer.stop_requested.connect(chat.stop)
+        chat.sent.connect(composer.clear)
+        chat.busy_changed.connect(composer.set_busy)
+        chat.status.connect(self.status_line.show_message)
+        chat.context_used.connect(self.context_gauge.show_used)
+        chat.prompt_shown.connect(self._show_prompt)
+        chat.conversation_shown.connect(self._on_conversation_shown)
+        chat.conversation_saved.connect(conversations.conversation_saved)
+        chat.conversation_touched.connect(conversations.conversation_touched)
+        conversations.conversation_hidden.connect(chat.leave_conversation)
+        conversations.status.connect(self.status_line.show_message)
+        self.params_presenter.status.connect(self.status_line.show_message)
         self.sidebar.new_chat_requested.connect(self.new_chat)
-        self.sidebar.conversation_chosen.connect(self.open_conversation)
-        self.sidebar.search_changed.connect(self.search)
-        self.sidebar.rename_requested.connect(self.rename_conversation)
-        self.sidebar.delete_requested.connect(self.delete_conversation)
-        self.sidebar.pin_toggled.connect(self.pin_conversation)
-        self.sidebar.undo_requested.connect(self.undo_delete)
-        self.params.params_changed.connect(self._on_params_changed)
-        self.params.context_length_changed.connect(self._on_context_length_changed)
-        self.params.preset_save_requested.connect(self.save_preset)
-        self.params.preset_rename_requested.connect(self.rename_preset)
-        self.params.preset_delete_requested.connect(self.delete_preset)
-        self.params.show_prompt_requested.connect(self.chat.show_prompt)
-        self.params.edit_template_requested.connect(self.edit_template)
-        self.chat.thread_changed.connect(self._on_thread_changed)
-        self.chat.reply_delta.connect(self.messages.append_text)
-        self.chat.reply_finished.connect(self._on_reply_finished)
-        self.chat.status.connect(self.set_status)
-        self.chat.busy_changed.connect(self._on_busy)
-        self.chat.conversations_changed.connect(self.refresh_conversations)
-        self.chat.prompt_shown.connect(self._show_prompt)
-        self.view.regenerate.connect(self.chat.regenerate)
-        self.view.edit_submitted.connect(self.chat.edit)
-        self.view.continue_.connect(self.chat.continue_reply)
-        self.view.delete.connect(self.chat.delete)
-        self.view.branch_prev.connect(lambda message_id: self.chat.switch_branch(message_id, -1))
-        self.view.branch_next.connect(lambda message_id: self.chat.switch_branch(message_id, +1))
+        self.sidebar.conversation_chosen.connect(chat.open_conversation)
+        self.system_prompt.editingFinished.connect(lambda: chat.set_system_prompt(self.system_prompt.text()))
+        view.regenerate.connect(chat.regenerate)
+        view.edit_submitted.connect(chat.edit)
+        view.continue_.connect(chat.continue_reply)
+        view.delete.connect(chat.delete)
+        view.branch_prev.connect(lambda message_id: chat.switch_branch(message_id, -1))
+        view.branch_next.connect(lambda message_id: chat.switch_branch(message_id, +1))
 
-    # --- models ---------------------------------------------------------------------------------------
+    # --- what the objects report ----------------------------------------------------------------------
 
-    def load_model(self, path: str, engine: str = "auto") -> None:
-        self.chat.stop()
-        self._loaded = None
-        self.chat.set_model(None, None, None)
-        self.send_button.setEnabled(False)
-        context = self.params.context_length.value() or None
-        self._load_id = self.bridge.load(path, engine, LoadSettings(context_length=context))
-        self.picker.loading(0.0)
-        self.set_status("Loading model…")
+    def _show_model_state(self, ready: bool, text: str) -> None:
+        self.composer.set_ready(ready)
+        self.context_gauge.show_no_model()
+        self.status_line.show_message(text)
 
-    def unload_model(self) -> None:
-        self.chat.stop()
-        self.bridge.unload()
-        self._loaded = None
-        self.chat.set_model(None, None, None)
-        self.picker.loaded(None)
-        self.set_status("Model unloaded.")
+    def _on_loaded(self, info: ModelInfo, engine: str) -> None:
+        self.composer.set_ready(True)
+        self.status_line.show_message(f"{self.session.name} loaded · {self.session.engine_name}")
 
-    def _on_engine_event(self, request_id: str, event: Any) -> None:
-        if request_id == self._ping_id:
-            self._ping_id = None
-            rss = event.rss_bytes if isinstance(event, Pong) else None
-            self.memory_text.setText(f"Engine memory: {rss / 1e9:.2f} GB" if rss else "")
-        elif request_id == self._load_id:
-            if isinstance(event, Progress):
-                self.picker.loading(event.fraction)
-            elif isinstance(event, Loaded):
-                self._on_loaded(event)
-            elif isinstance(event, Failure):
-                self._load_id = None
-                self.picker.loaded(None)
-                self.set_status(event.message, True)
-
-    def _on_loaded(self, event: Loaded) -> None:
-        self._loaded = model = event.model.to_dict()
-        engine = event.engine
-        picked = self.picker.current_model()
-        name = picked.name if picked is not None and str(picked.path) == model.get("path") else model.get("name")
-        self.chat.set_model(model.get("path"), name, engine)
-        self.chat.template_override = self._override_for(model.get("path"))
-        self._context_length = int(model.get("context_length") or 0)
-        self.picker.loaded(engine)
-        self.send_button.setEnabled(True)
-        source = (
-            "your template"
-            if self.chat.template_override
-            else ("the model's own template" if model.get("chat_template") else "a built-in template")
-        )
-        self.params.set_template_status(f"Template: {source}")
-        self.params.set_params(self.chat.params)
-        self.set_status(f"{name} loaded · {'MLX' if engine == 'mlx' else 'llama.cpp'}")
-        self._update_gauge(None)
-
-    def _override_for(self, path: str | None) -> str | None:
-        from app.store.templates import model_key, model_template
-
-        if not path:
-            return None
-        try:
-            from pathlib import Path
-
-            return model_template(self.store, model_key(Path(path)))
-        except StoreError:
-            return None
-
-    def _poll_memory(self) -> None:
-        if self._loaded is not None and self._ping_id is None and not self.chat.busy:
-            self._ping_id = self.bridge.ping()
-
-    def show_browser(self) -> None:
-        """The Hub browser, in its own window; nothing touches the network until the user searches."""
-        if getattr(self, "_browser", None) is None:
-            from app.ui.browser import HubBrowser
-
-            self._browser = HubBrowser()
-            self._browser.resize(1100, 720)
-            self._browser.destroyed.connect(lambda *_: setattr(self, "_browser", None))
-        self._browser.show()
-        self._browser.raise_()
-
-    def show_library(self) -> None:
-        if getattr(self, "_library", None) is None:
-            from app.ui.library_view import LibraryView
-
-            self._library = LibraryView()
-            self._library.resize(900, 600)
-            self._library.listed.connect(lambda _count: self.picker.refresh())
-        self._library.show()
-        self._library.raise_()
-
-    # --- conversations --------------------------------------------------------------------------------
-
-    def refresh_conversations(self) -> None:
-        if self.sidebar.search.text().strip():
-            return  # the search results stay until the search is cleared
-        try:
-            listed = store_conversations.list_recent(self.store, limit=500)
-        except StoreError as err:
-            self.set_status(str(err), True)
-            return
-        listed = [c for c in listed if c.id != self._pending_delete]
-        self.sidebar.model.set_rows(grouped_rows(listed))
-        self.sidebar.set_note("" if listed else "No chats yet. Say hello below.")
-        self.sidebar.select(self.chat.conversation_id)
-
-    def search(self, text: str) -> None:
-        if not text:
-            self.refresh_conversations()
-            return
-        try:
-            hits = store_search(self.store, text, limit=50)
-        except StoreError as err:
-            self.set_status(str(err), True)
-            return
-        rows = [
-            ConversationRow(
-                "hit",
-                f"{h.conversation_title}\n{h.plain_snippet('«', '»')}",
-                h.conversation_id,
-                message_id=h.message_id,
-                tooltip=h.plain_snippet(),
-            )
-            for h in hits
-        ]
-        self.sidebar.model.set_rows(rows)
-        self.sidebar.set_note("" if hits else f"Nothing matches “{text}”.")
-
-    def new_chat(self) -> None:
-        self.chat.new_chat()
-        self.system_prompt.clear()
-        self.sidebar.select(None)
-        self.input.setFocus()
-
-    def open_conversation(self, conversation_id: int) -> None:
-        self.chat.open_conversation(conversation_id)
+    def _on_conversation_shown(self, conversation: Conversation | None) -> None:
         self.system_prompt.setText(self.chat.system_prompt)
-        self.params.set_params(self.chat.params)
+        self.conversations.set_current(conversation)
 
-    def rename_conversation(self, conversation_id: int, title: str) -> None:
-        with contextlib.suppress(StoreError):
-            store_conversations.rename_conversation(self.store, conversation_id, title)
-        self.refresh_conversations()
-
-    def pin_conversation(self, conversation_id: int, pinned: bool) -> None:
-        with contextlib.suppress(StoreError):
-            store_conversations.update_conversation(self.store, conversation_id, pinned=pinned)
-        self.refresh_conversations()
-
-    def delete_conversation(self, conversation_id: int) -> None:
-        """Hidden at once, deleted for good only when the undo window has passed."""
-        self._commit_delete()
-        self._pending_delete = conversation_id
-        if self.chat.conversation_id == conversation_id:
-            self.new_chat()
-        self.refresh_conversations()
-        self.sidebar.show_undo("Chat deleted")
-        self._delete_timer.start(UNDO_DELETE_MS)
-
-    def undo_delete(self) -> None:
-        self._delete_timer.stop()
-        self._pending_delete = None
-        self.sidebar.show_undo(None)
-        self.refresh_conversations()
-
-    def _commit_delete(self) -> None:
-        if self._pending_delete is None:
-            return
-        try:
-            # For good: the text is erased from the store's files too, off the GUI thread.
-            store_conversations.delete_conversation_for_good(self.store, self._pending_delete)
-        except StoreError as err:
-            self.set_status(str(err), True)
-        self._pending_delete = None
-        self.sidebar.show_undo(None)
-
-    def export_chat(self) -> None:
-        if self.chat.conversation_id is None:
-            self.set_status("Open a chat to export it.", True)
-            return
-        path, _ = QFileDialog.getSaveFileName(self, "Export chat", "chat.md", "Markdown (*.md);;JSON (*.json)")
-        if not path:
-            return
-        from app.store.export import export_json, export_markdown
-        from app.store.files import write_atomically
-
-        try:
-            ids = [self.chat.conversation_id]
-            text = export_json(self.store, ids) if path.endswith(".json") else export_markdown(self.store, ids)
-            write_atomically(path, text)
-        except (StoreError, OSError) as err:
-            self.set_status(f"Could not export the chat: {err}", True)
-            return
-        self.set_status(f"Exported to {path}")
-
-    # --- chat -----------------------------------------------------------------------------------------
-
-    def eventFilter(self, watched: QObject, event: Any) -> bool:
-        if (
-            watched is self.input
-            and event.type() == QEvent.Type.KeyPress
-            and event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter)
-            and not (event.modifiers() & Qt.KeyboardModifier.ShiftModifier)
-        ):
-            self.send()
-            return True
-        return super().eventFilter(watched, event)
-
-    def send(self) -> None:
-        text = self.input.toPlainText().strip()
-        if text and self.chat.send(text):
-            self.input.clear()
-
-    def _on_thread_changed(self, thread: Any) -> None:
-        rows = rows_from_thread(thread) if thread is not None else []
-        self.messages.set_thread(rows)
-        if thread is not None and self.chat.busy and (not rows or rows[-1].role != "assistant"):
-            self.messages.append_row(MessageRow(id=None, role="assistant", status="streaming"))
-        self.sidebar.select(self.chat.conversation_id)
-
-    def _on_reply_finished(self, reason: str, stats: dict[str, Any], error: str | None) -> None:
-        status = {"error": "error", "cancelled": "done", "length": "done"}.get(reason, "done")
-        self.messages.finish_last(status, {**stats, "finish_reason": reason}, error or None)
-        self._update_gauge(stats)
-        if self.chat.conversation_id is not None:
-            self.chat.reload_thread()
-
-    def _on_busy(self, busy: bool) -> None:
-        self.stop_button.setEnabled(busy)
-        self.send_button.setEnabled(not busy and self._loaded is not None)
-
-    def _update_gauge(self, stats: dict[str, Any] | None) -> None:
-        if not self._context_length:
-            self.context_gauge.setFormat("Context: —")
-            return
-        used = (stats or {}).get("prompt_tokens", 0) + (stats or {}).get("generated_tokens", 0)
-        self.context_gauge.setRange(0, self._context_length)
-        self.context_gauge.setValue(min(used, self._context_length))
-        policy = (
-            "then the oldest turns are dropped"
-            if self.chat.params.context_policy == "drop_oldest"
-            else ("then Parlour stops and asks")
-        )
-        self.context_gauge.setFormat(f"Context: {used:,} of {self._context_length:,} tokens · {policy}")
-
-    def _show_prompt(self, event: Any) -> None:
-        if isinstance(event, Failure):
-            self.set_status(event.message, True)
+    def _show_prompt(self, answer: object) -> None:
+        if not isinstance(answer, PromptRendered):
+            self.status_line.show_message(getattr(answer, "message", "The prompt could not be shown."), True)
             return
         box = QMessageBox(self)
         box.setWindowTitle("The exact prompt")
-        box.setText(f"Template: {event.template_source} · {event.tokens} tokens")
-        box.setDetailedText(event.text)
+        box.setText(f"Template: {answer.template_source} · {answer.tokens} tokens")
+        box.setDetailedText(answer.text)
         box.exec()
 
-    # --- parameters and presets ---------------------------------------------------------------------
+    # --- menu actions ---------------------------------------------------------------------------------
 
-    def _on_params_changed(self, params: Any) -> None:
-        self.chat.set_params(params)
-        if self.chat.model_path:
-            with contextlib.suppress(StoreError):
-                save_model_defaults(self.store, self.chat.model_path, params)
+    def new_chat(self) -> None:
+        self.chat.new_chat()
+        self.composer.focus()
 
-    def _on_context_length_changed(self, value: int) -> None:
-        model = self.picker.current_model()
-        if model is not None and model.info is not None:
-            self.load_model(str(model.path), self.picker.engine_box.currentData())
-
-    def refresh_presets(self) -> None:
-        try:
-            presets = all_presets(self.store)
-        except StoreError:
-            presets = dict(builtin_presets())
-        self.params.set_presets(presets, set(builtin_presets()))
-
-    def save_preset(self, name: str) -> None:
-        from app.store.presets import save_preset
-
-        if name in builtin_presets():
-            self.set_status(f"“{name}” is a built-in preset; choose another name.", True)
+    def export_chat(self) -> None:
+        if self.chat.conversation_id is None:
+            self.status_line.show_message("Open a chat to export it.", True)
             return
-        self._preset_call(save_preset, self.store, name, self.params.params().to_dict())
+        path, _ = QFileDialog.getSaveFileName(self, "Export chat", "chat.md", "Markdown (*.md);;JSON (*.json)")
+        if path:
+            self.conversations.export(self.chat.conversation_id, path)
 
-    def rename_preset(self, old: str, new: str) -> None:
-        from app.store.presets import rename_preset
+    def show_browser(self) -> None:
+        """The Hub browser, in its own window; nothing touches the network until the user searches."""
+        from app.ui.browser import HubBrowser
 
-        self._preset_call(rename_preset, self.store, old, new)
+        self._show_window("browser", lambda: HubBrowser(), (1100, 720))
 
-    def delete_preset(self, name: str) -> None:
-        from app.store.presets import delete_preset
+    def show_library(self) -> None:
+        from app.ui.library_view import LibraryView
 
-        self._preset_call(delete_preset, self.store, name)
+        def make() -> QWidget:
+            library = LibraryView()
+            library.listed.connect(lambda _count: self.picker.refresh())
+            return library
 
-    def _preset_call(self, function: Any, *args: Any) -> None:
-        try:
-            function(*args)
-        except StoreError as err:
-            self.set_status(str(err), True)
-        self.refresh_presets()
+        self._show_window("library", make, (900, 600))
 
-    def edit_template(self) -> None:
-        from pathlib import Path
+    def _show_window(self, name: str, make: Any, size: tuple[int, int]) -> None:
+        window = self.tool_windows.get(name)
+        if window is None:
+            window = self.tool_windows[name] = make()
+            window.resize(*size)
+            window.destroyed.connect(lambda *_: self.tool_windows.pop(name, None))
+        window.show()
+        window.raise_()
 
-        from app.store.templates import clear_model_template, model_key, set_model_template
-        from app.ui.template_dialog import TemplateDialog
+    def show_about(self) -> None:
+        from engines.hardware import package_version
 
-        if not self._loaded:
-            self.set_status("Load a model to edit its chat template.", True)
-            return
-        path = str(self._loaded.get("path"))
-        current = self.chat.template_override or self._loaded.get("chat_template") or ""
-        dialog = TemplateDialog(str(self._loaded.get("name")), current, bool(self.chat.template_override), self)
-        if not dialog.exec() or dialog.result_source is None:
-            return
-        try:
-            if dialog.result_source:
-                set_model_template(self.store, model_key(Path(path)), dialog.result_source)
-            else:
-                clear_model_template(self.store, model_key(Path(path)))
-        except StoreError as err:
-            self.set_status(str(err), True)
-            return
-        self.chat.template_override = dialog.result_source or None
-        self.params.set_template_status(f"Template: {'your template' if dialog.result_source else 'the model’s own'}")
+        names = ("mlx", "mlx-lm", "llama-cpp-python", "PySide6-Essentials", "huggingface_hub")
+        versions = ", ".join(f"{name} {package_version(name) or '—'}" for name in names)
+        text = f"Parlour {__version__}\nPrivate, offline chat with local models.\n\n{versions}"
+        QMessageBox.about(self, "About Parlour", text)
 
-    # --- window ---------------------------------------------------------------------------------------
-
-    def set_status(self, text: str, error: bool = False) -> None:
-        self.status_text.setText(text)
-        self.status_text.setStyleSheet("color: #c0392b;" if error else "")
+    # --- the window -----------------------------------------------------------------------------------
 
     def show_notice(self, text: str) -> None:
-        self.set_status(text, True)
+        self.status_line.show_message(text, True)
         QTimer.singleShot(0, lambda: QMessageBox.information(self, "Parlour", text))
 
     def bring_forward(self) -> None:
@@ -540,42 +232,11 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def show_about(self) -> None:
-        from engines.hardware import package_version
-
-        versions = ", ".join(
-            f"{name} {package_version(name) or '—'}"
-            for name in ("mlx", "mlx-lm", "llama-cpp-python", "PySide6-Essentials", "huggingface_hub")
-        )
-        QMessageBox.about(
-            self, "About Parlour", f"Parlour {__version__}\nPrivate, offline chat with local models.\n\n{versions}"
-        )
-
-    def _restore_state(self) -> None:
-        with contextlib.suppress(StoreError, ValueError, TypeError):
-            geometry = get_setting(self.store, "window.geometry")
-            splitter = get_setting(self.store, "window.splitter")
-            if geometry:
-                self.restoreGeometry(base64.b64decode(geometry))
-            if splitter:
-                self.splitter.restoreState(base64.b64decode(splitter))
-            self.toggle_params.setChecked(bool(get_setting(self.store, "window.params_visible", True)))
-
-    def _save_state(self) -> None:
-        with contextlib.suppress(StoreError):
-            set_setting(self.store, "window.geometry", base64.b64encode(bytes(self.saveGeometry().data())).decode())
-            set_setting(
-                self.store, "window.splitter", base64.b64encode(bytes(self.splitter.saveState().data())).decode()
-            )
-            set_setting(self.store, "window.params_visible", self.toggle_params.isChecked())
-
-    def closeEvent(self, event: Any) -> None:
-        for window in (getattr(self, "_browser", None), getattr(self, "_library", None)):
-            if window is not None:
-                window.close()
-        self._memory_timer.stop()
-        self._commit_delete()
-        self._save_state()
+    def closeEvent(self, event: QCloseEvent) -> None:
+        for window in list(self.tool_windows.values()):
+            window.close()
+        self.conversations.commit_delete()
+        save_window_state(self.store, self, self.splitter, self.toggle_params)
         self.chat.shutdown()
-        self.bridge.shutdown()
+        self.session.shutdown()
         super().closeEvent(event)

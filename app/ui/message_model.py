@@ -1,19 +1,21 @@
 """The messages of the shown thread, as a Qt list model.
 
-Changed only on the GUI thread, by the chat controller: it fills the model from the store
-(`set_thread`), adds the user's message and the reply being written (`append_row`), feeds the
-reply's deltas (`append_text`, cheap: one string append and one dataChanged for one row and one
-role), and ends it (`finish_last`). Every change says which roles changed, so the view redraws
-only what it must.
+Owned and changed only by the chat controller, on the GUI thread: it fills the model from the
+store when a thread is opened (`set_thread`), adds the user's message and the reply being written
+(`append_row`), feeds the reply's deltas (`append_text`, cheap: one string append and one
+dataChanged for one row and one role), and settles the reply's row in place from the store
+(`update_row`). Every change says which roles changed, so the view redraws only what it must.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from enum import IntEnum
 from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QPersistentModelIndex, Qt
+
+from engines.base import GenerationStats
 
 STREAMING = "streaming"
 DONE = "done"
@@ -34,8 +36,8 @@ class MessageRow:
     reasoning: str = ""  # a thinking model's reasoning, shown folded
     status: str = DONE  # streaming, done, interrupted or error
     error: str | None = None  # one plain sentence when status is "error"
-    # prompt_tokens, generated_tokens, cached_tokens, ttft_ms, generation_tps, finish_reason, dropped_turns
-    stats: dict[str, Any] = field(default_factory=dict)
+    stats: GenerationStats | None = None  # the engine's figures, as the store keeps them
+    finish_reason: str | None = None  # stop, length, cancelled or error; None while streaming
     sibling_position: int = 1  # this message is branch `sibling_position` of `sibling_count` (1-based)
     sibling_count: int = 1
 
@@ -51,6 +53,7 @@ class MessageRoles(IntEnum):
     SIBLING_POSITION = Qt.ItemDataRole.UserRole + 8
     SIBLING_COUNT = Qt.ItemDataRole.UserRole + 9
     ROW = Qt.ItemDataRole.UserRole + 10  # the MessageRow itself, for the view; treat it as read-only
+    FINISH_REASON = Qt.ItemDataRole.UserRole + 11
 
 
 _ROLE_OF_FIELD = {
@@ -63,12 +66,15 @@ _ROLE_OF_FIELD = {
     "stats": MessageRoles.STATS,
     "sibling_position": MessageRoles.SIBLING_POSITION,
     "sibling_count": MessageRoles.SIBLING_COUNT,
+    "finish_reason": MessageRoles.FINISH_REASON,
 }
 _FIELD_OF_ROLE = {int(role): name for name, role in _ROLE_OF_FIELD.items()}
 _FIELD_NAMES = {f.name for f in fields(MessageRow)}
 
 
 class MessageModel(QAbstractListModel):
+    """The shown thread's rows, in order, and an index of their positions by message id."""
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[MessageRow] = []
@@ -141,13 +147,17 @@ class MessageModel(QAbstractListModel):
         index = self.index(len(self._rows) - 1)
         self.dataChanged.emit(index, index, roles)
 
-    def finish_last(self, status: str, stats: dict[str, Any] | None = None, error: str | None = None) -> None:
-        """The reply has ended: done, interrupted or error, with the engine's stats."""
+    def finish_last(
+        self,
+        status: str,
+        finish_reason: str | None = None,
+        stats: GenerationStats | None = None,
+        error: str | None = None,
+    ) -> None:
+        """The reply has ended (done, interrupted or error) with the engine's stats."""
         if not self._rows:
             return
-        changes: dict[str, Any] = {"status": status, "error": error}
-        if stats is not None:
-            changes["stats"] = dict(stats)
+        changes = {"status": status, "finish_reason": finish_reason, "stats": stats, "error": error}
         self._apply(len(self._rows) - 1, changes)
 
     def update_row(self, message_id: Any, **changes: Any) -> None:

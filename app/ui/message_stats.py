@@ -1,8 +1,9 @@
-"""The one-line summary under a reply: tokens, cache, speed and why it stopped. Plain text, no Qt."""
+"""The one-line summary under a reply (tokens, cache, speed, dropped turns, why it stopped) and the
+status line after one. Plain text from the engine's GenerationStats, no Qt."""
 
 from __future__ import annotations
 
-from typing import Any
+from engines.base import Finished, GenerationStats
 
 FINISH_REASONS = {
     "stop": "finished",
@@ -12,33 +13,42 @@ FINISH_REASONS = {
 }
 
 
-def format_stats(stats: dict[str, Any]) -> str:
+def format_stats(stats: GenerationStats | None, finish_reason: str | None = None) -> str:
     """E.g. "412 tokens · prompt 980 (960 cached) · 0.31 s to first token · 27.4 tokens/s · finished"."""
     parts: list[str] = []
-    generated = stats.get("generated_tokens")
-    if generated is not None:
+    if stats is not None:
+        generated = stats.generated_tokens
         parts.append(f"{generated} token{'s' if generated != 1 else ''}")
-    prompt = stats.get("prompt_tokens")
-    cached = stats.get("cached_tokens")
-    if prompt:
-        parts.append(f"prompt {prompt}" + (f" ({cached} cached)" if cached else ""))
-    elif cached:
-        parts.append(f"{cached} cached")
-    ttft = stats.get("ttft_ms")
-    if ttft:
-        parts.append(f"{ttft / 1000:.2f} s to first token" if ttft >= 100 else f"{ttft:.0f} ms to first token")
-    tps = stats.get("generation_tps")
-    if tps:
-        parts.append(f"{tps:.1f} tokens/s")
-    reason = stats.get("finish_reason")
-    if reason:
-        parts.append(FINISH_REASONS.get(str(reason), str(reason)))
-    dropped = stats.get("dropped_turns")
-    if dropped:
+        prompt, cached = stats.prompt_tokens, stats.cached_tokens
+        if prompt:
+            parts.append(f"prompt {prompt}" + (f" ({cached} cached)" if cached else ""))
+        elif cached:
+            parts.append(f"{cached} cached")
+        ttft = stats.ttft_ms
+        if ttft:
+            parts.append(f"{ttft / 1000:.2f} s to first token" if ttft >= 100 else f"{ttft:.0f} ms to first token")
+        if stats.generation_tps:
+            parts.append(f"{stats.generation_tps:.1f} tokens/s")
+    if finish_reason:
+        parts.append(FINISH_REASONS.get(finish_reason, finish_reason))
+    if stats is not None and stats.dropped_turns:
+        dropped = stats.dropped_turns
         parts.append(f"{dropped} older turn{'s' if dropped != 1 else ''} left out to fit the context")
     return " · ".join(parts)
 
 
-def can_continue(status: str, stats: dict[str, Any]) -> bool:
+def can_continue(status: str, finish_reason: str | None) -> bool:
     """A reply that was cut off (a crash, the stop key or the length limit) can be continued."""
-    return status == "interrupted" or stats.get("finish_reason") in ("length", "cancelled")
+    return status == "interrupted" or finish_reason in ("length", "cancelled")
+
+
+def reply_summary(event: Finished) -> tuple[str, bool]:
+    """The status line after a reply, and whether it is an error: the error's sentence, or tokens,
+    speed and why it stopped."""
+    if event.finish_reason == "error":
+        return event.error or "The reply failed.", True
+    stats = event.stats
+    note = {"cancelled": " · stopped", "length": " · stopped at the length limit"}.get(event.finish_reason, "")
+    cached = f" · {stats.cached_tokens} cached" if stats.cached_tokens else ""
+    dropped = f" · {stats.dropped_turns} old turns left out" if stats.dropped_turns else ""
+    return f"{stats.generated_tokens} tokens · {stats.generation_tps:.1f} tokens/s{cached}{dropped}{note}", False

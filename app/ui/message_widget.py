@@ -42,6 +42,8 @@ ACTIONS = (
 
 
 class MessageWidget(QFrame):
+    """The widgets of one message; it shows a MessageRow and reports what the user asks of it."""
+
     action_requested = Signal(str, object)  # (action, message id): copy, edit, continue, regenerate, delete,
     #                                          branch_prev, branch_next
     edit_submitted = Signal(object, str)
@@ -72,7 +74,23 @@ class MessageWidget(QFrame):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(14, 8, 14, 8)
         layout.setSpacing(6)
+        layout.addLayout(self._header(row))
+        layout.addWidget(self._reasoning_toggle(reasoning_open))
+        self._reasoning_index = layout.count()
+        self.content_view = MessageText(self._content_document(row))
+        self.content_view.link_clicked.connect(self._on_link)
+        layout.addWidget(self.content_view)
+        self.notice_label = QLabel()
+        self.notice_label.setWordWrap(True)
+        self.notice_label.setTextFormat(Qt.TextFormat.PlainText)
+        self.notice_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.notice_label.setVisible(False)
+        layout.addWidget(self.notice_label)
+        layout.addLayout(self._footer())
+        self.update_row(row)
 
+    def _header(self, row: MessageRow) -> QHBoxLayout:
+        """Who wrote the message, and the branch switcher (hidden while there is one branch)."""
         header = QHBoxLayout()
         header.setSpacing(2)
         self.role_label = QLabel(ROLE_NAMES.get(row.role, row.role.title()))
@@ -87,8 +105,9 @@ class MessageWidget(QFrame):
         for widget in (self.branch_prev, self.branch_label, self.branch_next):
             widget.setVisible(False)
             header.addWidget(widget)
-        layout.addLayout(header)
+        return header
 
+    def _reasoning_toggle(self, reasoning_open: bool) -> QToolButton:
         self.reasoning_button = QToolButton()  # not checkable: a checked tool button looks pressed
         self.reasoning_button.setAutoRaise(True)
         self.reasoning_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
@@ -96,29 +115,22 @@ class MessageWidget(QFrame):
         self.reasoning_button.setToolTip("Show or hide the model's reasoning")
         self.reasoning_button.clicked.connect(lambda _checked=False: self.set_reasoning_open(not self._reasoning_open))
         self.reasoning_button.setVisible(False)
-        layout.addWidget(self.reasoning_button)
-        self._reasoning_index = layout.count()
+        return self.reasoning_button
 
+    def _content_document(self, row: MessageRow) -> QTextDocument:
+        """Markdown for replies (kept in step as they grow); plain text for everything else."""
         if row.role == "assistant":
-            self.markdown: MarkdownDocument | None = MarkdownDocument(theme, self)
-            document = self.markdown.document
-        else:
-            self.markdown = None
-            document = QTextDocument(self)
-            document.setUndoRedoEnabled(False)
-            document.setDocumentMargin(0)  # text lines up with the message's header
-            document.setDefaultFont(theme.font)
-        self.content_view = MessageText(document)
-        self.content_view.link_clicked.connect(self._on_link)
-        layout.addWidget(self.content_view)
+            self.markdown: MarkdownDocument | None = MarkdownDocument(self.theme, self)
+            return self.markdown.document
+        self.markdown = None
+        document = QTextDocument(self)
+        document.setUndoRedoEnabled(False)
+        document.setDocumentMargin(0)  # text lines up with the message's header
+        document.setDefaultFont(self.theme.font)
+        return document
 
-        self.notice_label = QLabel()
-        self.notice_label.setWordWrap(True)
-        self.notice_label.setTextFormat(Qt.TextFormat.PlainText)
-        self.notice_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.notice_label.setVisible(False)
-        layout.addWidget(self.notice_label)
-
+    def _footer(self) -> QHBoxLayout:
+        """The stats line and the action buttons."""
         footer = QHBoxLayout()
         footer.setSpacing(2)
         self.stats_label = QLabel()
@@ -126,7 +138,7 @@ class MessageWidget(QFrame):
         self.stats_label.setTextFormat(Qt.TextFormat.PlainText)
         self.stats_label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         muted = self.stats_label.palette()
-        muted.setColor(QPalette.ColorRole.WindowText, theme.muted)
+        muted.setColor(QPalette.ColorRole.WindowText, self.theme.muted)
         self.stats_label.setPalette(muted)
         small = QFont(self.stats_label.font())
         if small.pointSizeF() > 0:
@@ -139,8 +151,7 @@ class MessageWidget(QFrame):
             button.setVisible(False)
             self.buttons[action] = button
             footer.addWidget(button)
-        layout.addLayout(footer)
-        self.update_row(row)
+        return footer
 
     # --- the row --------------------------------------------------------------------------------------
 
@@ -161,7 +172,7 @@ class MessageWidget(QFrame):
         elif row.status == INTERRUPTED:
             notice = "⚠ This reply was interrupted; what was written so far is kept."
         self._set_shown("notice", notice, lambda: self._show_notice(notice))
-        stats = "" if streaming or row.role != "assistant" else format_stats(row.stats)
+        stats = "" if streaming or row.role != "assistant" else format_stats(row.stats, row.finish_reason)
         if streaming and row.role == "assistant":
             stats = "Writing…"
         self._set_shown("stats", stats, lambda: self.stats_label.setText(stats))
@@ -184,7 +195,7 @@ class MessageWidget(QFrame):
             return ("copy", "edit", "delete")
         if row.role == "assistant":
             wanted = ["copy"]
-            if can_continue(row.status, row.stats):
+            if can_continue(row.status, row.finish_reason):
                 wanted.append("continue")
             wanted += ["regenerate", "delete"]
             return tuple(wanted)

@@ -1,38 +1,27 @@
 """The model picker on top of the window: local models with engine, size and quantization,
-an engine choice, load progress and unload. Models are listed on a worker thread."""
+an engine choice, load progress and unload. Models are listed on a worker thread
+(run_in_background); the model session says what is loaded."""
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
 
+from app.ui.background import run_in_background
+from app.ui.model_session import ENGINE_NAMES
+from engines.base import ModelInfo
 from engines.hardware import is_apple_silicon
 from engines.inspect import human_size
 
 ENGINE_CHOICES = [("Engine: auto", "auto"), ("Engine: llama.cpp", "llamacpp"), ("Engine: MLX", "mlx")]
-ENGINE_NAMES = {"llamacpp": "llama.cpp", "mlx": "MLX"}
 
 
-class _ModelLister(QObject):
-    listed = Signal(object)
+def _list_models() -> list[Any]:
+    from app.library.catalog import list_local_models
 
-    def start(self) -> None:
-        threading.Thread(target=self._run, name="list-models", daemon=True).start()
-
-    def _run(self) -> None:
-        from app.library.catalog import list_local_models
-
-        try:
-            models = list_local_models()
-        except Exception:  # listing must never take the window down
-            models = []
-        # RuntimeError: the window closed before the listing finished.
-        with contextlib.suppress(RuntimeError):
-            self.listed.emit(models)
+    return list_local_models()
 
 
 def describe(model: Any) -> str:
@@ -44,6 +33,8 @@ def describe(model: Any) -> str:
 
 
 class ModelPicker(QWidget):
+    """The listed local models and the engine choice; it asks for loads and shows how they go."""
+
     load_requested = Signal(str, str)  # path, engine choice
     unload_requested = Signal()
     problem = Signal(str)
@@ -74,11 +65,14 @@ class ModelPicker(QWidget):
         layout.addWidget(self.progress)
         layout.addWidget(self.engine_label)
         layout.addWidget(self.unload_button)
-        self._lister = _ModelLister(self)
-        self._lister.listed.connect(self.set_models)
 
     def refresh(self) -> None:
-        self._lister.start()
+        """List the local models again, on a worker thread."""
+        run_in_background(self, _list_models, self.set_models, self._listing_failed)
+
+    def _listing_failed(self, error: Exception) -> None:
+        self.set_models([])
+        self.problem.emit(str(error))
 
     def set_models(self, models: list[Any]) -> None:
         self.models = models
@@ -96,6 +90,10 @@ class ModelPicker(QWidget):
         index = self.box.currentIndex()
         return self.models[index] if 0 <= index < len(self.models) else None
 
+    def name_of(self, path: str) -> str | None:
+        """The name the list gives the model at `path`."""
+        return next((model.name for model in self.models if str(model.path) == path), None)
+
     def _chosen(self, *_: Any) -> None:
         model = self.current_model()
         if model is None:
@@ -108,13 +106,18 @@ class ModelPicker(QWidget):
             self.problem.emit("MLX runs on the CPU on this machine: it works, but about 10x slower than llama.cpp.")
         self.load_requested.emit(str(model.path), engine)
 
-    def loading(self, fraction: float | None) -> None:
-        self.progress.setVisible(fraction is not None)
-        if fraction is not None:
-            self.progress.setValue(int(fraction * 100))
-            self.engine_label.setText("Loading…")
+    def show_progress(self, fraction: float) -> None:
+        self.progress.setVisible(True)
+        self.progress.setValue(int(fraction * 100))
+        self.engine_label.setText("Loading…")
 
-    def loaded(self, engine: str | None) -> None:
+    def show_loaded(self, info: ModelInfo, engine: str) -> None:
         self.progress.setVisible(False)
-        self.unload_button.setEnabled(engine is not None)
-        self.engine_label.setText(f"Engine: {ENGINE_NAMES.get(engine or '', '—')}" if engine else "No model loaded")
+        self.unload_button.setEnabled(True)
+        self.engine_label.setText(f"Engine: {ENGINE_NAMES.get(engine, engine)}")
+
+    def show_unloaded(self, *_: Any) -> None:
+        """Nothing loaded (unloaded, or a load failed)."""
+        self.progress.setVisible(False)
+        self.unload_button.setEnabled(False)
+        self.engine_label.setText("No model loaded")

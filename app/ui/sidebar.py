@@ -1,7 +1,7 @@
 """The conversation sidebar: new chat, a debounced full-text search box, and the list.
 
-It shows what it is given and reports what the user asks for; the controller talks
-to the store.
+It shows what it is given and reports what the user asks for; the conversation list's
+presenter fills it and talks to the store.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ SEARCH_DEBOUNCE_MS = 250
 
 
 class Sidebar(QWidget):
+    """The list's widgets and its model; the rows come from ConversationListPresenter."""
+
     new_chat_requested = Signal()
     conversation_chosen = Signal(int)
     search_changed = Signal(str)  # debounced; "" means show the list again

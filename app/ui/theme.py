@@ -42,6 +42,11 @@ LIGHT = {
 }
 
 
+# Text that reports a problem (a status line, a refused value), readable on each background.
+ERROR_TEXT_LIGHT = "#c0392b"
+ERROR_TEXT_DARK = "#f28b82"
+
+
 def apply_theme(app: QApplication, mode: str | None = None) -> str:
     """Apply PARLOUR_THEME (or `mode`); returns the mode in effect: system, light or dark."""
     mode = (mode or os.environ.get("PARLOUR_THEME") or "system").lower()
@@ -57,3 +62,12 @@ def apply_theme(app: QApplication, mode: str | None = None) -> str:
 
 def is_dark(palette: QPalette) -> bool:
     return palette.color(QPalette.ColorRole.Window).lightness() < 128
+
+
+def error_colour(palette: QPalette) -> QColor:
+    return QColor(ERROR_TEXT_DARK if is_dark(palette) else ERROR_TEXT_LIGHT)
+
+
+def error_style(palette: QPalette) -> str:
+    """A style sheet for a label that reports a problem."""
+    return f"color: {error_colour(palette).name()};"

@@ -11,16 +11,10 @@ from app.ui.chat_theme import DARK_CODE_STYLE, LIGHT_CODE_STYLE
 from app.ui.chat_view import ChatView
 from app.ui.markdown import COPY_SCHEME
 from app.ui.message_model import DONE, ERROR, INTERRUPTED, STREAMING, MessageModel, MessageRow
+from engines.base import GenerationStats
 from tests.ui.markdown_samples import REPLY
 
-STATS = {
-    "prompt_tokens": 900,
-    "generated_tokens": 120,
-    "cached_tokens": 880,
-    "ttft_ms": 210.0,
-    "generation_tps": 31.4,
-    "finish_reason": "stop",
-}
+STATS = GenerationStats(prompt_tokens=900, generated_tokens=120, cached_tokens=880, ttft_ms=210.0, generation_tps=31.4)
 
 
 @pytest.fixture
@@ -38,9 +32,16 @@ def chat(qtbot):
 def conversation() -> list[MessageRow]:
     return [
         MessageRow(1, "user", "Show me some Markdown."),
-        MessageRow(2, "assistant", REPLY, stats=STATS, sibling_position=2, sibling_count=3),
+        MessageRow(2, "assistant", REPLY, stats=STATS, finish_reason="stop", sibling_position=2, sibling_count=3),
         MessageRow(3, "user", "Thanks!"),
-        MessageRow(4, "assistant", "You're welcome.", reasoning="The user said thanks. Reply briefly.", stats=STATS),
+        MessageRow(
+            4,
+            "assistant",
+            "You're welcome.",
+            reasoning="The user said thanks. Reply briefly.",
+            stats=STATS,
+            finish_reason="stop",
+        ),
     ]
 
 
@@ -57,7 +58,7 @@ def test_streamed_text_appears_in_the_view_coalesced(qtbot, chat) -> None:
     qtbot.waitUntil(lambda: "the answer" in widget.content_view.toPlainText(), timeout=20_000)
     assert view.update_count - updates <= 2, "deltas are applied together on the view's timer"
     assert widget.stats_label.text() == "Writing…"
-    model.finish_last(DONE, STATS)
+    model.finish_last(DONE, "stop", STATS)
     qtbot.waitUntil(lambda: "tokens/s" in widget.stats_label.text(), timeout=20_000)
     text = widget.stats_label.text()
     assert "120 tokens" in text and "880 cached" in text and "0.21 s to first token" in text
@@ -133,7 +134,7 @@ def test_continue_is_offered_for_interrupted_and_length_stopped_replies(qtbot, c
     view, model = chat
     rows = conversation()
     rows[3].status = INTERRUPTED
-    rows[1].stats = {**STATS, "finish_reason": "length"}
+    rows[1].finish_reason = "length"
     model.set_thread(rows)
     assert view.widget_for(2).buttons["continue"].isVisible()
     assert "length limit" in view.widget_for(2).stats_label.text()
@@ -226,7 +227,7 @@ def test_links_are_reported_not_opened(qtbot, chat) -> None:
 def test_an_error_row_shows_its_sentence(qtbot, chat) -> None:
     view, model = chat
     model.set_thread([MessageRow(1, "user", "Hi"), MessageRow(2, "assistant", "Hel", status=STREAMING)])
-    model.finish_last(ERROR, {"finish_reason": "error"}, "The engine stopped unexpectedly; the text so far is kept.")
+    model.finish_last(ERROR, "error", None, "The engine stopped unexpectedly; the text so far is kept.")
     view.flush()
     widget = view.widget_for(2)
     assert widget.notice_label.isVisible()

@@ -7,27 +7,16 @@ from PySide6.QtWidgets import QApplication
 
 from app.ui.chat_view import ROW_SPACING, ChatView
 from app.ui.message_model import DONE, STREAMING, MessageModel, MessageRow
+from engines.base import GenerationStats
 
 REPLY = 'Here\'s a Python code block that prints "Hello":\n\n```python\nprint("Hello")\n```'
-LONG_STATS = {
-    "generated_tokens": 21,
-    "prompt_tokens": 78,
-    "cached_tokens": 49,
-    "ttft_ms": 160.0,
-    "generation_tps": 42.5,
-    "finish_reason": "stop",
-    "dropped_turns": 12,
-}
-SHORT_STATS = {
-    "generated_tokens": 7,
-    "prompt_tokens": 42,
-    "ttft_ms": 200.0,
-    "generation_tps": 76.6,
-    "finish_reason": "stop",
-}
+LONG_STATS = GenerationStats(
+    generated_tokens=21, prompt_tokens=78, cached_tokens=49, ttft_ms=160.0, generation_tps=42.5, dropped_turns=12
+)
+SHORT_STATS = GenerationStats(generated_tokens=7, prompt_tokens=42, ttft_ms=200.0, generation_tps=76.6)
 EARLIER = [
     MessageRow(1, "user", "What is the capital of France? Answer in one sentence."),
-    MessageRow(2, "assistant", "The capital of France is Paris.", stats=SHORT_STATS),
+    MessageRow(2, "assistant", "The capital of France is Paris.", stats=SHORT_STATS, finish_reason="stop"),
     MessageRow(3, "user", "Give me a short list of three fruits, then a Python code block that prints hello."),
 ]
 
@@ -90,13 +79,15 @@ def _stream(qtbot, view: ChatView, model: MessageModel, reply_id: int = 4) -> No
 def test_a_reloaded_reply_keeps_its_height(qtbot, view, flush_before_reload) -> None:
     model = MessageModel()
     view.set_model(model)
-    model.set_thread([MessageRow(r.id, r.role, r.content, stats=dict(r.stats)) for r in EARLIER])
+    model.set_thread(
+        [MessageRow(r.id, r.role, r.content, stats=r.stats, finish_reason=r.finish_reason) for r in EARLIER]
+    )
     _stream(qtbot, view, model)
-    model.finish_last(DONE, LONG_STATS, None)
+    model.finish_last(DONE, "stop", LONG_STATS, None)
     if flush_before_reload:
         view.flush()
-    rows = [MessageRow(r.id, r.role, r.content, stats=dict(r.stats)) for r in EARLIER]
-    rows.append(MessageRow(4, "assistant", REPLY, stats=dict(LONG_STATS)))
+    rows = [MessageRow(r.id, r.role, r.content, stats=r.stats, finish_reason=r.finish_reason) for r in EARLIER]
+    rows.append(MessageRow(4, "assistant", REPLY, stats=LONG_STATS, finish_reason="stop"))
     model.set_thread(rows)
     _settle(qtbot)
     _check_geometry(view, [1, 2, 3, 4])
@@ -105,11 +96,13 @@ def test_a_reloaded_reply_keeps_its_height(qtbot, view, flush_before_reload) -> 
 def test_a_fresh_view_of_the_same_thread_has_the_same_heights(qtbot, view) -> None:
     model = MessageModel()
     view.set_model(model)
-    model.set_thread([MessageRow(r.id, r.role, r.content, stats=dict(r.stats)) for r in EARLIER])
+    model.set_thread(
+        [MessageRow(r.id, r.role, r.content, stats=r.stats, finish_reason=r.finish_reason) for r in EARLIER]
+    )
     _stream(qtbot, view, model)
-    model.finish_last(DONE, LONG_STATS, None)
-    rows = [MessageRow(r.id, r.role, r.content, stats=dict(r.stats)) for r in EARLIER]
-    rows.append(MessageRow(4, "assistant", REPLY, stats=dict(LONG_STATS)))
+    model.finish_last(DONE, "stop", LONG_STATS, None)
+    rows = [MessageRow(r.id, r.role, r.content, stats=r.stats, finish_reason=r.finish_reason) for r in EARLIER]
+    rows.append(MessageRow(4, "assistant", REPLY, stats=LONG_STATS, finish_reason="stop"))
     model.set_thread(rows)
     _settle(qtbot)
     reused = [view.widget_for(i).height() for i in (1, 2, 3, 4)]
@@ -121,7 +114,7 @@ def test_a_fresh_view_of_the_same_thread_has_the_same_heights(qtbot, view) -> No
     qtbot.waitExposed(fresh)
     other = MessageModel()
     fresh.set_model(other)
-    other.set_thread([MessageRow(r.id, r.role, r.content, stats=dict(r.stats)) for r in rows])
+    other.set_thread([MessageRow(r.id, r.role, r.content, stats=r.stats, finish_reason=r.finish_reason) for r in rows])
     _settle(qtbot)
     _check_geometry(fresh, [1, 2, 3, 4])
     assert [fresh.widget_for(i).height() for i in (1, 2, 3, 4)] == reused

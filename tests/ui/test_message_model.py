@@ -6,6 +6,7 @@ import pytest
 from PySide6.QtCore import Qt
 
 from app.ui.message_model import DONE, ERROR, STREAMING, MessageModel, MessageRoles, MessageRow
+from engines.base import GenerationStats
 
 
 def thread(n: int) -> list[MessageRow]:
@@ -19,7 +20,7 @@ def test_model_passes_qt_model_tester_through_every_change(qtmodeltester) -> Non
     model.append_row(MessageRow(5, "assistant", "", status=STREAMING))
     model.append_text("Hello")
     model.append_text("thinking", reasoning=True)
-    model.finish_last(DONE, {"generated_tokens": 2, "finish_reason": "stop"})
+    model.finish_last(DONE, "stop", GenerationStats(generated_tokens=2))
     model.update_row(3, sibling_position=2, sibling_count=3)
     model.remove_row(0)
     qtmodeltester.check(model, force_py=True)
@@ -59,8 +60,8 @@ def test_finish_and_update_report_exactly_the_roles_that_changed(qtbot) -> None:
     model = MessageModel()
     model.set_thread([MessageRow(1, "assistant", "partial", status=STREAMING)])
     with qtbot.waitSignal(model.dataChanged) as blocker:
-        model.finish_last(ERROR, {"finish_reason": "error"}, "The engine stopped unexpectedly. Try again.")
-    assert set(blocker.args[2]) == {MessageRoles.STATUS, MessageRoles.ERROR, MessageRoles.STATS}
+        model.finish_last(ERROR, "error", None, "The engine stopped unexpectedly. Try again.")
+    assert set(blocker.args[2]) == {MessageRoles.STATUS, MessageRoles.ERROR, MessageRoles.FINISH_REASON}
     assert model.data(model.index(0), MessageRoles.ERROR) == "The engine stopped unexpectedly. Try again."
 
     with qtbot.waitSignal(model.dataChanged) as blocker:

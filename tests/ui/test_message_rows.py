@@ -1,12 +1,13 @@
-"""Store records become view rows: stats in the engine's units, statuses, branch positions."""
+"""Store records become view rows: the engine's stats as they are, statuses, branch positions."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from app.store.records import Conversation, Message, MessageStats, Thread
+from app.store.records import Conversation, Message, Thread
 from app.ui.message_model import DONE, ERROR, INTERRUPTED
 from app.ui.message_rows import rows_from_thread
+from engines.base import GenerationStats
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 
@@ -20,9 +21,7 @@ def message(id_: int, role: str, **kw) -> Message:
 
 def test_rows_from_thread() -> None:
     conversation = Conversation(1, "t", False, NOW, NOW, None, None, "", {}, None, None, False, 4)
-    stats = MessageStats(
-        prompt_tokens=50, generated_tokens=12, cached_tokens=40, time_to_first_token_s=0.25, tokens_per_second=30.0
-    )
+    stats = GenerationStats(prompt_tokens=50, generated_tokens=12, cached_tokens=40, ttft_ms=250.0, generation_tps=30.0)
     thread = Thread(
         conversation,
         [
@@ -36,14 +35,7 @@ def test_rows_from_thread() -> None:
     first, reply, _, cut = rows_from_thread(thread)
     assert (first.sibling_position, first.sibling_count) == (1, 1)
     assert (reply.sibling_position, reply.sibling_count, reply.status) == (2, 3, DONE)
-    assert reply.stats == {
-        "prompt_tokens": 50,
-        "generated_tokens": 12,
-        "cached_tokens": 40,
-        "ttft_ms": 250.0,
-        "generation_tps": 30.0,
-        "finish_reason": "stop",
-    }
+    assert reply.stats is stats and reply.finish_reason == "stop"
     assert (cut.status, cut.sibling_position, cut.sibling_count) == (INTERRUPTED, 1, 2)
     failed = rows_from_thread(Thread(conversation, [message(9, "assistant", finish_reason="error", error="Boom.")], {}))
     assert (failed[0].status, failed[0].error) == (ERROR, "Boom.")

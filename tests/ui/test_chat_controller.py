@@ -1,4 +1,5 @@
-"""The chat controller with a real store, the real engine host and the starter model."""
+"""The chat controller with a real store, the real engine host (through the model session) and
+the starter model."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 from app.store import branches
 from app.store.db import open_store
 from app.ui.chat_controller import ChatController
-from app.ui.engine_bridge import EngineBridge
-from engines.base import GenerationParams
+from app.ui.model_session import ModelSession
+from engines.base import Finished, GenerationParams
 from tests.conftest import FRANCE
 
 TIMEOUT_MS = 120_000
@@ -22,21 +23,21 @@ TIMEOUT_MS = 120_000
 @pytest.fixture
 def controller(qtbot, tmp_path: Path, starter_gguf: Path) -> Iterator[ChatController]:
     store = open_store(tmp_path / "parlour.db")
-    bridge = EngineBridge()
-    bridge.client.load(str(starter_gguf))
-    chat = ChatController(store, bridge)
-    chat.set_model(str(starter_gguf), "SmolLM2", "llamacpp")
+    session = ModelSession(store)
+    chat = ChatController(store, session)
+    with qtbot.waitSignal(session.loaded, timeout=TIMEOUT_MS):
+        session.load(str(starter_gguf), name="SmolLM2")
     chat.set_params(GenerationParams(temperature=0.0, max_tokens=48, repeat_penalty=1.0))
     yield chat
     chat.shutdown()
-    bridge.shutdown()
+    session.shutdown()
     store.close()
 
 
-def finish(qtbot, chat: ChatController, start) -> tuple[str, dict, object]:  # noqa: ANN001
+def finish(qtbot, chat: ChatController, start) -> Finished:  # noqa: ANN001
     with qtbot.waitSignal(chat.reply_finished, timeout=TIMEOUT_MS) as blocker:
         assert start() is not False
-    return tuple(blocker.args)  # type: ignore[return-value]
+    return blocker.args[0]
 
 
 def shown(chat: ChatController) -> list[tuple[str, str]]:
@@ -47,16 +48,17 @@ def shown(chat: ChatController) -> list[tuple[str, str]]:
 def test_send_stores_the_question_first_and_the_streamed_reply(qtbot, controller: ChatController) -> None:
     deltas: list[str] = []
     controller.reply_delta.connect(lambda text, _reasoning: deltas.append(text))
-    reason, stats, error = finish(qtbot, controller, lambda: controller.send(FRANCE))
-    assert reason == "stop" and error is None
-    assert stats["generated_tokens"] > 3
+    finished = finish(qtbot, controller, lambda: controller.send(FRANCE))
+    assert finished.finish_reason == "stop" and finished.error is None
+    assert finished.stats.generated_tokens > 3
     thread = shown(controller)
     assert thread[0] == ("user", FRANCE)
     assert thread[1][0] == "assistant" and "Paris" in thread[1][1]
     assert "".join(deltas) == thread[1][1]
     stored = branches.load_thread(controller.store, controller.conversation_id).messages[1]
     assert stored.status == "done" and stored.finish_reason == "stop"
-    assert stored.stats.generated_tokens == stats["generated_tokens"]
+    assert stored.stats == finished.stats  # whole, as the engine reported it
+    assert stored.model == "SmolLM2" and controller.session.engine == "llamacpp"
 
 
 def test_regenerate_branches_and_the_switcher_moves_between_them(qtbot, controller: ChatController) -> None:
@@ -85,8 +87,8 @@ def test_edit_makes_a_sibling_user_message_with_its_own_reply(qtbot, controller:
 
 def test_max_tokens_reaches_the_engine_and_continue_extends_the_reply(qtbot, controller: ChatController) -> None:
     controller.set_params(GenerationParams(temperature=0.0, max_tokens=5, repeat_penalty=1.0))
-    reason, stats, _ = finish(qtbot, controller, lambda: controller.send("Write a poem about the sea."))
-    assert reason == "length" and stats["generated_tokens"] == 5
+    finished = finish(qtbot, controller, lambda: controller.send("Write a poem about the sea."))
+    assert finished.finish_reason == "length" and finished.stats.generated_tokens == 5
     reply = branches.load_thread(controller.store, controller.conversation_id).messages[1]
     controller.set_params(GenerationParams(temperature=0.0, max_tokens=8, repeat_penalty=1.0))
     finish(qtbot, controller, lambda: controller.continue_reply(reply.id))
@@ -102,15 +104,14 @@ def test_engine_crash_keeps_the_text_and_the_next_message_works(qtbot, controlle
     with qtbot.waitSignal(controller.reply_finished, timeout=TIMEOUT_MS) as blocker:
         controller.send("Write a very long story about a lighthouse.")
         qtbot.waitUntil(lambda: len(got_text) > 3, timeout=TIMEOUT_MS)
-        os.kill(controller.bridge.client.pid, signal.SIGKILL)
-    reason, _, error = blocker.args
-    assert reason == "error" and "killed by signal 9" in error
+        os.kill(controller.session.bridge.client.pid, signal.SIGKILL)
+    failed = blocker.args[0]
+    assert failed.finish_reason == "error" and "killed by signal 9" in failed.error
     reply = branches.load_thread(controller.store, controller.conversation_id).messages[1]
     assert reply.finish_reason == "error" and reply.content  # the text so far is kept
     assert reply.content.startswith("".join(got_text)[:10])
     controller.set_params(GenerationParams(temperature=0.0, max_tokens=24))
-    reason, _, _ = finish(qtbot, controller, lambda: controller.send("Say hello."))
-    assert reason in ("stop", "length")
+    assert finish(qtbot, controller, lambda: controller.send("Say hello.")).finish_reason in ("stop", "length")
 
 
 def test_stop_cancels_within_a_token_and_keeps_the_text(qtbot, controller: ChatController) -> None:
@@ -121,7 +122,7 @@ def test_stop_cancels_within_a_token_and_keeps_the_text(qtbot, controller: ChatC
         controller.send("Write a very long story about a mountain.")
         qtbot.waitUntil(lambda: len(seen) > 2, timeout=TIMEOUT_MS)
         controller.stop()
-    reason, stats, _ = blocker.args
-    assert reason == "cancelled" and stats["generated_tokens"] < 200
+    stopped = blocker.args[0]
+    assert stopped.finish_reason == "cancelled" and stopped.stats.generated_tokens < 200
     reply = branches.load_thread(controller.store, controller.conversation_id).messages[1]
     assert reply.finish_reason == "cancelled" and reply.content == "".join(seen)

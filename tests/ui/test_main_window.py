@@ -28,25 +28,25 @@ def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
     win = MainWindow(store)
     qtbot.addWidget(win)
     win.show()
-    qtbot.waitUntil(lambda: win.chat.model_path is not None, timeout=LOAD_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: win.session.is_loaded, timeout=LOAD_TIMEOUT_MS)
     yield win
     win.close()
     store.close()
 
 
 def send(qtbot, win: MainWindow, text: str) -> None:
-    win.input.setPlainText(text)
+    win.composer.input.setPlainText(text)
     with qtbot.waitSignal(win.chat.reply_finished, timeout=REPLY_TIMEOUT_MS):
-        qtbot.keyClick(win.input, Qt.Key.Key_Return)
-    assert win.input.toPlainText() == ""
+        qtbot.keyClick(win.composer.input, Qt.Key.Key_Return)
+    assert win.composer.text() == ""
 
 
 def rows(win: MainWindow) -> list:
-    return [win.messages.row_at(i) for i in range(win.messages.rowCount())]
+    return [win.chat.messages.row_at(i) for i in range(win.chat.messages.rowCount())]
 
 
 def test_the_starter_loads_and_a_reply_streams_into_the_view(qtbot, window: MainWindow, starter_gguf: Path) -> None:
-    assert window.chat.model_path == str(starter_gguf)
+    assert window.session.path == str(starter_gguf) and window.session.engine == "llamacpp"
     assert "SmolLM2 135M Instruct (starter)" in window.picker.box.currentText()
     window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=48, repeat_penalty=1.0))
     deltas: list[str] = []
@@ -55,8 +55,8 @@ def test_the_starter_loads_and_a_reply_streams_into_the_view(qtbot, window: Main
     shown = rows(window)
     assert [r.role for r in shown] == ["user", "assistant"]
     assert "Paris" in shown[1].content and shown[1].content == "".join(deltas)
-    assert len(deltas) >= 2 and shown[1].stats.get("generated_tokens", 0) > 3
-    assert "tokens/s" in window.status_text.text()
+    assert len(deltas) >= 2 and shown[1].stats is not None and shown[1].stats.generated_tokens > 3
+    assert "tokens/s" in window.status_line.text()
     assert "Context:" in window.context_gauge.format() and "8,192" in window.context_gauge.format()
     # The sidebar lists the new chat under today, titled from the first message.
     titles = [window.sidebar.model.index(i).data() for i in range(window.sidebar.model.rowCount())]
@@ -69,7 +69,7 @@ def test_max_tokens_from_the_panel_reaches_the_engine(qtbot, window: MainWindow)
     assert window.chat.params.max_tokens == 5
     send(qtbot, window, "Write a poem about autumn.")
     reply = rows(window)[-1]
-    assert reply.stats.get("generated_tokens") == 5 and reply.stats.get("finish_reason") == "length"
+    assert reply.stats is not None and reply.stats.generated_tokens == 5 and reply.finish_reason == "length"
 
 
 def test_regenerate_adds_a_branch_and_the_switcher_moves(qtbot, window: MainWindow) -> None:
@@ -101,19 +101,19 @@ def test_stop_with_escape_keeps_the_partial_reply(qtbot, window: MainWindow) -> 
     window.chat.set_params(GenerationParams(max_tokens=1500))
     seen: list[str] = []
     window.chat.reply_delta.connect(lambda text, _r: seen.append(text))
-    window.input.setPlainText("Write a very long story about a river.")
+    window.composer.input.setPlainText("Write a very long story about a river.")
     with qtbot.waitSignal(window.chat.reply_finished, timeout=REPLY_TIMEOUT_MS) as finished:
-        window.send()
+        window.composer.submit()
         qtbot.waitUntil(lambda: len(seen) > 2, timeout=REPLY_TIMEOUT_MS)
         qtbot.keyClick(window, Qt.Key.Key_Escape)
-    assert finished.args[0] == "cancelled"
+    assert finished.args[0].finish_reason == "cancelled"
     assert rows(window)[-1].content == "".join(seen)
 
 
 def test_presets_save_and_load(qtbot, window: MainWindow, monkeypatch) -> None:
     window.params.fields["temperature"].set_value(0.33)
     window.params.fields["top_k"].set_value(12)
-    window.save_preset("Mine")
+    window.params_presenter.save_preset("Mine")
     assert window.params.preset_box.findData("Mine") >= 0
     assert window.params.preset_box.currentData() == "Mine"
     precise = window.params.preset_box.findData("Precise")
@@ -123,9 +123,9 @@ def test_presets_save_and_load(qtbot, window: MainWindow, monkeypatch) -> None:
     mine = window.params.preset_box.findData("Mine")
     window.params._on_preset_chosen(mine)
     assert window.chat.params.temperature == 0.33 and window.chat.params.top_k == 12
-    window.rename_preset("Mine", "Ours")
+    window.params_presenter.rename_preset("Mine", "Ours")
     assert window.params.preset_box.findData("Ours") >= 0 and window.params.preset_box.findData("Mine") < 0
-    window.delete_preset("Ours")
+    window.params_presenter.delete_preset("Ours")
     assert window.params.preset_box.findData("Ours") < 0
 
 
@@ -152,12 +152,14 @@ def test_delete_with_undo(qtbot, window: MainWindow) -> None:
     window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=8))
     send(qtbot, window, "Hello there.")
     conversation_id = window.chat.conversation_id
-    window.delete_conversation(conversation_id)
+    window.sidebar.delete_requested.emit(conversation_id)
     assert window.sidebar.model.row_for(conversation_id) == -1 and window.sidebar.undo_bar.isVisible()
-    window.undo_delete()
+    assert window.chat.conversation_id is None and window.chat.messages.rowCount() == 0
+    window.sidebar.undo_bar.click()
     assert window.sidebar.model.row_for(conversation_id) >= 0
-    window.delete_conversation(conversation_id)
-    window._commit_delete()
+    window.sidebar.delete_requested.emit(conversation_id)
+    window.conversations.commit_delete()
+    assert window.sidebar.model.row_for(conversation_id) == -1 and not window.sidebar.undo_bar.isVisible()
     with pytest.raises(NotFoundError):
         branches.load_thread(window.store, conversation_id)
 
@@ -166,15 +168,15 @@ def test_engine_crash_shows_a_sentence_and_the_window_carries_on(qtbot, window: 
     window.chat.set_params(GenerationParams(max_tokens=1500))
     seen: list[str] = []
     window.chat.reply_delta.connect(lambda text, _r: seen.append(text))
-    window.input.setPlainText("Write a very long essay about mountains.")
+    window.composer.input.setPlainText("Write a very long essay about mountains.")
     with qtbot.waitSignal(window.chat.reply_finished, timeout=REPLY_TIMEOUT_MS):
-        window.send()
+        window.composer.submit()
         qtbot.waitUntil(lambda: len(seen) > 2, timeout=REPLY_TIMEOUT_MS)
-        os.kill(window.bridge.client.pid, signal.SIGKILL)
+        os.kill(window.session.bridge.client.pid, signal.SIGKILL)
     reply = rows(window)[-1]
     assert reply.status == "error" and "killed by signal 9" in (reply.error or "")
     assert reply.content  # the text so far is kept
-    assert "killed by signal 9" in window.status_text.text() and "Traceback" not in window.status_text.text()
+    assert "killed by signal 9" in window.status_line.text() and "Traceback" not in window.status_line.text()
     window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=16))
     send(qtbot, window, "Say hello.")
     assert rows(window)[-1].content.strip()
@@ -182,32 +184,35 @@ def test_engine_crash_shows_a_sentence_and_the_window_carries_on(qtbot, window: 
 
 def test_list_models_pass_the_model_tester(qtmodeltester, window: MainWindow) -> None:
     qtmodeltester.check(window.sidebar.model)
-    qtmodeltester.check(window.messages)
+    qtmodeltester.check(window.chat.messages)
     qtmodeltester.check(ConversationListModel())
 
 
 def test_shift_enter_is_a_new_line(qtbot, window: MainWindow) -> None:
-    window.input.setPlainText("first")
-    window.input.moveCursor(window.input.textCursor().MoveOperation.End)
-    qtbot.keyClick(window.input, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
-    assert window.input.toPlainText() == "first\n" and window.chat.conversation_id is None
+    box = window.composer.input
+    box.setPlainText("first")
+    box.moveCursor(box.textCursor().MoveOperation.End)
+    qtbot.keyClick(box, Qt.Key.Key_Return, Qt.KeyboardModifier.ShiftModifier)
+    assert box.toPlainText() == "first\n" and window.chat.conversation_id is None
 
 
 def test_bad_model_is_a_sentence_and_the_window_carries_on(
     qtbot, window: MainWindow, bad_models: dict, starter_gguf: Path
 ) -> None:
     path, phrase = bad_models["truncated_half"]
-    window.load_model(str(path))
-    qtbot.waitUntil(lambda: phrase in window.status_text.text(), timeout=LOAD_TIMEOUT_MS)
-    window.load_model(str(starter_gguf))
-    qtbot.waitUntil(lambda: window.chat.model_path is not None, timeout=LOAD_TIMEOUT_MS)
-    assert window.isVisible()
+    window.picker.load_requested.emit(str(path), "auto")
+    qtbot.waitUntil(lambda: phrase in window.status_line.text(), timeout=LOAD_TIMEOUT_MS)
+    assert not window.session.is_loaded and not window.composer.send_button.isEnabled()
+    window.picker.load_requested.emit(str(starter_gguf), "auto")
+    qtbot.waitUntil(lambda: window.session.is_loaded, timeout=LOAD_TIMEOUT_MS)
+    assert window.isVisible() and window.composer.send_button.isEnabled()
 
 
 def test_models_menu_opens_the_browser_and_the_library(qtbot, window: MainWindow) -> None:
     window.show_library()
     window.show_browser()
-    assert window._browser.isVisible() and window._library.isVisible()
-    assert window._browser.windowTitle() == "Find models"
-    window._browser.close()
-    window._library.close()
+    browser, library = window.tool_windows["browser"], window.tool_windows["library"]
+    assert browser.isVisible() and library.isVisible()
+    assert browser.windowTitle() == "Find models"
+    browser.close()
+    library.close()
