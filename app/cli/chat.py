@@ -46,8 +46,7 @@ def add_arguments(chat: argparse.ArgumentParser, command: str) -> None:
     chat.add_argument(
         "--context-policy",
         choices=["drop_oldest", "stop"],
-        default="drop_oldest",
-        help="when the conversation outgrows the context window",
+        help="when the conversation outgrows the context window (default drop_oldest)",
     )
     chat.add_argument(
         "--show-prompt",

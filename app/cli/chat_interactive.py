@@ -62,7 +62,9 @@ class TerminalChat:
 
     def run(self) -> int:
         if self.reader.terminal:
-            say(f"Chatting with {self.chat.setup.model_label or self.chat.setup.path.name}. /help lists commands.")
+            model = self.chat.setup.model_label or self.chat.setup.path.name
+            carrying_on = f"Carrying on conversation {self.chat.id} with" if self.chat.id else "Chatting with"
+            say(f"{carrying_on} {model}. /help lists commands.")
         while True:
             try:
                 line = self.reader.read()

@@ -6,9 +6,14 @@ stdin, the real llama.cpp engine on the starter model, then the real store read 
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pty
+import select
 import signal
 import subprocess
+import termios
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -84,13 +89,20 @@ def test_later_turns_reuse_the_history_the_engine_already_read(home: Path, parlo
 
 
 def test_continue_carries_on_a_stored_conversation(home: Path, parlour_cmd: list[str]) -> None:
-    converse(home, parlour_cmd, "/system Be brief.\nhello\n", *SHORT)
+    converse(home, parlour_cmd, "/system Be brief.\nhello\n", *SHORT, "--context-policy", "stop")
     conversation_id = only_conversation(home)
     # Its system prompt and parameters come with it: no options needed.
     converse(home, parlour_cmd, "what is 2+2?\n", "--continue", str(conversation_id))
     thread = shown(conversation_id)
     assert [m.content for m in thread[::2]] == ["hello", "what is 2+2?"]
     assert thread[3].stats.generated_tokens <= 8 and thread[3].finish_reason in ("stop", "length")
+    with open_store() as store:
+        kept = get_conversation(store, conversation_id)
+    assert (kept.system_prompt, kept.parameters["max_tokens"], kept.parameters["context_policy"]) == (
+        "Be brief.",
+        8,
+        "stop",
+    )
 
     prompt = run_in(home, parlour_cmd, "chat", "--continue", str(conversation_id), "--show-prompt", "and 3+3?")
     assert prompt.returncode == 0, prompt.stderr
@@ -99,12 +111,15 @@ def test_continue_carries_on_a_stored_conversation(home: Path, parlour_cmd: list
     assert prompt.stdout.endswith("<|im_start|>user\nand 3+3?<|im_end|>\n<|im_start|>assistant\n")
     assert len(shown(conversation_id)) == 4  # showing the prompt stores nothing
 
-    once = run_in(home, parlour_cmd, "chat", "--continue", str(conversation_id), "and 3+3?")
+    # With a PROMPT: that one prompt goes into the conversation; options typed now are stored with it.
+    once = run_in(home, parlour_cmd, "chat", "--continue", str(conversation_id), "--system", "Be kind.", "and 3+3?")
     assert once.returncode == 0, once.stderr
     thread = shown(conversation_id)
     assert [m.content for m in thread[::2]] == ["hello", "what is 2+2?", "and 3+3?"]
     assert once.stdout == thread[5].content + "\n"
     assert only_conversation(home) == conversation_id
+    with open_store() as store:
+        assert get_conversation(store, conversation_id).system_prompt == "Be kind."
 
 
 def test_an_unknown_conversation_is_one_sentence(home: Path, parlour_cmd: list[str]) -> None:
@@ -210,3 +225,54 @@ def test_ctrl_c_at_the_prompt_leaves(home: Path, parlour_cmd: list[str]) -> None
             process.kill()
             process.wait()
     assert process.returncode == 130 and err == b""
+
+
+def _read_terminal(master: int, done: Callable[[bytes], bool], seen: bytes = b"") -> bytes:
+    """What the terminal showed, read until `done` says it holds enough (`seen`: what was read before)."""
+    while not done(seen):
+        ready, _, _ = select.select([master], [], [], TIMEOUT_S)
+        assert ready, seen  # nothing for TIMEOUT_S: a hang fails instead of hanging the suite
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:  # the other side is closed: the program ended
+            chunk = b""
+        assert chunk, seen
+        seen += chunk
+    return seen
+
+
+def test_in_a_terminal_ctrl_c_stops_the_reply_and_ctrl_d_leaves(home: Path, parlour_cmd: list[str]) -> None:
+    """A real (pseudo-)terminal: the prompt marker, readline, and the keys themselves. The terminal sends
+    Ctrl+C's SIGINT to its whole foreground group, the engine host included, as it does for a person."""
+    master, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [*parlour_cmd, "chat", "--temperature", "0", "--max-tokens", "1000"],
+        stdin=terminal,
+        stdout=terminal,
+        stderr=terminal,
+        env={**os.environ, "PARLOUR_HOME": str(home), "TERM": "dumb"},
+        start_new_session=True,
+        preexec_fn=lambda: fcntl.ioctl(0, termios.TIOCSCTTY, 0),  # its controlling terminal, as in a shell
+    )
+    os.close(terminal)
+    try:
+        greeting = _read_terminal(master, lambda seen: b">>> " in seen)
+        assert b"Chatting with SmolLM2 135M Instruct (starter). /help lists commands." in greeting
+        os.write(master, b"Write a very long story about a dragon who learns to bake bread.\r")
+        # The line as typed comes back, then the reply: a few characters of it are enough.
+        begun = lambda seen: b"bread." in seen and len(seen.split(b"bread.", 1)[1].strip()) > 3  # noqa: E731
+        reply = _read_terminal(master, begun)
+        os.write(master, b"\x03")  # Ctrl+C while the reply streams
+        stopped = b"Stopped; what the reply said so far is kept."
+        prompting_again = lambda seen: stopped in seen and b">>> " in seen.split(stopped, 1)[1]  # noqa: E731
+        reply = _read_terminal(master, prompting_again, reply)
+        os.write(master, b"\x04")  # Ctrl+D at the prompt
+        assert process.wait(timeout=TIMEOUT_S) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(master)
+    (answer,) = shown(only_conversation(home))[1:]
+    assert (answer.status, answer.finish_reason, answer.error) == ("done", "cancelled", None)
+    assert answer.content and answer.content.replace("\n", "\r\n") in reply.decode()
