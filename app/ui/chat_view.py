@@ -25,6 +25,7 @@ from app.ui.chat_theme import DARK_CODE_STYLE, LIGHT_CODE_STYLE, ChatTheme
 from app.ui.code_highlight import warm_up_in_background
 from app.ui.message_model import STREAMING, MessageModel, MessageRow
 from app.ui.message_widget import MessageWidget
+from app.ui.message_widget_pool import MessageWidgetPool
 from app.ui.row_heights import RowHeights
 
 FLUSH_INTERVAL_MS = 25
@@ -63,8 +64,7 @@ class ChatView(QAbstractScrollArea):
         self._model: MessageModel | None = None
         self._heights = RowHeights()
         self._measured: list[bool] = []  # per row: the height was measured at the current width
-        self._widgets: dict[Any, MessageWidget] = {}  # by message id: rows on screen (and pinned ones)
-        self._spare: dict[Any, MessageWidget] = {}  # off-screen widgets kept for a while, oldest first
+        self._widgets = MessageWidgetPool(self._make_widget, SPARE_WIDGETS)
         self._reasoning_open: set[Any] = set()
         self._editing: Any = None
         self._dirty: set[Any] = set()
@@ -126,9 +126,8 @@ class ChatView(QAbstractScrollArea):
             if position is None:
                 continue
             row = self._model.row_at(position)
-            widget = self._widgets.get(message_id) or self._spare.pop(message_id, None)
+            widget = self._widgets.revive(message_id)
             if widget is not None:
-                self._widgets[message_id] = widget
                 widget.update_row(row)
                 self._store_height(position, widget.height_for_width(self._width) + ROW_SPACING, True)
             else:
@@ -161,15 +160,7 @@ class ChatView(QAbstractScrollArea):
         """
         rows = self._all_rows()
         ids = {row.id for row in rows}
-        kept = {i: w for i, w in [*self._spare.items(), *self._widgets.items()] if i in ids and i != self._editing}
-        for message_id, widget in [*self._widgets.items(), *self._spare.items()]:
-            if kept.get(message_id) is not widget:
-                widget.hide()
-                widget.deleteLater()
-        for widget in kept.values():
-            widget.hide()
-        self._widgets.clear()
-        self._spare = kept
+        self._widgets.keep_only(ids, not_kept=self._editing)
         self._dirty.clear()  # a reused widget is brought up to date when it is shown again
         self._editing = None
         if self._anchor is None or self._anchor[0] not in ids:
@@ -193,11 +184,7 @@ class ChatView(QAbstractScrollArea):
         assert self._model is not None
         for position in range(first, last + 1):
             message_id = self._model.row_at(position).id
-            for pool in (self._widgets, self._spare):
-                widget = pool.pop(message_id, None)
-                if widget is not None:
-                    widget.hide()
-                    widget.deleteLater()
+            self._widgets.discard([message_id])
             self._dirty.discard(message_id)
             self._reasoning_open.discard(message_id)
             if self._editing == message_id:
@@ -252,17 +239,6 @@ class ChatView(QAbstractScrollArea):
             pinned.add(self._editing)
         return pinned
 
-    def _widget(self, row: MessageRow) -> MessageWidget:
-        widget = self._widgets.get(row.id)
-        if widget is None:
-            widget = self._spare.pop(row.id, None)
-            if widget is None:
-                widget = self._make_widget(row)
-            else:
-                widget.update_row(row)
-            self._widgets[row.id] = widget
-        return widget
-
     def _make_widget(self, row: MessageRow) -> MessageWidget:
         widget = MessageWidget(row, self._theme, row.id in self._reasoning_open, self.viewport())
         widget.action_requested.connect(self._on_action)
@@ -280,7 +256,7 @@ class ChatView(QAbstractScrollArea):
         count = model.rowCount() if model is not None else 0
         viewport_height = self.viewport().height()
         if model is None or count == 0:
-            self._park_widgets(set())
+            self._widgets.park(set(), self._pinned())
             self._set_scroll(0, 0)
             return
         scroll = 0
@@ -293,7 +269,7 @@ class ChatView(QAbstractScrollArea):
             while position < count and y < scroll + viewport_height + OVERSCAN_PX:
                 row = model.row_at(position)
                 if not self._measured[position]:
-                    widget = self._widget(row)
+                    widget = self._widgets.widget(row)
                     height = widget.height_for_width(self._width) + ROW_SPACING
                     changed |= height != self._heights[position]
                     self._store_height(position, height, True)
@@ -308,14 +284,14 @@ class ChatView(QAbstractScrollArea):
         shown: set[Any] = set()
         for position in visible:
             row = model.row_at(position)
-            widget = self._widget(row)
+            widget = self._widgets.widget(row)
             widget.setGeometry(
                 x, self._heights.top(position) - scroll, self._width, self._heights[position] - ROW_SPACING
             )
             if widget.isHidden():
                 widget.show()
             shown.add(row.id)
-        self._park_widgets(shown)
+        self._widgets.park(shown, self._pinned())
         self._set_scroll(scroll, maximum)
 
     def _scroll_target(self, viewport_height: int) -> int:
@@ -327,21 +303,6 @@ class ChatView(QAbstractScrollArea):
             if position is not None:
                 return min(self._heights.top(position) + self._anchor[1], maximum)
         return min(self.verticalScrollBar().value(), maximum)
-
-    def _park_widgets(self, shown: set[Any]) -> None:
-        """Hide widgets of rows that left the screen; keep a few, and the pinned ones, for later."""
-        pinned = self._pinned()
-        for message_id in [i for i in self._widgets if i not in shown]:
-            widget = self._widgets[message_id]
-            if message_id in pinned:
-                widget.move(widget.x(), -widget.height() - 100)  # off screen, still updated
-                continue
-            del self._widgets[message_id]
-            widget.hide()
-            self._spare[message_id] = widget
-        while len(self._spare) > SPARE_WIDGETS:
-            oldest = next(iter(self._spare))
-            self._spare.pop(oldest).deleteLater()
 
     def _set_scroll(self, value: int, maximum: int) -> None:
         bar = self.verticalScrollBar()
@@ -383,11 +344,7 @@ class ChatView(QAbstractScrollArea):
             theme = ChatTheme.from_palette(self.palette(), self.font())
             if theme != self._theme:
                 self._theme = theme
-                for widget in [*self._widgets.values(), *self._spare.values()]:  # drawn in the old colours
-                    widget.hide()
-                    widget.deleteLater()
-                self._widgets.clear()
-                self._spare.clear()
+                self._widgets.clear()  # drawn in the old colours
                 if self._model is not None:
                     self._rebuild()
 

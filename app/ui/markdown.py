@@ -36,19 +36,19 @@ from app.ui.chat_theme import ChatTheme
 from app.ui.code_highlight import CodeHighlighter
 from app.ui.markdown_blocks import Block, BlockSplitter
 from app.ui.markdown_inline import Span, parse_inline
-from app.ui.markdown_list import ListItem, list_items
+from app.ui.markdown_list import ListItem, fence_code, list_items
+from app.ui.markdown_table import parse_table
 
 COPY_SCHEME = "parlour-copy"
 BLOCK_SPACING = 8.0
 INDENT_WIDTH = 24.0
 CODE_INDENT = 10.0
 HEADING_SCALE = {1: 1.5, 2: 1.3, 3: 1.15, 4: 1.05, 5: 1.0, 6: 1.0}
-_DELIMITER_CELL = re.compile(r"^\s*:?-{1,}:?\s*$")
 _BULLETS = (QTextListFormat.Style.ListDisc, QTextListFormat.Style.ListCircle, QTextListFormat.Style.ListSquare)
 
 
 class MarkdownDocument:
-    """A QTextDocument kept in step with a growing Markdown text."""
+    """A QTextDocument kept in step with a growing Markdown text, and where its open blocks begin."""
 
     def __init__(self, theme: ChatTheme, parent: QObject | None = None) -> None:
         self.theme = theme
@@ -94,7 +94,7 @@ class MarkdownDocument:
 
     def code_text(self, fence: int) -> str | None:
         """The code of a fenced block, for its Copy link."""
-        return self._splitter.code_text(fence)
+        return fence_code(self._splitter.blocks, fence)
 
     def set_theme(self, theme: ChatTheme) -> None:
         """Colours changed (light/dark): write the whole document again."""
@@ -216,11 +216,11 @@ class MarkdownDocument:
         self._insert_spans(cursor, parse_inline(text), base)
 
     def _write_table(self, block: Block) -> None:
-        rows = [_split_row(line) for line in block.lines]
-        if len(rows) < 2 or not rows[1] or not all(_DELIMITER_CELL.match(cell) for cell in rows[1]):
+        table_cells = parse_table(block.lines)
+        if table_cells is None:
             self._write_paragraph(block)  # not (yet) a table: a header row alone is shown as text
             return
-        header, aligns, body = rows[0], [_alignment(cell) for cell in rows[1]], rows[2:]
+        header, aligns, body = table_cells.header, table_cells.aligns, table_cells.body
         columns = max(len(header), 1)
         fmt = QTextTableFormat()
         fmt.setBorder(1.0)
@@ -366,41 +366,6 @@ class MarkdownDocument:
         if base is None and len(self._formats) < 512:  # formats over a base (headings, quotes) are rare
             self._formats[key] = fmt
         return fmt
-
-
-def _split_row(line: str) -> list[str]:
-    """Cells of a table row; pipes inside code spans or escaped with a backslash do not split."""
-    text = line.strip()
-    if text.startswith("|"):
-        text = text[1:]
-    if text.endswith("|") and not text.endswith("\\|"):
-        text = text[:-1]
-    cells, current, in_code, i = [], [], False, 0
-    while i < len(text):
-        char = text[i]
-        if char == "\\" and i + 1 < len(text) and text[i + 1] == "|":
-            current.append("|")
-            i += 2
-            continue
-        if char == "`":
-            in_code = not in_code
-        if char == "|" and not in_code:
-            cells.append("".join(current).strip())
-            current = []
-        else:
-            current.append(char)
-        i += 1
-    cells.append("".join(current).strip())
-    return cells
-
-
-def _alignment(cell: str) -> Qt.AlignmentFlag | None:
-    cell = cell.strip()
-    if cell.startswith(":") and cell.endswith(":"):
-        return Qt.AlignmentFlag.AlignHCenter
-    if cell.endswith(":"):
-        return Qt.AlignmentFlag.AlignRight
-    return None
 
 
 def _is_ordered(text_list) -> bool:

@@ -260,20 +260,3 @@ class BlockSplitter:
     @property
     def blocks(self) -> list[Block]:
         return self.finished + self.tail
-
-    def code_text(self, fence: int) -> str | None:
-        """The code of the fence with this ordinal (nested fences in lists included), or None."""
-        from app.ui.markdown_list import list_items
-
-        pieces: list[str] = []
-        found = False
-        for block in self.blocks:
-            if block.kind == "code" and block.fence == fence:
-                found = True
-                pieces.extend(block.lines)
-            elif block.kind == "list":
-                for item in list_items(block):
-                    if item.is_code and item.fence == fence:
-                        found = True
-                        pieces.extend(item.code_lines)
-        return "\n".join(pieces) if found else None

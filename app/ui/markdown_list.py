@@ -1,4 +1,5 @@
-"""The items of a Markdown list block: nesting levels, numbers, continuation lines and fenced code."""
+"""The items of a Markdown list block (nesting levels, numbers, continuation lines and fenced code),
+and the code of a fence wherever it is, for a code block's Copy link."""
 
 from __future__ import annotations
 
@@ -63,3 +64,19 @@ def list_items(block: Block) -> list[ListItem]:
         elif line.strip():  # text after a nested code block: it continues that item as a new one
             items.append(ListItem(items[-1].level if items else 0, text=line.strip(), continuation=True))
     return items
+
+
+def fence_code(blocks: list[Block], fence: int) -> str | None:
+    """The code of the fence with this ordinal (nested fences in lists included), or None."""
+    pieces: list[str] = []
+    found = False
+    for block in blocks:
+        if block.kind == "code" and block.fence == fence:
+            found = True
+            pieces.extend(block.lines)
+        elif block.kind == "list":
+            for item in list_items(block):
+                if item.is_code and item.fence == fence:
+                    found = True
+                    pieces.extend(item.code_lines)
+    return "\n".join(pieces) if found else None

@@ -1,8 +1,8 @@
 """The parameters panel: sampling sliders with number fields, seed, stop strings, context
 length, presets, and the chat template in effect.
 
-It only edits values and emits them; the controller saves them with the conversation
-and sends them with each request.
+It only edits values and emits them; the parameters presenter puts them to use (the chat
+controller saves them with the conversation and sends them with each request).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.theme import error_style
 from engines.base import GenerationParams, InvalidRequestError
 
 
@@ -100,8 +101,10 @@ class _SliderField(QWidget):
 
 
 class ParamsPanel(QWidget):
+    """The fields for one set of generation parameters, the preset list, and the template line."""
+
     params_changed = Signal(object)  # GenerationParams
-    context_length_changed = Signal(int)  # 0 means the model's default; the controller reloads
+    context_length_changed = Signal(int)  # 0 means the model's default; the model is loaded again
     preset_save_requested = Signal(str)
     preset_rename_requested = Signal(str, str)
     preset_delete_requested = Signal(str)
@@ -114,6 +117,36 @@ class ParamsPanel(QWidget):
         self._builtin_names: set[str] = set()
         self._presets: dict[str, dict[str, Any]] = {}
         form = QFormLayout()
+        self._add_presets(form)
+        self.fields: dict[str, _SliderField] = {}
+        for spec in SLIDERS:
+            field = _SliderField(spec)
+            field.changed.connect(self._emit_params)
+            self.fields[spec.name] = field
+            form.addRow(spec.label, field)
+        self._add_seed_and_stop(form)
+        self._add_context(form)
+        self.template_label = QLabel("Template: —")
+        self.template_label.setWordWrap(True)
+        template_buttons = QHBoxLayout()
+        self.show_prompt_button = QPushButton("View prompt")
+        self.edit_template_button = QPushButton("Template…")
+        self.show_prompt_button.clicked.connect(self.show_prompt_requested)
+        self.edit_template_button.clicked.connect(self.edit_template_requested)
+        template_buttons.addWidget(self.show_prompt_button)
+        template_buttons.addWidget(self.edit_template_button)
+        self.problem = QLabel("")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(error_style(self.palette()))
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.template_label)
+        layout.addLayout(template_buttons)
+        layout.addWidget(self.problem)
+        layout.addStretch(1)
+        self.set_params(GenerationParams())
+
+    def _add_presets(self, form: QFormLayout) -> None:
         self.preset_box = QComboBox()
         self.preset_box.activated.connect(self._on_preset_chosen)
         preset_buttons = QHBoxLayout()
@@ -128,13 +161,7 @@ class ParamsPanel(QWidget):
         form.addRow("Preset", self.preset_box)
         form.addRow("", _row(preset_buttons))
 
-        self.fields: dict[str, _SliderField] = {}
-        for spec in SLIDERS:
-            field = _SliderField(spec)
-            field.changed.connect(self._emit_params)
-            self.fields[spec.name] = field
-            form.addRow(spec.label, field)
-
+    def _add_seed_and_stop(self, form: QFormLayout) -> None:
         self.fixed_seed = QCheckBox("Fixed seed")
         self.seed = QSpinBox()
         self.seed.setRange(0, 2**31 - 1)
@@ -143,18 +170,17 @@ class ParamsPanel(QWidget):
         self.fixed_seed.toggled.connect(self._emit_params)
         self.seed.valueChanged.connect(self._emit_params)
         form.addRow(self.fixed_seed, self.seed)
-
         self.stop_strings = QLineEdit()
         self.stop_strings.setPlaceholderText("comma-separated, e.g. ###, User:")
         self.stop_strings.editingFinished.connect(self._emit_params)
         form.addRow("Stop strings", self.stop_strings)
 
+    def _add_context(self, form: QFormLayout) -> None:
         self.context_policy = QComboBox()
         self.context_policy.addItem("Drop the oldest turns", "drop_oldest")
         self.context_policy.addItem("Stop and tell me", "stop")
         self.context_policy.activated.connect(self._emit_params)
         form.addRow("When the context fills", self.context_policy)
-
         self.context_length = QSpinBox()
         self.context_length.setRange(0, 1_048_576)
         self.context_length.setSingleStep(1024)
@@ -164,27 +190,6 @@ class ParamsPanel(QWidget):
             lambda: self.context_length_changed.emit(int(self.context_length.value()))
         )
         form.addRow("Context length (reloads the model)", self.context_length)
-
-        self.template_label = QLabel("Template: —")
-        self.template_label.setWordWrap(True)
-        template_buttons = QHBoxLayout()
-        self.show_prompt_button = QPushButton("View prompt")
-        self.edit_template_button = QPushButton("Template…")
-        self.show_prompt_button.clicked.connect(self.show_prompt_requested)
-        self.edit_template_button.clicked.connect(self.edit_template_requested)
-        template_buttons.addWidget(self.show_prompt_button)
-        template_buttons.addWidget(self.edit_template_button)
-        self.problem = QLabel("")
-        self.problem.setWordWrap(True)
-        self.problem.setStyleSheet("color: #c0392b;")
-
-        layout = QVBoxLayout(self)
-        layout.addLayout(form)
-        layout.addWidget(self.template_label)
-        layout.addLayout(template_buttons)
-        layout.addWidget(self.problem)
-        layout.addStretch(1)
-        self.set_params(GenerationParams())
 
     # --- values -------------------------------------------------------------------------------------------
 

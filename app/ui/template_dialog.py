@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.background import run_in_background
+from app.ui.theme import error_style
 from engines.templates import check_template, preview_template
 
 CHECKED_MESSAGE = "The template works; the preview shows a sample conversation."
@@ -33,6 +34,8 @@ def _checked_preview(source: str) -> str:
 
 
 class TemplateDialog(QDialog):
+    """The template being edited, its preview, and what the person decided (`result_source`)."""
+
     checked = Signal(bool)  # a check finished: whether the template works
 
     def __init__(self, model_name: str, source: str, is_override: bool, parent=None) -> None:  # noqa: ANN001
@@ -94,7 +97,7 @@ class TemplateDialog(QDialog):
     def _on_refused(self, error: Exception) -> None:
         self._finish_check(False)
         self.message.setText(str(error))
-        self.message.setStyleSheet("color: #c0392b;")
+        self.message.setStyleSheet(error_style(self.palette()))
 
     def _finish_check(self, works: bool) -> None:
         self._checking = False

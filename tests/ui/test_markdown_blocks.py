@@ -8,7 +8,7 @@ import pytest
 
 from app.ui.markdown_blocks import CODE_CHUNK_LINES, LIST_CHUNK_ITEMS, BlockSplitter
 from app.ui.markdown_inline import Span, parse_inline
-from app.ui.markdown_list import list_items
+from app.ui.markdown_list import fence_code, list_items
 from tests.ui.markdown_samples import REPLY, long_code_reply, long_list_reply
 
 
@@ -56,7 +56,7 @@ def test_an_unclosed_fence_streams_as_code() -> None:
     code = splitter.tail[-1]
     assert code.kind == "code" and not code.closed
     assert code.lines == ("def f():", "    retu")
-    assert splitter.code_text(0) == "def f():\n    retu"
+    assert fence_code(splitter.blocks, 0) == "def f():\n    retu"
 
 
 def test_long_code_and_lists_are_cut_into_chunks() -> None:
@@ -66,7 +66,7 @@ def test_long_code_and_lists_are_cut_into_chunks() -> None:
     assert [b.first_chunk for b in chunks] == [True, False, False] and chunks[-1].closed
     splitter = BlockSplitter()
     splitter.feed(long_code_reply(2 * CODE_CHUNK_LINES + 5))
-    assert splitter.code_text(0).count("\n") == 2 * CODE_CHUNK_LINES + 4  # Copy gets the whole block
+    assert fence_code(splitter.blocks, 0).count("\n") == 2 * CODE_CHUNK_LINES + 4  # Copy gets the whole block
 
     lists = [b for b in whole(long_list_reply(LIST_CHUNK_ITEMS * 2 + 1)) if b.kind == "list"]
     assert [b.item_offset for b in lists] == [0, LIST_CHUNK_ITEMS, 2 * LIST_CHUNK_ITEMS]
