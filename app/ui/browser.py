@@ -92,6 +92,13 @@ class HubBrowser(QWidget):
         self._progress_timer = QTimer(self, interval=PROGRESS_POLL_MS)
         self._progress_timer.timeout.connect(self._poll_progress)
 
+        self._make_search_widgets()
+        self._make_page_widgets()
+        self._layout()
+        self._connect()
+        run_in_background(self, self.token_store.get, self._token_loaded, lambda _err: None)
+
+    def _make_search_widgets(self) -> None:
         self.search_box = QLineEdit(placeholderText="Search the Hugging Face Hub, e.g. qwen 7b author:bartowski")
         self.format_box = QComboBox()
         for label, formats in FORMAT_CHOICES:
@@ -114,6 +121,7 @@ class HubBrowser(QWidget):
         self.more_button = QPushButton("More results")
         self.more_button.setEnabled(False)
 
+    def _make_page_widgets(self) -> None:
         self.title = QLabel("")
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.facts = QLabel("")
@@ -136,7 +144,7 @@ class HubBrowser(QWidget):
         self.progress.setRange(0, 1000)
         self.progress_label = QLabel("")
 
-        self._layout()
+    def _connect(self) -> None:
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.search)
         self.search_box.textChanged.connect(lambda _text: self._debounce.start())
@@ -150,7 +158,6 @@ class HubBrowser(QWidget):
         self.pause_button.clicked.connect(self._pause_or_resume)
         self.cancel_button.clicked.connect(self._cancel)
         self.token_button.clicked.connect(self._ask_token)
-        run_in_background(self, self.token_store.get, self._token_loaded, lambda _err: None)
 
     @staticmethod
     def _context_box() -> QComboBox:
