@@ -18,6 +18,7 @@ import json
 import logging
 import os
 import queue
+import signal
 import sys
 import threading
 import time
@@ -281,6 +282,9 @@ def _setup_logging() -> None:
 
 
 def main() -> None:
+    # Ctrl+C in a terminal reaches the whole foreground group; the program that started this host
+    # decides what it means (the CLI cancels the reply), and the host must not die of it.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     die_with_parent()
     # Keep the real stdout for the protocol; anything printed to fd 1 from now on
     # (by Python or by native code) lands on stderr instead.

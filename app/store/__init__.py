@@ -11,6 +11,6 @@ Plain Python, no Qt. Modules, each with one job:
 - export, import_json: Markdown and lossless JSON out, JSON back in
 - presets, templates: named parameters, chat templates and per-model overrides
 - settings: one enum of keys with typed get/put, and each model's own parameter defaults
-- instance: one app owns the store; commands: `parlour export|import|conversations`
+- instance: one app owns the store (the commands that use the store live in app/cli)
 - files: atomic, private writes that refuse FIFOs and devices; terminal_text: stored text made printable
 """

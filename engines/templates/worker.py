@@ -19,6 +19,7 @@ import json
 import math
 import os
 import resource
+import signal
 import sys
 from typing import Any, TextIO
 
@@ -105,6 +106,7 @@ def serve(stdin: TextIO, out: TextIO) -> None:
 
 
 def main() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # as the engine host: Ctrl+C is its parent's to handle
     die_with_parent()
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing but replies on the protocol stream
