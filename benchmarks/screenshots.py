@@ -47,7 +47,7 @@ def main() -> None:
         window = MainWindow(store)
         window.resize(1400, 860)
         window.show()
-        wait_until(app, lambda w=window: w.chat.model_path is not None, 60)
+        wait_until(app, lambda w=window: w.session.is_loaded, 60)
         if mode == "light":
             params = GenerationParams(temperature=0.0, max_tokens=160, repeat_penalty=1.1)
             window.params.set_params(params)
@@ -55,11 +55,11 @@ def main() -> None:
             for prompt in PROMPTS:
                 finished = []
                 window.chat.reply_finished.connect(lambda *a, f=finished: f.append(a))
-                window.input.setPlainText(prompt)
-                window.send()
+                window.composer.input.setPlainText(prompt)
+                window.composer.submit()
                 wait_until(app, lambda f=finished: bool(f), 180)
         else:
-            window.open_conversation(window.chat.conversation_id or first_conversation(store))
+            window.chat.open_conversation(window.chat.conversation_id or first_conversation(store))
         loop = QEventLoop()
         QTimer.singleShot(500, loop.quit)
         loop.exec()

@@ -1,11 +1,11 @@
 """Chat view smoothness: stream a long Markdown reply into the real view and time the GUI thread.
 
 A synthetic 8,000-token reply (prose, lists, tables, code in several languages) arrives at 300
-tokens/s, one token per message, through the path the engine uses: a QObject's Signal(str,
-object) emitted on a worker thread, delivered by queued connection to a GUI-thread slot that
-calls MessageModel.append_text (as app/ui/engine_bridge.py does; the real host even coalesces
-deltas closer than 20 ms, so this is harsher). The thread already holds 200 messages. A 5 ms
-heartbeat timer measures how long the event loop stalls.
+tokens/s, one typed Delta event per token, through the path the engine uses: a QObject's
+Signal(str, object) emitted on a worker thread, delivered by queued connection to a GUI-thread
+slot that calls MessageModel.append_text (as app/ui/engine_bridge.py and the chat controller
+do; the real host even coalesces deltas closer than 20 ms, so this is harsher). The thread
+already holds 200 messages. A 5 ms heartbeat timer measures how long the event loop stalls.
 
 Also: time to first paint after opening a 1,000-message thread, and the cold start of `parlour`
 to its window (PARLOUR_MEASURE_STARTUP=1). Prints one JSON object.
@@ -37,6 +37,7 @@ from app.ui.chat_theme import DARK_CODE_STYLE, LIGHT_CODE_STYLE  # noqa: E402
 from app.ui.chat_view import ChatView  # noqa: E402
 from app.ui.code_highlight import wait_for_warm_up, warm_up_in_background  # noqa: E402
 from app.ui.message_model import DONE, STREAMING, MessageModel, MessageRow  # noqa: E402
+from engines.base import Delta, Finished, GenerationStats  # noqa: E402
 
 TOKEN = re.compile(r"\s*(?:[A-Za-z]{1,7}|\d|[^\sA-Za-z\d])|\s+")
 HEARTBEAT_MS = 5
@@ -93,15 +94,10 @@ def history(count: int) -> list[MessageRow]:
             rows.append(MessageRow(i, "user", f"Question {i}: how should I approach step {i}?"))
         else:
             content = section(i) if i % 6 == 1 else f"A short answer to question {i - 1}, with `code` and **bold**."
-            stats = {
-                "generated_tokens": 240,
-                "prompt_tokens": 1200,
-                "cached_tokens": 1100,
-                "ttft_ms": 180.0,
-                "generation_tps": 30.5,
-                "finish_reason": "stop",
-            }
-            rows.append(MessageRow(i, "assistant", content, stats=stats))
+            stats = GenerationStats(
+                generated_tokens=240, prompt_tokens=1200, cached_tokens=1100, ttft_ms=180.0, generation_tps=30.5
+            )
+            rows.append(MessageRow(i, "assistant", content, stats=stats, finish_reason="stop"))
     return rows
 
 
@@ -117,11 +113,9 @@ class FakeEngine(QObject):
                 delay = start + k / rate - time.perf_counter()
                 if delay > 0:
                     time.sleep(delay)
-                self.message.emit(request_id, {"id": request_id, "event": "delta", "text": piece})
-            stats = {"generated_tokens": len(pieces), "generation_tps": rate, "finish_reason": "stop"}
-            self.message.emit(
-                request_id, {"id": request_id, "event": "finished", "finish_reason": "stop", "stats": stats}
-            )
+                self.message.emit(request_id, Delta(piece))
+            stats = GenerationStats(generated_tokens=len(pieces), generation_tps=rate)
+            self.message.emit(request_id, Finished("stop", stats))
 
         thread = threading.Thread(target=run, name="fake-engine", daemon=True)
         thread.start()
@@ -215,13 +209,13 @@ def stream(app: QApplication, tokens: int, rate: float, prior: int) -> dict:
     engine = FakeEngine()
     loop = QEventLoop()
 
-    def on_message(request_id: str, message: dict) -> None:  # the GUI-thread slot, as the controller's
-        if message.get("event") == "delta":
-            model.append_text(str(message.get("text", "")), bool(message.get("reasoning", False)))
+    def on_message(request_id: str, event: Delta | Finished) -> None:  # the GUI-thread slot, as the controller's
+        if isinstance(event, Delta):
+            model.append_text(event.text, event.reasoning)
             view.tokens += 1
-        elif message.get("event") == "finished":
+        else:
             view.flush()
-            model.finish_last(DONE, {**message.get("stats", {})})
+            model.finish_last(DONE, event.finish_reason, event.stats)
             loop.quit()
 
     engine.message.connect(on_message, Qt.ConnectionType.QueuedConnection)

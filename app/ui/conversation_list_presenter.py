@@ -51,7 +51,9 @@ class ConversationListPresenter(QObject):
     status = Signal(str, bool)  # text, is_error
     conversation_hidden = Signal(int)  # deleted (undo is still possible): the chat must not show it
 
-    def __init__(self, store: Store, sidebar: Sidebar, parent: QObject | None = None) -> None:
+    def __init__(
+        self, store: Store, sidebar: Sidebar, parent: QObject | None = None, undo_ms: int = UNDO_DELETE_MS
+    ) -> None:
         super().__init__(parent)
         self.store = store
         self.sidebar = sidebar
@@ -62,7 +64,7 @@ class ConversationListPresenter(QObject):
         self._pending_delete: int | None = None
         self._delete_timer = QTimer(self)
         self._delete_timer.setSingleShot(True)
-        self._delete_timer.setInterval(UNDO_DELETE_MS)
+        self._delete_timer.setInterval(undo_ms)
         self._delete_timer.timeout.connect(self.commit_delete)
         sidebar.search_changed.connect(self.search)
         sidebar.rename_requested.connect(self.rename)

@@ -45,10 +45,25 @@ def shown(chat: ChatController) -> list[tuple[str, str]]:
     return [(m.role, m.content) for m in thread.messages]
 
 
-def test_send_stores_the_question_first_and_the_streamed_reply(qtbot, controller: ChatController) -> None:
+def rows(chat: ChatController) -> list[tuple[str, str]]:
+    return [(row.role, row.content) for row in (chat.messages.row_at(i) for i in range(chat.messages.rowCount()))]
+
+
+def test_send_stores_the_question_first_and_the_streamed_reply(qtbot, controller: ChatController, monkeypatch) -> None:
     deltas: list[str] = []
+    stored_when_asked: list[list[tuple[str, str]]] = []
+    resets: list[bool] = []
     controller.reply_delta.connect(lambda text, _reasoning: deltas.append(text))
+    generate = controller.session.bridge.generate
+
+    def generate_after_looking(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        stored_when_asked.append(shown(controller))
+        return generate(*args, **kwargs)
+
+    monkeypatch.setattr(controller.session.bridge, "generate", generate_after_looking)
+    controller.messages.modelReset.connect(lambda: resets.append(True))
     finished = finish(qtbot, controller, lambda: controller.send(FRANCE))
+    assert stored_when_asked == [[("user", FRANCE), ("assistant", "")]]  # on disk before the engine is asked
     assert finished.finish_reason == "stop" and finished.error is None
     assert finished.stats.generated_tokens > 3
     thread = shown(controller)
@@ -59,6 +74,8 @@ def test_send_stores_the_question_first_and_the_streamed_reply(qtbot, controller
     assert stored.status == "done" and stored.finish_reason == "stop"
     assert stored.stats == finished.stats  # whole, as the engine reported it
     assert stored.model == "SmolLM2" and controller.session.engine == "llamacpp"
+    assert rows(controller) == thread and not resets  # the model grew row by row and was settled in place
+    assert controller.messages.last().stats == finished.stats
 
 
 def test_regenerate_branches_and_the_switcher_moves_between_them(qtbot, controller: ChatController) -> None:
@@ -70,8 +87,10 @@ def test_regenerate_branches_and_the_switcher_moves_between_them(qtbot, controll
     second_reply = thread.messages[1]
     assert second_reply.id != first_reply.id
     assert thread.alternatives[second_reply.id] == (first_reply.id, second_reply.id)
+    assert controller.messages.last().id == second_reply.id and controller.messages.last().sibling_position == 2
     controller.switch_branch(second_reply.id, -1)
     assert branches.load_thread(controller.store, controller.conversation_id).messages[1].id == first_reply.id
+    assert rows(controller) == shown(controller)
     controller.switch_branch(first_reply.id, +1)
     assert branches.load_thread(controller.store, controller.conversation_id).messages[1].id == second_reply.id
 

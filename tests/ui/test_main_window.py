@@ -13,11 +13,14 @@ from PySide6.QtCore import Qt
 from app.store import branches
 from app.store.db import open_store
 from app.store.errors import NotFoundError
+from app.store.records import MESSAGE_COLUMNS
 from app.ui.conversation_list_model import ConversationListModel, ConversationRole
 from app.ui.main_window import MainWindow
 from engines.base import GenerationParams
 from tests.conftest import FRANCE
+from tests.store.helpers import chat
 
+FACT = "Volcanoes form where molten rock reaches the surface through cracks in the crust. "
 LOAD_TIMEOUT_MS = 60_000
 REPLY_TIMEOUT_MS = 120_000
 
@@ -216,3 +219,61 @@ def test_models_menu_opens_the_browser_and_the_library(qtbot, window: MainWindow
     assert browser.windowTitle() == "Find models"
     browser.close()
     library.close()
+
+
+def test_a_reply_reads_back_only_its_own_row(qtbot, window: MainWindow) -> None:
+    """After a reply the window reads the reply's row once: no thread reload, no model reset, no
+    re-listing of the conversations (that conversation's row changes in place)."""
+    window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=12))
+    send(qtbot, window, "Say hello.")
+    first_reply = rows(window)[-1]
+    statements: list[str] = []
+    resets: list[str] = []
+    window.chat.messages.modelReset.connect(lambda: resets.append("messages"))
+    window.sidebar.model.modelReset.connect(lambda: resets.append("conversations"))
+    reply_widgets = []
+    window.chat.reply_delta.connect(lambda *_: reply_widgets.append(window.view.widget_for(rows(window)[-1].id)))
+    window.store.connection.set_trace_callback(statements.append)
+    try:
+        send(qtbot, window, "Say goodbye.")
+    finally:
+        window.store.connection.set_trace_callback(None)
+    user, reply = rows(window)[-2:]
+    assert reply.id not in (None, first_reply.id) and reply.status == "done" and reply.stats is not None
+    reads = [s for s in statements if s.lstrip().upper().startswith(("SELECT", "WITH"))]
+    assert not [s for s in reads if "WITH RECURSIVE path" in s], "the thread was loaded again"
+    assert not [s for s in reads if "ORDER BY pinned DESC" in s], "the conversation list was read again"
+    whole_rows = [s for s in reads if s.startswith(f"SELECT {MESSAGE_COLUMNS} FROM messages")]
+    # The person's message once as it is stored, the reply's row once when it ends; nothing else.
+    assert whole_rows == [
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = {user.id}",
+        f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = {reply.id}",
+    ]
+    assert resets == []
+    assert reply_widgets and all(w is window.view.widget_for(reply.id) for w in reply_widgets)  # updated in place
+    titles = [window.sidebar.model.index(i).data() for i in range(window.sidebar.model.rowCount())]
+    assert titles == ["Today", "Say hello."] and user.content == "Say goodbye."
+
+
+def test_the_stats_line_says_when_older_turns_were_left_out(qtbot, window: MainWindow) -> None:
+    """The engine's stats reach the store whole and the reply's row shows the dropped turns."""
+    conversation_id = chat(
+        window.store, *[(f"Tell me fact number {n} about volcanoes, at length please.", FACT * 3) for n in range(12)]
+    )
+    window.conversations.refresh()
+    window.chat.open_conversation(conversation_id)
+    window.params.context_length.setValue(256)
+    window.params.context_length.editingFinished.emit()
+    qtbot.waitUntil(lambda: window.session.context_length == 256, timeout=LOAD_TIMEOUT_MS)
+    window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=12))
+    with qtbot.waitSignal(window.chat.reply_finished, timeout=REPLY_TIMEOUT_MS) as finished:
+        window.composer.input.setPlainText("One more thing about volcanoes?")
+        window.composer.submit()
+    stats = finished.args[0].stats
+    assert stats.dropped_turns > 0
+    reply = rows(window)[-1]
+    assert reply.stats == stats  # engine -> store -> row, every figure
+    assert branches.load_thread(window.store, conversation_id).messages[-1].stats == stats
+    window.view.flush()
+    label = window.view.widget_for(reply.id).stats_label.text()
+    assert f"{stats.dropped_turns} older turns left out" in label
