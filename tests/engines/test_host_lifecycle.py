@@ -19,10 +19,10 @@ from engines.base import EngineError, Finished, GenerationParams
 from engines.host_client import PROTOCOL_ERROR, SILENT_ERROR, EngineClient
 from engines.templates import TOO_SLOW_MESSAGE
 from tests.conftest import FRANCE, GREEDY
-from tests.test_template_bounds import C_LEVEL_HANGS, _alive, _wait_until_gone
+from tests.engines.test_template_bounds import C_LEVEL_HANGS, _alive, _wait_until_gone
 
 GENEROUS_S = 60
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 PARENT = """
 import sys, threading

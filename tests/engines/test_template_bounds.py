@@ -216,7 +216,7 @@ threading.Event().wait()
 
 
 def test_the_render_process_dies_with_its_parent(tmp_path: Path) -> None:
-    root = str(Path(__file__).resolve().parent.parent)
+    root = str(Path(__file__).resolve().parents[2])
     parent = subprocess.Popen(
         [sys.executable, "-c", CHILD.format(root=root, template=C_LEVEL_HANGS[0])], stdout=subprocess.PIPE, text=True
     )

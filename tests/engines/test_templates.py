@@ -25,7 +25,7 @@ from engines.templates import (
     render_chat,
 )
 
-FIXTURES = Path(__file__).parent / "fixtures" / "templates"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "templates"
 
 
 @dataclass(frozen=True)

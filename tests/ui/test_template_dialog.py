@@ -8,7 +8,7 @@ from PySide6.QtCore import QTimer
 from app.ui.template_dialog import CHECKED_MESSAGE, TemplateDialog
 from engines.template_choice import builtin_template
 from engines.templates import TOO_SLOW_MESSAGE
-from tests.test_template_bounds import C_LEVEL_HANGS
+from tests.engines.test_template_bounds import C_LEVEL_HANGS
 
 WAIT_MS = 60_000
 
