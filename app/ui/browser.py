@@ -7,7 +7,6 @@ touches the network until the user types, opens a model or downloads.
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer, Signal
@@ -20,7 +19,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QListView,
-    QProgressBar,
     QPushButton,
     QSplitter,
     QTableWidget,
@@ -30,17 +28,18 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.library.downloads import DownloadJob, DownloadProgress, DownloadQueue, JobState, format_duration
+from app.library.downloads import DownloadJob, DownloadQueue
 from app.library.errors import LibraryError, OfflineError
 from app.library.fit import CONTEXT_LADDER
 from app.library.hub import HubSearch, SearchQuery, default_formats
 from app.library.hub_token import HubToken
 from app.ui.background import run_in_background
+from app.ui.download_panel import DownloadPanel
 from app.ui.search_results_model import SearchResultsModel
+from app.ui.theme import badge_style
 from engines.inspect import human_size
 
 DEBOUNCE_MS = 350
-PROGRESS_POLL_MS = 200
 FORMAT_CHOICES = [("GGUF", ("gguf",)), ("MLX", ("mlx",)), ("MLX and GGUF", ("mlx", "gguf"))]
 SORT_CHOICES = [
     ("Most downloaded", "downloads"),
@@ -49,27 +48,6 @@ SORT_CHOICES = [
     ("Recently updated", "updated"),
 ]
 CONTEXT_CHOICES = sorted(CONTEXT_LADDER)  # the fit estimate's own ladder, smallest first
-
-
-class _LatestProgress:
-    """The newest progress of a download, written by its thread and read by a GUI timer.
-
-    Plain Python under a lock rather than a Qt signal: a download can outlive the window, and
-    then nothing of Qt's is touched from its thread.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._value: DownloadProgress | None = None
-
-    def put(self, progress: DownloadProgress) -> None:
-        with self._lock:
-            self._value = progress
-
-    def take(self) -> DownloadProgress | None:
-        with self._lock:
-            value, self._value = self._value, None
-        return value
 
 
 class HubBrowser(QWidget):
@@ -87,10 +65,12 @@ class HubBrowser(QWidget):
         self._search_seq = 0
         self._page: Any = None
         self._budget: Any = None
-        self._job: DownloadJob | None = None
-        self._latest = _LatestProgress()
-        self._progress_timer = QTimer(self, interval=PROGRESS_POLL_MS)
-        self._progress_timer.timeout.connect(self._poll_progress)
+        self.downloads = DownloadPanel(self.queue)
+        # The panel's parts, by the names the browser has always shown them under.
+        self.pause_button = self.downloads.pause_button
+        self.cancel_button = self.downloads.cancel_button
+        self.progress = self.downloads.progress
+        self.progress_label = self.downloads.progress_label
 
         self._make_search_widgets()
         self._make_page_widgets()
@@ -109,7 +89,7 @@ class HubBrowser(QWidget):
             self.sort_box.addItem(label, key)
         self.status = QLabel("")
         self.offline_badge = QLabel("offline")
-        self.offline_badge.setStyleSheet("color: white; background: #a33; padding: 1px 6px; border-radius: 3px;")
+        self.offline_badge.setStyleSheet(badge_style())
         self.offline_badge.hide()
         self.token_button = QPushButton("Hugging Face token…")
         self.token_status = QLabel("")
@@ -136,13 +116,6 @@ class HubBrowser(QWidget):
         self.variants.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.download_button = QPushButton("Download")
         self.download_button.setEnabled(False)
-        self.pause_button = QPushButton("Pause")
-        self.cancel_button = QPushButton("Cancel")
-        for button in (self.pause_button, self.cancel_button):
-            button.setEnabled(False)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 1000)
-        self.progress_label = QLabel("")
 
     def _connect(self) -> None:
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
@@ -155,8 +128,7 @@ class HubBrowser(QWidget):
         self.context_box.currentIndexChanged.connect(self._context_changed)
         self.variants.itemSelectionChanged.connect(self._variant_chosen)
         self.download_button.clicked.connect(self.download_selected)
-        self.pause_button.clicked.connect(self._pause_or_resume)
-        self.cancel_button.clicked.connect(self._cancel)
+        self.downloads.finished.connect(self._variant_chosen)
         self.token_button.clicked.connect(self._ask_token)
 
     @staticmethod
@@ -192,12 +164,8 @@ class HubBrowser(QWidget):
         page.addWidget(self.card, 2)
         page.addWidget(self.context_box)
         page.addWidget(self.variants, 1)
-        buttons = QHBoxLayout()
-        for widget in (self.download_button, self.pause_button, self.cancel_button):
-            buttons.addWidget(widget)
-        page.addLayout(buttons)
-        page.addWidget(self.progress)
-        page.addWidget(self.progress_label)
+        page.addWidget(self.download_button)
+        page.addWidget(self.downloads)
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
@@ -325,7 +293,7 @@ class HubBrowser(QWidget):
     # --- downloads -------------------------------------------------------------------------------------
 
     def _downloading(self) -> bool:
-        return self._job is not None and not self._job.state.finished
+        return self.downloads.busy()
 
     def download_selected(self) -> DownloadJob | None:
         rows = {index.row() for index in self.variants.selectedIndexes()}
@@ -342,63 +310,9 @@ class HubBrowser(QWidget):
             self._token,
             label=f"{page.repo_id} ({variant.label})",
         )
-        job.listeners.append(self._latest.put)
-        self._job = job
-        self._progress_timer.start()
         self.download_button.setEnabled(False)
-        self.pause_button.setEnabled(True)
-        self.cancel_button.setEnabled(True)
-        self.progress_label.setText(f"Waiting to download {job.label}…")
-        self.queue.add(job)
+        self.downloads.follow(job)
         return job
-
-    def _poll_progress(self) -> None:
-        progress = self._latest.take()
-        if progress is not None:
-            self._on_progress(progress)
-
-    def _on_progress(self, progress: DownloadProgress) -> None:
-        if self._job is None or progress.job_id != self._job.id:
-            return
-        self.progress.setValue(int(progress.fraction * 1000))
-        state = progress.state
-        if state == JobState.RUNNING:
-            speed = f"{human_size(progress.bytes_per_s)}/s" if progress.bytes_per_s else "starting"
-            left = f", {format_duration(progress.seconds_left)} left" if progress.seconds_left is not None else ""
-            text = f"{human_size(progress.done_bytes)} of {human_size(progress.total_bytes)} · {speed}{left}"
-        elif state == JobState.DONE:
-            text = f"Downloaded to {progress.destination}"
-        elif state == JobState.FAILED:
-            text = progress.error or "The download failed."
-        elif state == JobState.PAUSED:
-            text = f"Paused at {human_size(progress.done_bytes)} of {human_size(progress.total_bytes)}"
-        elif state == JobState.CANCELLED:
-            text = "Cancelled; downloading it again resumes where it stopped."
-        else:
-            text = "Waiting for another download to finish…"
-        self.progress_label.setText(text)
-        self.pause_button.setText("Resume" if state in (JobState.PAUSED, JobState.FAILED) else "Pause")
-        self.pause_button.setEnabled(state not in (JobState.DONE, JobState.CANCELLED))
-        self.cancel_button.setEnabled(not state.finished)
-        if state.finished:
-            self._progress_timer.stop()
-            self._variant_chosen()
-        elif state == JobState.PAUSED:
-            self._progress_timer.stop()
-
-    def _pause_or_resume(self) -> None:
-        if self._job is None:
-            return
-        if self._job.state in (JobState.PAUSED, JobState.FAILED):
-            self._progress_timer.start()
-            self.queue.resume(self._job.id)
-        else:
-            self.queue.pause(self._job.id)
-
-    def _cancel(self) -> None:
-        if self._job is not None:
-            self._progress_timer.start()
-            self.queue.cancel(self._job.id)
 
     # --- the token -------------------------------------------------------------------------------------
 

@@ -47,6 +47,16 @@ ERROR_TEXT_LIGHT = "#c0392b"
 ERROR_TEXT_DARK = "#f28b82"
 
 
+# A badge that says the network is unreachable: white on a muted red, on either background.
+BADGE_TEXT = "#ffffff"
+BADGE_WARNING = "#a33a33"
+
+
+def badge_style() -> str:
+    """A style sheet for a small warning badge (the Hub browser's "offline")."""
+    return f"color: {BADGE_TEXT}; background: {BADGE_WARNING}; padding: 1px 6px; border-radius: 3px;"
+
+
 def apply_theme(app: QApplication, mode: str | None = None) -> str:
     """Apply PARLOUR_THEME (or `mode`); returns the mode in effect: system, light or dark."""
     mode = (mode or os.environ.get("PARLOUR_THEME") or "system").lower()
