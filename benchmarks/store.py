@@ -23,6 +23,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -60,87 +61,85 @@ def text_pool(rng: random.Random, words: list[str], count: int, mean_words: int)
     return pool
 
 
-def build(path: Path, conversations: int, per_conversation: int, seed: int = 7) -> dict:
-    rng = random.Random(seed)
-    words = vocabulary(rng)
-    user_texts = text_pool(rng, words, 4000, mean_words=22)
-    reply_texts = text_pool(rng, words, 8000, mean_words=125)
-    rare_at = set(rng.sample(range(conversations * per_conversation), RARE_WORD_MESSAGES))
-    store = open_store(path)
-    connection = store.connection
-    start = time.perf_counter()
-    base = datetime(2024, 1, 1, tzinfo=UTC)
-    message_id = 0
-    total_chars = 0
+MESSAGE_COLUMNS = (
+    "INSERT INTO messages (id, conversation_id, parent_id, role, created_at, model, prompt_tokens, "
+    "generated_tokens, finish_reason, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
 
-    def messages_of(conversation_id: int, first_index: int, count: int, moment: datetime):
-        nonlocal message_id, total_chars
+
+class SyntheticChats:
+    """Conversations of made-up messages with word frequencies like real text, written straight into SQLite."""
+
+    def __init__(self, conversations: int, per_conversation: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.words = vocabulary(self.rng)
+        self.user_texts = text_pool(self.rng, self.words, 4000, mean_words=22)
+        self.reply_texts = text_pool(self.rng, self.words, 8000, mean_words=125)
+        self.rare_at = set(self.rng.sample(range(conversations * per_conversation), RARE_WORD_MESSAGES))
+        self.message_id = 0
+        self.total_chars = 0
+
+    def messages(self, conversation_id: int, first_index: int, count: int, moment: datetime):  # noqa: ANN201
+        """Rows for `count` messages of one conversation, alternating user and assistant."""
         parent = None
         for index in range(count):
-            message_id += 1
+            self.message_id += 1
             user = index % 2 == 0
-            text = rng.choice(user_texts if user else reply_texts)
-            if first_index + index in rare_at:
+            text = self.rng.choice(self.user_texts if user else self.reply_texts)
+            if first_index + index in self.rare_at:
                 text = f"{text} {RARE_WORD}"
-            total_chars += len(text)
+            self.total_chars += len(text)
             stamp = to_text(moment + timedelta(seconds=index))
-            yield (
-                message_id,
-                conversation_id,
-                parent,
-                "user" if user else "assistant",
-                stamp,
-                None if user else "bench-model",
-                None if user else 120,
-                None if user else 230,
-                None if user else "stop",
-                text,
-            )
-            parent = message_id
+            role, model = ("user", None) if user else ("assistant", "bench-model")
+            prompt_tokens, generated, reason = (None, None, None) if user else (120, 230, "stop")
+            yield (self.message_id, conversation_id, parent, role, stamp, model, prompt_tokens, generated, reason, text)
+            parent = self.message_id
 
-    connection.execute("BEGIN")
-    for number in range(conversations):
-        moment = base + timedelta(minutes=number)
-        conversation_id = number + 1
+    def add_conversation(
+        self, connection: Any, conversation_id: int, title: str, moment: datetime, count: int, first_index: int
+    ) -> None:
         connection.execute(
             "INSERT INTO conversations (id, title, created_at, updated_at, model, engine) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 conversation_id,
-                f"Conversation {number}: {rng.choice(user_texts)[:40]}",
+                title,
                 to_text(moment),
-                to_text(moment + timedelta(seconds=per_conversation)),
+                to_text(moment + timedelta(seconds=count)),
                 "bench-model",
                 "llama.cpp",
             ),
         )
-        connection.executemany(
-            "INSERT INTO messages (id, conversation_id, parent_id, role, created_at, model, prompt_tokens, "
-            "generated_tokens, finish_reason, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            messages_of(conversation_id, number * per_conversation, per_conversation, moment),
+        connection.executemany(MESSAGE_COLUMNS, self.messages(conversation_id, first_index, count, moment))
+        connection.execute(
+            "UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (self.message_id, conversation_id)
         )
-        connection.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (message_id, conversation_id))
+
+
+def build(path: Path, conversations: int, per_conversation: int, seed: int = 7) -> dict:
+    chats = SyntheticChats(conversations, per_conversation, seed)
+    store = open_store(path)
+    connection = store.connection
+    start = time.perf_counter()
+    base = datetime(2024, 1, 1, tzinfo=UTC)
+    connection.execute("BEGIN")
+    for number in range(conversations):
+        title = f"Conversation {number}: {chats.rng.choice(chats.user_texts)[:40]}"
+        chats.add_conversation(
+            connection, number + 1, title, base + timedelta(minutes=number), per_conversation, number * per_conversation
+        )
     # One long conversation, as old as the rest, so it is not at the top of the list.
     long_id = conversations + 1
-    connection.execute(
-        "INSERT INTO conversations (id, title, created_at, updated_at) VALUES (?, ?, ?, ?)",
-        (long_id, "A very long conversation", to_text(base), to_text(base)),
-    )
-    connection.executemany(
-        "INSERT INTO messages (id, conversation_id, parent_id, role, created_at, model, prompt_tokens, "
-        "generated_tokens, finish_reason, content) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        messages_of(long_id, -(10**9), LONG_CONVERSATION_MESSAGES, base),
-    )
-    connection.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (message_id, long_id))
+    chats.add_conversation(connection, long_id, "A very long conversation", base, LONG_CONVERSATION_MESSAGES, -(10**9))
     connection.execute("COMMIT")
     build_s = time.perf_counter() - start
     connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
     return {
         "build_s": round(build_s, 1),
-        "messages": message_id,
-        "average_message_chars": round(total_chars / message_id),
+        "messages": chats.message_id,
+        "average_message_chars": round(chats.total_chars / chats.message_id),
         "long_conversation_id": long_id,
-        "common_word": words[9],  # the tenth most frequent word: in about half the messages
+        "common_word": chats.words[9],  # the tenth most frequent word: in about half the messages
     }
 
 
@@ -150,36 +149,39 @@ def timed(action) -> tuple[float, object]:
     return (time.perf_counter() - start) * 1000, result
 
 
-def measure(path: Path, built: dict, repeats: int) -> dict:
-    def open_and_list():
+def measure_reads(path: Path, built: dict, repeats: int) -> dict[str, list[float] | int]:
+    """Listing, opening a long conversation and searching, each `repeats` times."""
+
+    def open_and_list():  # noqa: ANN202
         store = open_store(path)
         try:
             return list_recent(store, 50)
         finally:
             store.close()
 
-    list_times = [timed(open_and_list)[0] for _ in range(repeats)]
+    times: dict[str, list[float] | int] = {"list": [timed(open_and_list)[0] for _ in range(repeats)]}
     assert len(open_and_list()) == 50
-
     store = open_store(path)
-    load_times = []
+    times.update(load=[], rare=[], common=[])
     for _ in range(repeats):
         elapsed, thread = timed(lambda: load_thread(store, built["long_conversation_id"]))
-        load_times.append(elapsed)
+        times["load"].append(elapsed)  # type: ignore[union-attr]
         assert len(thread.messages) == LONG_CONVERSATION_MESSAGES
-    rare_times, common_times = [], []
-    for _ in range(repeats):
         elapsed, hits = timed(lambda: search(store, RARE_WORD))
-        rare_times.append(elapsed)
+        times["rare"].append(elapsed)  # type: ignore[union-attr]
         assert len(hits) == RARE_WORD_MESSAGES, hits
         elapsed, hits = timed(lambda: search(store, built["common_word"]))
-        common_times.append(elapsed)
+        times["common"].append(elapsed)  # type: ignore[union-attr]
         assert len(hits) == 20
-    common_matches = store.read(
-        "SELECT count(*) FROM message_search WHERE message_search MATCH ?", (f'"{built["common_word"]}"',)
-    )[0][0]
+    query = "SELECT count(*) FROM message_search WHERE message_search MATCH ?"
+    times["common_matches"] = store.read(query, (f'"{built["common_word"]}"',))[0][0]
+    store.close()
+    return times
 
-    # Three two-minute replies at 50 tokens/s, checkpointed twice a second: 720 checkpoints.
+
+def measure_streaming(path: Path) -> tuple[list[float], list[float]]:
+    """Three two-minute replies at 50 tokens/s, checkpointed twice a second: 720 checkpoints, 3 finishes."""
+    store = open_store(path)
     conversation = create_conversation(store, title="Checkpoint benchmark")
     checkpoint_times, finish_times = [], []
     chunk = "lorem ipsum dolor sit amet consectetur adipiscing elit sed do eiusmod tempor incididunt ut labor"
@@ -195,18 +197,27 @@ def measure(path: Path, built: dict, repeats: int) -> dict:
         store.wait_for_log_checkpoint()
     store.connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     store.close()
+    return checkpoint_times, finish_times
 
+
+def measure(path: Path, built: dict, repeats: int) -> dict:
+    reads = measure_reads(path, built, repeats)
+    checkpoint_times, finish_times = measure_streaming(path)
     size = path.stat().st_size
+    figures: dict[str, Any] = {}
+    for name, key in (
+        ("list_recent", "list"),
+        ("load_conversation", "load"),
+        ("search_rare", "rare"),
+        ("search_common", "common"),
+    ):
+        runs = reads[key]
+        assert isinstance(runs, list)
+        figures[f"{name}_ms"] = round(statistics.median(runs), 2)
+        figures[f"{name}_first_ms"] = round(runs[0], 2)
     return {
-        "list_recent_ms": round(statistics.median(list_times), 2),
-        "list_recent_first_ms": round(list_times[0], 2),
-        "load_conversation_ms": round(statistics.median(load_times), 2),
-        "load_conversation_first_ms": round(load_times[0], 2),
-        "search_rare_ms": round(statistics.median(rare_times), 2),
-        "search_rare_first_ms": round(rare_times[0], 2),
-        "search_common_ms": round(statistics.median(common_times), 2),
-        "search_common_first_ms": round(common_times[0], 2),
-        "search_common_matches": common_matches,
+        **figures,
+        "search_common_matches": reads["common_matches"],
         "checkpoint_p50_ms": round(statistics.median(checkpoint_times), 3),
         "checkpoint_p99_ms": round(statistics.quantiles(checkpoint_times, n=100)[98], 3),
         "checkpoint_max_ms": round(max(checkpoint_times), 3),
