@@ -12,7 +12,6 @@ from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPus
 from app.ui.background import run_in_background
 from app.ui.model_session import ENGINE_NAMES
 from engines.base import ModelInfo
-from engines.hardware import is_apple_silicon
 from engines.inspect import human_size
 
 ENGINE_CHOICES = [("Engine: auto", "auto"), ("Engine: llama.cpp", "llamacpp"), ("Engine: MLX", "mlx")]
@@ -101,6 +100,9 @@ class ModelPicker(QWidget):
         if model.info is None:
             self.problem.emit(model.problem or "This model cannot be used.")
             return
+        # Imported here, not at the top: it brings importlib.metadata, which the first paint does not need.
+        from engines.hardware import is_apple_silicon
+
         engine = self.engine_box.currentData()
         if (engine == "mlx" or model.info.engine == "mlx") and not is_apple_silicon():
             self.problem.emit("MLX runs on the CPU on this machine: it works, but about 10x slower than llama.cpp.")
