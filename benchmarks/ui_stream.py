@@ -187,7 +187,13 @@ def open_conversation_ms(app: QApplication, messages: int) -> tuple[float, int]:
     return elapsed, widgets
 
 
-def stream(app: QApplication, tokens: int, rate: float, prior: int) -> dict:
+def prepared_view(app: QApplication, tokens: int, prior: int) -> tuple[MessageModel, MeasuredChatView, float]:
+    """The view on a thread of `prior` messages plus a new, empty reply; Pygments warmed up.
+
+    The view prepares Pygments on a worker thread when it is created; in the app that is long done
+    before the first reply (a model must load, a message be typed). Here the stream starts at once,
+    so wait for it, and report how long it took.
+    """
     model = MessageModel()
     view = MeasuredChatView()
     view.resize(900, 800)
@@ -198,18 +204,18 @@ def stream(app: QApplication, tokens: int, rate: float, prior: int) -> dict:
     model.append_row(MessageRow(prior, "user", "Write the long guide, please."))
     model.append_row(MessageRow(prior + 1, "assistant", "", status=STREAMING))
     view.paint_windows = [(WINDOW, 2 * WINDOW), (tokens - WINDOW, tokens)]
-    # The view prepares Pygments on a worker thread when it is created; in the app that is long
-    # done before the first reply (a model must load, a message be typed). Here the stream starts
-    # at once, so wait for it, and report how long it took.
     warm_started = time.perf_counter()
     warm_up_in_background((LIGHT_CODE_STYLE, DARK_CODE_STYLE))  # what the view starts 1.5 s after creation
     wait_for_warm_up(30)
-    warm_wait = time.perf_counter() - warm_started
+    return model, view, time.perf_counter() - warm_started
 
+
+def stream(app: QApplication, tokens: int, rate: float, prior: int) -> dict:
+    model, view, warm_wait = prepared_view(app, tokens, prior)
     engine = FakeEngine()
     loop = QEventLoop()
 
-    def on_message(request_id: str, event: Delta | Finished) -> None:  # the GUI-thread slot, as the controller's
+    def on_event(request_id: str, event: Delta | Finished) -> None:  # the GUI-thread slot, as the controller's
         if isinstance(event, Delta):
             model.append_text(event.text, event.reasoning)
             view.tokens += 1
@@ -218,7 +224,7 @@ def stream(app: QApplication, tokens: int, rate: float, prior: int) -> dict:
             model.finish_last(DONE, event.finish_reason, event.stats)
             loop.quit()
 
-    engine.message.connect(on_message, Qt.ConnectionType.QueuedConnection)
+    engine.message.connect(on_event, Qt.ConnectionType.QueuedConnection)
     heartbeat = Heartbeat()
     pieces = synthetic_reply(tokens)
     cpu_before, wall_before = time.thread_time(), time.perf_counter()
@@ -231,16 +237,26 @@ def stream(app: QApplication, tokens: int, rate: float, prior: int) -> dict:
     worker.join()
     view.flush()
     app.processEvents()
+    reply = model.last()
+    assert reply is not None and reply.content == "".join(pieces), "the reply in the model differs from the stream"
+    widget = view.widget_for(reply.id)
+    return {
+        **figures(view, heartbeat.stalls_ms(), tokens, wall),
+        "gui_cpu_s": round(cpu, 3),
+        "stream_wall_s": round(wall, 2),
+        "reply_chars": len(reply.content),
+        "pygments_warm_up_wait_s": round(warm_wait, 3),
+        "reply_blocks_rendered": widget.markdown.blocks_rendered if widget and widget.markdown else None,
+    }
 
-    stalls = heartbeat.stalls_ms()
+
+def figures(view: MeasuredChatView, stalls: list[float], tokens: int, wall: float) -> dict:
+    """Stalls of the event loop and costs of the view's updates, early in the reply and late."""
 
     def window(lo: int, hi: int, column: int) -> float:
         values = [s[column] for s in view.samples if lo <= s[0] < hi]
         return round(statistics.median(values), 3) if values else float("nan")
 
-    reply = model.last()
-    widget = view.widget_for(reply.id) if reply is not None else None
-    assert reply is not None and reply.content == "".join(pieces), "the reply in the model differs from the stream"
     return {
         "max_stall_ms": round(max(stalls), 2),
         "p99_stall_ms": round(statistics.quantiles(stalls, n=100)[98], 2),
@@ -253,11 +269,6 @@ def stream(app: QApplication, tokens: int, rate: float, prior: int) -> dict:
         "slowest_updates": [(s[0], round(s[1], 1)) for s in sorted(view.samples, key=lambda s: -s[1])[:3]],
         "updates": len(view.samples),
         "updates_per_s": round(len(view.samples) / wall, 1),
-        "gui_cpu_s": round(cpu, 3),
-        "stream_wall_s": round(wall, 2),
-        "reply_chars": len(reply.content),
-        "pygments_warm_up_wait_s": round(warm_wait, 3),
-        "reply_blocks_rendered": widget.markdown.blocks_rendered if widget and widget.markdown else None,
     }
 
 
