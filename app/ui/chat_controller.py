@@ -56,7 +56,7 @@ class ChatController(QObject):
     sent = Signal()  # the person's message is stored: the composer may let go of it
     reply_delta = Signal(str, bool)  # text, is_reasoning
     reply_finished = Signal(object)  # engines.base.Finished
-    context_used = Signal(int, str)  # tokens of the context the last reply used, the context policy
+    context_used = Signal(int, int, str)  # tokens the last reply used, of the model's context; the policy
     busy_changed = Signal(bool)
     status = Signal(str, bool)  # text, is_error
     prompt_shown = Signal(object)  # PromptRendered (or Failure) for "View prompt"
@@ -318,7 +318,8 @@ class ChatController(QObject):
             self._settle_row(reply.writer, event, saved)
         self.session.set_generating(False)
         self.busy_changed.emit(False)
-        self.context_used.emit(event.stats.prompt_tokens + event.stats.generated_tokens, self.params.context_policy)
+        used = event.stats.prompt_tokens + event.stats.generated_tokens
+        self.context_used.emit(used, self.session.context_length, self.params.context_policy)
         self.reply_finished.emit(event)
         self.conversation_touched.emit(reply.writer.conversation_id)
         self.status.emit(*reply_summary(event))

@@ -30,7 +30,7 @@ from app.ui.sidebar import Sidebar
 from app.ui.status_line import StatusLine
 from app.ui.window_state import restore_window_state, save_window_state
 from engines.base import ModelInfo
-from engines.protocol import PromptRendered
+from engines.protocol import Failure, PromptRendered
 
 
 class MainWindow(QMainWindow):
@@ -116,7 +116,6 @@ class MainWindow(QMainWindow):
         session.load_started.connect(lambda _path: self._show_model_state(False, "Loading model…"))
         session.progress.connect(picker.show_progress)
         session.loaded.connect(picker.show_loaded)
-        session.loaded.connect(self.context_gauge.show_model)
         session.loaded.connect(self._on_loaded)
         session.load_failed.connect(picker.show_unloaded)
         session.load_failed.connect(lambda sentence: status.show_message(sentence, True))
@@ -153,20 +152,19 @@ class MainWindow(QMainWindow):
 
     def _show_model_state(self, ready: bool, text: str) -> None:
         self.composer.set_ready(ready)
-        self.context_gauge.show_no_model()
+        self.context_gauge.show_used(0, self.session.context_length, self.chat.params.context_policy)
         self.status_line.show_message(text)
 
     def _on_loaded(self, info: ModelInfo, engine: str) -> None:
-        self.composer.set_ready(True)
-        self.status_line.show_message(f"{self.session.name} loaded · {self.session.engine_name}")
+        self._show_model_state(True, f"{self.session.name} loaded · {self.session.engine_name}")
 
     def _on_conversation_shown(self, conversation: Conversation | None) -> None:
         self.system_prompt.setText(self.chat.system_prompt)
         self.conversations.set_current(conversation)
 
-    def _show_prompt(self, answer: object) -> None:
-        if not isinstance(answer, PromptRendered):
-            self.status_line.show_message(getattr(answer, "message", "The prompt could not be shown."), True)
+    def _show_prompt(self, answer: PromptRendered | Failure) -> None:
+        if isinstance(answer, Failure):
+            self.status_line.show_message(answer.message, True)
             return
         box = QMessageBox(self)
         box.setWindowTitle("The exact prompt")
