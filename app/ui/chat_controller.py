@@ -66,7 +66,7 @@ class ChatController(QObject):
         self.store = store
         self.session = session
         self.messages = MessageModel(self)
-        session.bridge.event.connect(self._on_engine_event)
+        session.bridge.engine_event.connect(self._on_engine_event)
         session.load_started.connect(self.stop)
         session.unloaded.connect(self.stop)
         session.loaded.connect(self._on_model_loaded)

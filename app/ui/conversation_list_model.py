@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from enum import IntEnum
 from typing import Any
 
-from PySide6.QtCore import QAbstractListModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QPersistentModelIndex, Qt
 from PySide6.QtGui import QFont
 
 Index = QModelIndex | QPersistentModelIndex
@@ -110,8 +110,9 @@ class ConversationListModel(QAbstractListModel):
             return Qt.ItemFlag.ItemIsEnabled
         return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
 
-    def roleNames(self) -> dict[int, bytes]:
-        return {**super().roleNames(), **{role.value: role.name.encode() for role in ConversationRole}}
+    def roleNames(self) -> dict[int, QByteArray]:
+        names = {role.value: QByteArray(role.name.encode()) for role in ConversationRole}
+        return {**super().roleNames(), **names}
 
     def set_rows(self, rows: list[ConversationRow]) -> None:
         """Show these rows: changed ones in place if every row keeps its place, else with a reset."""

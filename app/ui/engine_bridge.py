@@ -16,8 +16,9 @@ from engines.protocol import Event, RenderRequest, ReplyRequest, UnloadRequest
 class EngineBridge(QObject):
     """The window's EngineClient (and so its engine host), with every answer as a Qt signal."""
 
-    # (request id, protocol event); emitted from the reader thread, delivered on the GUI thread
-    event = Signal(str, object)
+    # (request id, protocol event); emitted from the reader thread, delivered on the GUI thread.
+    # Not called `event`: that name would hide QObject.event(), through which Qt delivers events.
+    engine_event = Signal(str, object)
 
     def __init__(self, log_file: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -27,7 +28,7 @@ class EngineBridge(QObject):
     def _listener(self, request_id: str):  # noqa: ANN202
         # The id is chosen here, so an event that arrives before submit() returns still carries it.
         def deliver(event: Event) -> None:
-            self.event.emit(request_id, event)
+            self.engine_event.emit(request_id, event)
 
         return deliver
 

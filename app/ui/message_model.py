@@ -140,7 +140,7 @@ class MessageModel(QAbstractListModel):
         row = self._rows[-1]
         if reasoning:
             row.reasoning += text
-            roles = [MessageRoles.REASONING]
+            roles: list[int] = [MessageRoles.REASONING]
         else:
             row.content += text
             roles = [MessageRoles.CONTENT, Qt.ItemDataRole.DisplayRole]
@@ -181,7 +181,7 @@ class MessageModel(QAbstractListModel):
 
     def _apply(self, position: int, changes: dict[str, Any]) -> None:
         row = self._rows[position]
-        roles = []
+        roles: list[int] = []
         for name, value in changes.items():
             if getattr(row, name) != value:
                 setattr(row, name, value)

@@ -45,7 +45,7 @@ class ModelSession(QObject):
         super().__init__(parent)
         self.store = store
         self.bridge = EngineBridge(engine_log, self)
-        self.bridge.event.connect(self._on_event)
+        self.bridge.engine_event.connect(self._on_event)
         self.info: ModelInfo | None = None
         self.engine: str | None = None
         self.name: str | None = None  # as the model picker lists it, else the model's own name
