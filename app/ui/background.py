@@ -80,6 +80,8 @@ class BackgroundCall(QObject):
 
 
 class _Runnable(QRunnable):
+    """Hands one BackgroundCall to a pool thread, and lets go of it once run."""
+
     def __init__(self, call: BackgroundCall) -> None:
         super().__init__()
         self._call: BackgroundCall | None = call

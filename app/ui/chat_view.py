@@ -39,7 +39,10 @@ ESTIMATE_CHROME_PX = 64  # header, footer and margins of a message, for rows not
 
 
 class ChatView(QAbstractScrollArea):
-    # What the user asked for, by message id; the chat controller connects these.
+    """Shows a MessageModel (owned by the chat controller): the row heights, the widgets of the rows
+    on screen, where the user is scrolled to, and which message is being edited."""
+
+    # What the user asked for, by message id; the window connects these to the chat controller.
     regenerate = Signal(object)
     edit = Signal(object)  # the user opened the inline editor on this message
     edit_submitted = Signal(object, str)  # ... and saved this new text

@@ -15,6 +15,8 @@ from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QSizePolicy, QTextBro
 
 
 class MessageText(QTextBrowser):
+    """Shows one QTextDocument (owned by the message widget) at its full height."""
+
     link_clicked = Signal(QUrl)
 
     def __init__(self, document: QTextDocument, parent: QWidget | None = None) -> None:

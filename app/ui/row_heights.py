@@ -9,6 +9,8 @@ from __future__ import annotations
 
 
 class RowHeights:
+    """The height of each row and the Fenwick tree of their sums."""
+
     def __init__(self, heights: list[int] | None = None) -> None:
         self.reset(heights or [])
 

@@ -20,6 +20,8 @@ class ResultRole(IntEnum):
 
 
 class SearchResultsModel(QAbstractListModel):
+    """The Hub search's results shown so far, in the order the Hub gave them."""
+
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
         self._rows: list[SearchResult] = []
