@@ -26,7 +26,7 @@ from app.ui.code_highlight import warm_up_in_background
 from app.ui.message_model import STREAMING, MessageModel, MessageRow
 from app.ui.message_widget import MessageWidget
 from app.ui.message_widget_pool import MessageWidgetPool
-from app.ui.row_heights import RowHeights
+from app.ui.row_heights import RowHeights, estimated_height
 
 FLUSH_INTERVAL_MS = 25
 MAX_CONTENT_WIDTH = 880  # long lines are hard to read: wider windows get margins instead
@@ -35,12 +35,10 @@ OVERSCAN_PX = 300  # rows this far outside the viewport are laid out too, so scr
 SPARE_WIDGETS = 24  # widgets of rows that left the screen, kept for when the user scrolls back
 WARM_UP_DELAY_MS = 1500  # then Pygments is prepared on a worker thread (code_highlight)
 FOLLOW_SLACK_PX = 8  # this close to the bottom counts as "at the bottom"
-ESTIMATE_CHROME_PX = 64  # header, footer and margins of a message, for rows not measured yet
 
 
 class ChatView(QAbstractScrollArea):
-    """Shows a MessageModel (owned by the chat controller): the row heights, the widgets of the rows
-    on screen, where the user is scrolled to, and which message is being edited."""
+    """The row heights and on-screen widgets of a MessageModel, the scroll position, the edited message."""
 
     # What the user asked for, by message id; the window connects these to the chat controller.
     regenerate = Signal(object)
@@ -75,7 +73,7 @@ class ChatView(QAbstractScrollArea):
         self._anchor: tuple[Any, int] | None = None  # (message id, offset into it) when not following
         self._adjusting = False  # the view itself is moving the scroll bar
         self._width = 0
-        self._estimate_scale = (80, 16)  # (characters per line, pixels per line) at the current width
+        self._estimate_scale = (80, 16.0)  # (characters per line, pixels per line) at the current width
         self._theme = ChatTheme.from_palette(self.palette(), self.font())
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
@@ -222,10 +220,7 @@ class ChatView(QAbstractScrollArea):
         self._estimate_scale = (per_line, metrics.lineSpacing() * 1.15)
 
     def _estimate(self, row: MessageRow) -> int:
-        """A cheap guess of a row's height, good enough for the scroll bar until it is measured."""
-        per_line, line_px = self._estimate_scale
-        lines = row.content.count("\n") + 1 + len(row.content) // per_line
-        return ESTIMATE_CHROME_PX + int(lines * line_px) + ROW_SPACING
+        return estimated_height(row.content, *self._estimate_scale) + ROW_SPACING
 
     def _store_height(self, position: int, height: int, measured: bool) -> None:
         self._heights.set(position, height)

@@ -1,4 +1,5 @@
-"""Heights of the rows of a virtual list, with fast offsets: a Fenwick tree.
+"""Heights of the rows of a virtual list, with fast offsets (a Fenwick tree), and the guess that
+stands in for a row's height until it is measured.
 
 The chat view knows the exact height only of rows it has laid out; the others carry an
 estimate. Changing one height and finding the row at a y offset both take O(log n), so a
@@ -6,6 +7,14 @@ growing last message costs the same in a thread of ten messages or of ten thousa
 """
 
 from __future__ import annotations
+
+ESTIMATE_CHROME_PX = 64  # header, footer and margins of a message, for rows not measured yet
+
+
+def estimated_height(text: str, chars_per_line: int, line_px: float) -> int:
+    """A cheap guess of a message's height, good enough for the scroll bar until it is measured."""
+    lines = text.count("\n") + 1 + len(text) // chars_per_line
+    return ESTIMATE_CHROME_PX + int(lines * line_px)
 
 
 class RowHeights:

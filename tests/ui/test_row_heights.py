@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from app.ui.row_heights import RowHeights
+from app.ui.row_heights import ESTIMATE_CHROME_PX, RowHeights, estimated_height
 
 
 def expected_row_at(heights: list[int], y: int) -> int:
@@ -89,3 +89,10 @@ def test_setting_the_same_height_changes_nothing() -> None:
     tree = RowHeights([7, 8, 9])
     tree.set(2, 9)
     check(tree, [7, 8, 9])
+
+
+def test_the_estimate_grows_with_lines_and_wrapping() -> None:
+    one_line = estimated_height("Hello.", 80, 16.0)
+    assert one_line == ESTIMATE_CHROME_PX + 16
+    assert estimated_height("a\nb\nc", 80, 16.0) == ESTIMATE_CHROME_PX + 48  # three lines
+    assert estimated_height("x" * 200, 80, 16.0) == ESTIMATE_CHROME_PX + 48  # one line wrapped twice
