@@ -95,8 +95,8 @@ class ModelSession(QObject):
         self._forget_model()
         self._last_load = (path, engine)
         self._load_name = name
+        self.load_started.emit(path)  # first: a reply being written is stopped before the load is asked for
         self._load_id = self.bridge.load(path, engine, LoadSettings(context_length=self.context_setting))
-        self.load_started.emit(path)
         self.progress.emit(0.0)
 
     def reload(self) -> None:
@@ -108,8 +108,8 @@ class ModelSession(QObject):
     def unload(self) -> None:
         self._load_id = None
         self._forget_model()
+        self.unloaded.emit()  # first: a reply being written is stopped before the unload is asked for
         self.bridge.unload()
-        self.unloaded.emit()
 
     def _forget_model(self) -> None:
         self.info = self.engine = self.name = self.template_override = None
