@@ -6,7 +6,7 @@ reports progress, success and failure as typed signals, keeps the person's templ
 the loaded model, and polls the host's memory every few seconds while a model is loaded and no
 reply is being written (the ping waits for its answer on a worker thread, via run_in_background).
 Everyone else asks it: the chat controller for the bridge, the model's name and template, the
-parameters panel for the context length and the template, the window for what to show.
+parameters presenter for the context length and the template, the window for what to show.
 """
 
 from __future__ import annotations
