@@ -22,6 +22,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -212,6 +213,30 @@ def prepared_view(app: QApplication, tokens: int, prior: int) -> tuple[MessageMo
 
 def stream(app: QApplication, tokens: int, rate: float, prior: int) -> dict:
     model, view, warm_wait = prepared_view(app, tokens, prior)
+    pieces = synthetic_reply(tokens)
+    stalls, cpu, wall = timed_stream(model, view, pieces, rate)
+    view.flush()
+    app.processEvents()
+    reply = model.last()
+    assert reply is not None and reply.content == "".join(pieces), "the reply in the model differs from the stream"
+    widget = view.widget_for(reply.id)
+    return {
+        **figures(view, stalls, tokens, wall),
+        "gui_cpu_s": round(cpu, 3),
+        "stream_wall_s": round(wall, 2),
+        "reply_chars": len(reply.content),
+        "pygments_warm_up_wait_s": round(warm_wait, 3),
+        "reply_blocks_rendered": widget.markdown.blocks_rendered if widget and widget.markdown else None,
+    }
+
+
+def timed_stream(
+    model: MessageModel, view: MeasuredChatView, pieces: list[str], rate: float
+) -> tuple[list[float], float, float]:
+    """Stream `pieces` from a worker thread into the view through a queued signal, in a real event loop.
+
+    Returns the event loop's stalls, the GUI thread's CPU seconds and the wall seconds.
+    """
     engine = FakeEngine()
     loop = QEventLoop()
 
@@ -226,28 +251,14 @@ def stream(app: QApplication, tokens: int, rate: float, prior: int) -> dict:
 
     engine.message.connect(on_event, Qt.ConnectionType.QueuedConnection)
     heartbeat = Heartbeat()
-    pieces = synthetic_reply(tokens)
     cpu_before, wall_before = time.thread_time(), time.perf_counter()
     heartbeat.timer.start()
     worker = engine.stream("r1", pieces, rate)
     loop.exec()  # as the app's event loop: it sleeps in the dispatcher between events
     heartbeat.timer.stop()
-    cpu = time.thread_time() - cpu_before
-    wall = time.perf_counter() - wall_before
+    cpu, wall = time.thread_time() - cpu_before, time.perf_counter() - wall_before
     worker.join()
-    view.flush()
-    app.processEvents()
-    reply = model.last()
-    assert reply is not None and reply.content == "".join(pieces), "the reply in the model differs from the stream"
-    widget = view.widget_for(reply.id)
-    return {
-        **figures(view, heartbeat.stalls_ms(), tokens, wall),
-        "gui_cpu_s": round(cpu, 3),
-        "stream_wall_s": round(wall, 2),
-        "reply_chars": len(reply.content),
-        "pygments_warm_up_wait_s": round(warm_wait, 3),
-        "reply_blocks_rendered": widget.markdown.blocks_rendered if widget and widget.markdown else None,
-    }
+    return heartbeat.stalls_ms(), cpu, wall
 
 
 def figures(view: MeasuredChatView, stalls: list[float], tokens: int, wall: float) -> dict:
@@ -273,7 +284,9 @@ def figures(view: MeasuredChatView, stalls: list[float], tokens: int, wall: floa
 
 
 def cold_start_s(runs: int) -> tuple[float | None, list[float], str]:
-    env = {**os.environ, "PARLOUR_MEASURE_STARTUP": "1", "QT_QPA_PLATFORM": "offscreen"}
+    # A data folder of its own: a benchmark never touches (or migrates) the person's real store.
+    home = tempfile.mkdtemp(prefix="parlour-ui-stream-")
+    env = {**os.environ, "PARLOUR_MEASURE_STARTUP": "1", "QT_QPA_PLATFORM": "offscreen", "PARLOUR_HOME": home}
     times, note = [], ""
     for _ in range(runs):
         done = subprocess.run(
