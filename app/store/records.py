@@ -19,26 +19,6 @@ STATUSES = ("done", "streaming", "interrupted")
 FINISH_REASONS = ("stop", "length", "cancelled", "error")
 
 
-def MessageStats(
-    *,
-    time_to_first_token_s: float | None = None,
-    tokens_per_second: float | None = None,
-    **figures: Any,
-) -> GenerationStats | None:
-    """The engine's GenerationStats from the old stored names and units; None when given nothing.
-
-    The store keeps GenerationStats whole (Message.stats); pass the engine's own stats to
-    ReplyWriter.finish. This only translates the two renamed fields (seconds to first token,
-    tokens per second) for code written against the old shape.
-    """
-    if time_to_first_token_s is not None:
-        figures["ttft_ms"] = time_to_first_token_s * 1000.0
-    if tokens_per_second is not None:
-        figures["generation_tps"] = tokens_per_second
-    given = {name: value for name, value in figures.items() if value is not None}
-    return GenerationStats(**given) if given else None
-
-
 @dataclass(frozen=True, slots=True)
 class Message:
     id: int

@@ -23,8 +23,8 @@ from app.store.errors import StoreError
 from app.store.export import export_json
 from app.store.import_json import import_file
 from app.store.messages import edit_user_message
-from app.store.records import MessageStats
 from app.store.replies import regenerate
+from engines.base import GenerationStats
 from tests.fuzz.bounds import MiB, assert_one_sentence, outcome
 from tests.fuzz.json_strategies import ODD_NUMBERS, ODD_TEXT, json_values, nested_text
 from tests.fuzz.profiles import SEEDS, fuzz_settings
@@ -58,7 +58,7 @@ def exported(store: Store) -> dict[str, Any]:
     rows = store.read("SELECT id FROM messages WHERE conversation_id = ? ORDER BY id", (first,))
     again = regenerate(store, rows[1]["id"])
     again.append("Chlorophyll captures light.", reasoning="Mention chlorophyll.")
-    again.finish("length", MessageStats(prompt_tokens=31, generated_tokens=5, tokens_per_second=61.5))
+    again.finish("length", GenerationStats(prompt_tokens=31, generated_tokens=5, generation_tps=61.5))
     edit_user_message(store, rows[2]["id"], "Even shorter? ünïcödé ✓ 漢字")
     second = chat(store, ("Will this survive?", "Yes."), title="Custom title", folder="Work", pinned=True)
     return json.loads("".join(export_json(store, [first, second])))
