@@ -27,6 +27,10 @@ from collections.abc import Callable
 from typing import Any
 
 PARENT_PID_VARIABLE = "PARLOUR_PARENT_PID"
+# In a frozen app (a PyInstaller bundle) there is no `python -m`: the app's own executable runs the
+# module when it is called with this as its first argument (app.cli.main handles it).
+RUN_MODULE_FLAG = "--parlour-run-module"
+CHILD_MODULES = ("engines.host", "engines.templates.worker")
 _PR_SET_PDEATHSIG = 1
 
 _requests: queue.Queue[tuple[Callable[[], Any], queue.Queue[tuple[bool, Any]]]] = queue.Queue()
@@ -55,6 +59,28 @@ def _on_spawner(work: Callable[[], Any]) -> Any:
     if not ok:
         raise value
     return value
+
+
+def module_command(module: str, python: str | None = None) -> list[str]:
+    """The command line that runs `module` as a program: `python -m module`, or in a bundle the app itself."""
+    if getattr(sys, "frozen", False):
+        return [sys.executable, RUN_MODULE_FLAG, module]
+    return [python or sys.executable, "-m", module]
+
+
+def run_module_if_asked(argv: list[str]) -> bool:
+    """In a child started by module_command inside a bundle: run that module and say so (True)."""
+    if len(argv) < 2 or argv[0] != RUN_MODULE_FLAG:
+        return False
+    import runpy
+
+    module = argv[1]
+    if module not in CHILD_MODULES:  # only Parlour's own children, never an arbitrary module
+        print(f"parlour: {module[:80]!r} is not a program Parlour runs.", file=sys.stderr)
+        raise SystemExit(2)
+    sys.argv = [module, *argv[2:]]
+    runpy.run_module(module, run_name="__main__", alter_sys=True)
+    return True
 
 
 def spawn_child(args: list[str], env: dict[str, str] | None = None, **popen: Any) -> subprocess.Popen[bytes]:

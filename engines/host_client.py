@@ -42,7 +42,7 @@ from engines.base import (
     ModelInfo,
     ReplyEvent,
 )
-from engines.child_process import spawn_child
+from engines.child_process import module_command, spawn_child
 from engines.protocol import (
     CancelRequest,
     Event,
@@ -168,7 +168,7 @@ class EngineClient:
         self._stderr_tail.clear()
         # Started from one long-lived thread, so the host's "die with my parent" signal means this process.
         process = spawn_child(
-            [self._python, "-m", "engines.host"],
+            module_command("engines.host", self._python),
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

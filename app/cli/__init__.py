@@ -24,6 +24,10 @@ __all__ = ["build_parser", "main"]
 def main(argv: list[str] | None = None) -> int:
     """Run `parlour ARGV` and return its exit status (see exit_codes)."""
     argv = sys.argv[1:] if argv is None else argv
+    from engines.child_process import run_module_if_asked
+
+    if run_module_if_asked(argv):  # in an app bundle, the engine host and the render process start here
+        return EXIT_OK
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging()  # first, for every command: whatever fails below leaves its traceback in the log
@@ -31,6 +35,10 @@ def main(argv: list[str] | None = None) -> int:
     if problem:
         return fail(problem)
     try:
+        if getattr(args, "self_test", False):
+            from app.cli.self_test import run_self_test
+
+            return run_self_test(as_json=args.json)
         if not getattr(args, "command", None):
             from app.cli.window import open_window
 

@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
         "With no command, opens the window.",
     )
     parser.add_argument("--version", action="version", version=f"parlour {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check that Parlour works here: load the starter model, stream a reply, use a store, render a template",
+    )
+    parser.add_argument("--json", action="store_true", help="with --self-test: print one JSON object")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=CommandParser)
     for command in COMMANDS:
         sub.add_parser(command.name, help=command.help, command=command)

@@ -22,7 +22,7 @@ import threading
 import time
 from typing import IO, Any
 
-from engines.child_process import spawn_child
+from engines.child_process import module_command, spawn_child
 from engines.templates import budget
 from engines.templates.compat import TOO_BIG_MESSAGE, TOO_SLOW_MESSAGE, TemplateError, plain_data
 from engines.templates.worker import MEMORY_VARIABLE
@@ -147,7 +147,7 @@ class RenderProcess:
         root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         process = spawn_child(
-            [self._python, "-m", "engines.templates.worker"],
+            module_command("engines.templates.worker", self._python),
             env=env,
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
