@@ -19,12 +19,14 @@ def run_app(argv: list[str], engine_log: str | None) -> int:
     from app.store.errors import StoreError, StoreInUseError
     from app.store.instance import InstanceLock
     from app.store.replies import mark_interrupted_replies
+    from app.ui.app_icon import app_icon
     from app.ui.single_instance import RaiseRequests, ask_running_instance_to_raise
     from app.ui.theme import apply_theme
 
     app = QApplication.instance() or QApplication([sys.argv[0], *argv])
     app.setApplicationName("Parlour")
     app.setOrganizationName("Parlour")
+    app.setWindowIcon(app_icon())
     apply_theme(app)
     try:
         lock = InstanceLock.acquire()
