@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 import time
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -55,15 +56,36 @@ def run_app(argv: list[str], engine_log: str | None) -> int:
     elif interrupted:
         replies = "1 reply was" if interrupted == 1 else f"{interrupted} replies were"
         window.show_notice(f"{replies} cut off when Parlour last stopped; open the chat to continue or regenerate.")
-    if os.environ.get("PARLOUR_MEASURE_STARTUP"):
-        # For benchmarks: time from process start to the window shown, then quit.
+    measure = os.environ.get("PARLOUR_MEASURE_STARTUP")
+    if measure:
+        # For benchmarks: time from process start to the window shown, then quit. With "loaded"
+        # (the packaging test), quit once the first model the window loads has loaded, naming it.
         app.processEvents()
         print(f"window_shown_s={time.perf_counter() - started:.3f}", flush=True)
+        code = _until_first_load(app, window, started) if measure == "loaded" else 0
         window.close()
         store.close()
         lock.release()
-        return 0
+        return code
     code = app.exec()
     store.close()
     lock.release()
     return int(code)
+
+
+def _until_first_load(app: Any, window: Any, started: float) -> int:
+    """Run the window until its first model load ends: 0 with `model_loaded=...` printed, 1 if it failed."""
+
+    def loaded(info: Any, engine: str) -> None:
+        seconds = time.perf_counter() - started
+        print(f"model_loaded_s={seconds:.3f}\nmodel_loaded={info.name}\nmodel_path={info.path}", flush=True)
+        print(f"model_engine={engine}", flush=True)
+        app.exit(0)
+
+    def failed(sentence: str) -> None:
+        print(f"model_load_failed={sentence}", flush=True)
+        app.exit(1)
+
+    window.session.loaded.connect(loaded)
+    window.session.load_failed.connect(failed)
+    return int(app.exec())
