@@ -38,6 +38,17 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/store.py --conversations 1000
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/ui_stream.py
 
+# The app as a download: on Linux dist/parlour/ (one folder), its .tar.gz and a .deb, built by
+# packaging/linux/build.py with PyInstaller; on macOS Parlour.app and Parlour.dmg (packaging/macos/).
+.PHONY: package
+package: $(STAMP)
+ifeq ($(shell uname -s),Darwin)
+	bash packaging/macos/build.sh
+else
+	$(BIN)/python -m pip install --quiet -e '.[package]'
+	$(BIN)/python packaging/linux/build.py
+endif
+
 # Style and types: mypy's files (engines/, app/store/, app/library/) are listed in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
