@@ -22,7 +22,7 @@ import pytest
 from engines.template_choice import BUILTIN_SIGNATURES, builtin_template
 from engines.templates import render_chat
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 TIMEOUT_S = 600  # only so a hung build fails instead of hanging the run
 HI = [{"role": "user", "content": "hi"}]
 
