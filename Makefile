@@ -45,7 +45,7 @@ package: $(STAMP)
 ifeq ($(shell uname -s),Darwin)
 	bash packaging/macos/build.sh
 else
-	$(BIN)/python -m pip install --quiet -e '.[package]'
+	$(BIN)/python -c 'import PyInstaller' 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[package]'
 	$(BIN)/python packaging/linux/build.py
 endif
 

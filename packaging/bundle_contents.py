@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import os
 import sys
 from collections.abc import Iterable
 from pathlib import Path, PurePosixPath
@@ -183,6 +184,19 @@ TRANSFORMERS_MODEL_CODE = (
 # with ctypes; llama.cpp's CUDA backend, when built, names libcudart.so.<major> and keeps it).
 UNUSED_LIBRARIES = ("libcudart.so",)
 
+# The C++ runtime comes from the system, never from the build machine: GL drivers and other system
+# libraries loaded into the process need a libstdc++ at least as new as their own, and an older
+# bundled copy found first makes them fail ("GLIBCXX_3.4.xx not found"). Every Linux with the glibc
+# the bundle needs has one new enough for the bundle's libraries too.
+SYSTEM_LIBRARIES = ("libstdc++.so.6", "libgcc_s.so.1")
+
+# The cuts below, each of which benchmarks/package.py --cuts can leave out (through the
+# environment variable PARLOUR_PACKAGE_SKIP_CUTS, a comma-separated list) to measure what it saves.
+ALL_CUTS = ("qt", "transformers", "strip")
+CUTS = tuple(
+    cut for cut in ALL_CUTS if cut not in os.environ.get("PARLOUR_PACKAGE_SKIP_CUTS", "").replace(" ", "").split(",")
+)
+
 # Qt translations: Qt's own strings (dialog buttons) in qtbase_*.qm; the other modules' are not used.
 KEPT_TRANSLATION_PREFIXES = ("qtbase_",)
 
@@ -206,24 +220,24 @@ def plugin_name(file_name: str) -> str:
     return stem[3:] if stem.startswith("lib") else stem
 
 
-def keep_module(name: str) -> bool:
+def keep_module(name: str, cuts: Iterable[str] = CUTS) -> bool:
     """Whether a Python module goes into the bundle (transformers' model code does not)."""
     parts = name.split(".")
-    if len(parts) >= 4 and parts[:2] == ["transformers", "models"] and parts[2] != "auto":
+    if "transformers" in cuts and len(parts) >= 4 and parts[:2] == ["transformers", "models"] and parts[2] != "auto":
         return not parts[3].startswith(TRANSFORMERS_MODEL_CODE)
     return True
 
 
-def keep_data(destination: str) -> bool:
-    """Whether a data file stays: no Qt translations but qtbase's, no byte-code caches, no model code."""
+def keep_data(destination: str, cuts: Iterable[str] = CUTS) -> bool:
+    """Whether a data file stays: no byte-code caches, no model code, no Qt translations but qtbase's."""
     parts = _parts(destination)
     if "__pycache__" in parts:
         return False
     if parts[0] == "transformers" and parts[-1].endswith(".py"):
-        return keep_module(".".join([*parts[:-1], parts[-1][: -len(".py")]]))
-    if parts[:3] == ("PySide6", "Qt", "translations"):
+        return keep_module(".".join([*parts[:-1], parts[-1][: -len(".py")]]), cuts)
+    if "qt" in cuts and parts[:3] == ("PySide6", "Qt", "translations"):
         return parts[-1].startswith(KEPT_TRANSLATION_PREFIXES)
-    if parts[:3] in {("PySide6", "Qt", "qml"), ("PySide6", "Qt", "plugins")}:
+    if "qt" in cuts and parts[:3] == ("PySide6", "Qt", "plugins"):
         return keep_binary(destination)
     return True
 
@@ -320,13 +334,14 @@ def prune_binaries(binaries: Iterable[tuple[str, str, str]]) -> tuple[list[tuple
     def is_top_level(destination: str) -> bool:
         return len(_parts(destination)) == 1
 
-    plugins_dropped = [entry for entry in entries if not keep_binary(entry[0]) or entry[0] in UNUSED_LIBRARIES]
-    remaining = [entry for entry in entries if entry not in plugins_dropped]
+    left_out = (*UNUSED_LIBRARIES, *SYSTEM_LIBRARIES)
+    left_out_entries = [entry for entry in entries if not keep_binary(entry[0]) or entry[0] in left_out]
+    remaining = [entry for entry in entries if entry not in left_out_entries]
     roots = [entry for entry in remaining if not (is_qt_library(entry[0]) or is_top_level(entry[0]))]
     needed = closure(roots)
     qt_dropped = [entry for entry in remaining if is_qt_library(entry[0]) and entry[0] not in needed]
-    theirs = closure([*plugins_dropped, *qt_dropped])
-    dropped = {entry[0] for entry in [*plugins_dropped, *qt_dropped]}
+    theirs = closure([*left_out_entries, *qt_dropped])
+    dropped = {entry[0] for entry in [*left_out_entries, *qt_dropped]}
     dropped |= {destination for destination in theirs if is_top_level(destination) and destination not in needed}
     dropped |= {destination for destination in theirs if is_qt_library(destination) and destination not in needed}
     return [entry for entry in entries if entry[0] not in dropped], sorted(dropped)

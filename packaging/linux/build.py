@@ -31,7 +31,10 @@ SPEC = REPO / "packaging" / "parlour.spec"
 sys.path.insert(0, str(HERE))
 
 from build_deb import build_deb  # noqa: E402  (a sibling script, found through the path just set)
-from strip_libraries import strip_libraries  # noqa: E402
+from strip_libraries import StripReport, strip_libraries  # noqa: E402
+
+sys.path.insert(0, str(HERE.parent))
+from bundle_contents import CUTS  # noqa: E402
 
 BUILD_TIMEOUT_S = 1800  # only so a hung build fails instead of hanging `make package`
 
@@ -110,7 +113,7 @@ def build(dist: Path, work: Path, deb: bool = True) -> dict[str, object]:
 
     mark = time.perf_counter()
     unstripped = folder_size(bundle)
-    report = strip_libraries(bundle)
+    report = strip_libraries(bundle) if "strip" in CUTS else StripReport(refused=[])
     dangling = remove_dangling_links(bundle)
     seconds["strip"] = time.perf_counter() - mark
 
@@ -120,6 +123,7 @@ def build(dist: Path, work: Path, deb: bool = True) -> dict[str, object]:
 
     result: dict[str, object] = {
         "version": version,
+        "cuts": list(CUTS),
         "bundle": str(bundle),
         "executable": str(bundle / "parlour"),
         "tar_gz": str(tarball),

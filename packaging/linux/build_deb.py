@@ -53,6 +53,9 @@ DEPENDS = [
     "libfreetype6",
     "libdbus-1-3",
     "libglib2.0-0t64 | libglib2.0-0",
+    # The C++ runtime, which the bundle takes from the system (packaging/bundle_contents.py).
+    "libstdc++6",
+    "libgcc-s1",
 ]
 
 

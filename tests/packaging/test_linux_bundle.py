@@ -158,7 +158,10 @@ def test_the_bundle_leaves_out_what_parlour_does_not_use(bundle: Path, packages:
     names = {path.relative_to(internal).as_posix() for path in internal.rglob("*")}
     platforms = {Path(name).name for name in names if name.startswith("PySide6/Qt/plugins/platforms/")}
     assert platforms == {"libqxcb.so", "libqwayland.so", "libqoffscreen.so", "libqminimal.so"}, platforms
-    unused = re.compile(r"libQt6(Quick|Qml|Pdf|WebEngine|3D|Multimedia|Designer|Charts)|/tkinter/|^torch/|__pycache__")
+    unused = re.compile(
+        r"libQt6(Quick|Qml|Pdf|WebEngine|3D|Multimedia|Designer|Charts)|/tkinter/|^torch/|__pycache__"
+        r"|^libstdc\+\+|^libgcc_s|^libcudart"  # the C++ runtime comes from the system; CUDA's is never used
+    )
     assert not sorted(name for name in names if unused.search(name))
     assert not [name for name in names if re.search(r"^transformers/models/(?!auto/).*/modeling_", name)]
     # What Parlour does need is there: llama.cpp's library, mlx's, and the starter model.
