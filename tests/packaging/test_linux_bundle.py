@@ -107,6 +107,18 @@ def test_the_bundled_window_loads_the_starter_model_from_the_bundle(
     assert found["model_loaded"], found
 
 
+def test_the_bundled_window_opens_on_an_x_server(executable: Path, tmp_path: Path) -> None:
+    # The xcb plugin and the X11 libraries the bundle carries load on a real (virtual) X server.
+    xvfb_run = shutil.which("xvfb-run")
+    if xvfb_run is None:
+        pytest.skip("xvfb-run is not installed (Debian's xvfb), so there is no X server to open the window on.")
+    env = isolated_env(tmp_path / "home", PARLOUR_MEASURE_STARTUP="loaded", QT_QPA_PLATFORM="xcb")
+    done = run([xvfb_run, "-a", str(executable)], env, cwd=tmp_path)
+    found = _lines(done.stdout)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    assert found.get("model_engine") == "llamacpp", done.stdout[-2000:] + done.stderr[-2000:]
+
+
 def test_a_second_launch_brings_the_bundled_window_forward(
     executable: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
