@@ -200,6 +200,19 @@ class Started:
 
 
 @dataclass(frozen=True)
+class PromptProgress:
+    """How much of the prompt the engine has read (prefilled) so far; sent for long prompts only."""
+
+    done: int  # prompt tokens read, cached ones included
+    total: int  # prompt tokens in all
+    kind: Literal["prompt_progress"] = "prompt_progress"
+
+    @property
+    def fraction(self) -> float:
+        return self.done / self.total if self.total else 1.0
+
+
+@dataclass(frozen=True)
 class Delta:
     text: str
     reasoning: bool = False  # part of a thinking block, shown folded
@@ -219,7 +232,7 @@ class Finished:
 
 
 # What an engine's generate() yields: a reply's whole life.
-ReplyEvent = Started | Delta | Finished
+ReplyEvent = Started | PromptProgress | Delta | Finished
 
 
 # --- errors -----------------------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from engines.base import (
     LoadSettings,
     Message,
     ModelInfo,
+    PromptProgress,
     Started,
     error_from_code,
 )
@@ -199,6 +200,7 @@ Event = (
     | Progress
     | Loaded
     | Started
+    | PromptProgress
     | Delta
     | Finished
     | PromptRendered
@@ -216,6 +218,7 @@ EVENT_NAMES: dict[type, str] = {
     Progress: "progress",
     Loaded: "loaded",
     Started: "started",
+    PromptProgress: "prompt_progress",
     Delta: "delta",
     Finished: "finished",
     PromptRendered: "prompt",
