@@ -37,7 +37,9 @@ class MessageText(QTextBrowser):
             | Qt.TextInteractionFlag.LinksAccessibleByMouse
         )
         self.viewport().setAutoFillBackground(False)  # the message's own background shows through
-        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        # Not Fixed: a layout takes a Fixed widget's sizeHint as its maximum height, and a sizeHint
+        # asked before the widget has its width (a reopened reply) is the height at another width.
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Preferred)
         self.anchorClicked.connect(self.link_clicked)
 
     def hasHeightForWidth(self) -> bool:
@@ -50,8 +52,13 @@ class MessageText(QTextBrowser):
         return math.ceil(document.size().height())
 
     def sizeHint(self):  # noqa: ANN201 - QSize
+        """The height at the width the document is laid out at (the last one asked for), so that
+        asking for a hint never lays the document out at a width it will not be shown at."""
         hint = super().sizeHint()
-        hint.setHeight(self.heightForWidth(self.width() if self.width() > 0 else hint.width()))
+        width = self.document().textWidth()
+        if width <= 0:
+            width = self.width() if self.width() > 0 else hint.width()
+        hint.setHeight(self.heightForWidth(int(width)))
         return hint
 
     def minimumSizeHint(self):  # noqa: ANN201 - QSize
