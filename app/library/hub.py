@@ -1,19 +1,36 @@
 """Searching the Hugging Face Hub for models Parlour can run.
 
-`HfApi.list_models` with the library tag as filter ("gguf" or "mlx"), a search text,
-an author and a sort. Paging asks for one more page's worth each time: one request per
-page, through the public API only. Every call blocks: the UI runs it on a worker thread.
+The Hub's model listing (`/api/models`, what `HfApi.list_models` asks) with the library tag
+as filter ("gguf" or "mlx"), a search text, an author and a sort. Paging asks for one more
+page's worth each time: one request per page, through the public API only. Every call
+blocks: the UI runs it on a worker thread.
+
+The request goes through huggingface_hub's own client, headers and errors, but not through
+`list_models`: that retries a failed connection five times with a backoff (23 s in all) and
+has no timeout, so an unreachable Hub left a person looking at "Searching…" for half a minute,
+and a Hub that accepts the connection but never answers, for ever. A person is waiting here:
+one try, a few seconds at most (hub_connection.interactive_timeout), then the offline sentence;
+typing again is the retry.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from app.library.errors import LibraryError, explain
-from app.library.hub_connection import hub_api, token_arg
+from app.library.hub_connection import (
+    api_headers,
+    http_session,
+    hub_endpoint,
+    huggingface_hub,
+    interactive_timeout,
+    raise_for_status,
+)
 
-SORTS = {"downloads": "downloads", "likes": "likes", "trending": "trending_score", "updated": "last_modified"}
+# Our names for the orders, and the Hub's.
+SORTS = {"downloads": "downloads", "likes": "likes", "trending": "trendingScore", "updated": "lastModified"}
 FORMATS = ("gguf", "mlx")
 PAGE_SIZE = 20
 
@@ -93,26 +110,29 @@ def search_models(query: SearchQuery, token: str | None = None) -> SearchPage:
 
 
 def _list(query: SearchQuery, fmt: str, limit: int, token: str | None) -> list[SearchResult]:
+    params: dict[str, Any] = {"filter": fmt, "sort": SORTS[query.sort], "limit": limit}
+    if query.text:
+        params["search"] = query.text
+    if query.author:
+        params["author"] = query.author
     try:
-        api = hub_api()
-        models = api.list_models(
-            filter=fmt,
-            search=query.text or None,
-            author=query.author or None,
-            sort=SORTS[query.sort],
-            limit=limit,
-            token=token_arg(token),
+        response = http_session().get(
+            f"{hub_endpoint()}/api/models", params=params, headers=api_headers(token), timeout=interactive_timeout()
         )
-        return [
-            SearchResult(
-                repo_id=m.id,
-                format=fmt,
-                downloads=int(m.downloads or 0),
-                likes=int(m.likes or 0),
-                updated=m.last_modified or m.created_at,
-                tags=tuple(m.tags or ()),
-            )
-            for m in models
-        ]
+        raise_for_status(response)
+        items = response.json()
+        model_info = huggingface_hub().ModelInfo
+        models = [model_info(**{"siblings": None, **item}) for item in items[:limit]]
     except Exception as exc:
         raise explain(exc, with_token=bool(token)) from None
+    return [
+        SearchResult(
+            repo_id=m.id,
+            format=fmt,
+            downloads=int(m.downloads or 0),
+            likes=int(m.likes or 0),
+            updated=m.last_modified or m.created_at,
+            tags=tuple(m.tags or ()),
+        )
+        for m in models
+    ]

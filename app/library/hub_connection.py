@@ -17,6 +17,11 @@ from app.library.errors import offline_mode_error
 
 DEFAULT_ENDPOINT = "https://huggingface.co"
 _TRUE = {"1", "ON", "YES", "TRUE"}
+# A person waits on a search or on "Download": a Hub that does not connect, or connects and says nothing, is
+# reported as offline after this long. huggingface_hub's own calls wait forever (its client has no timeout) and
+# list_models retries five times with a backoff of 1, 2, 4, 8 and 8 seconds: 23 s before it gives up.
+INTERACTIVE_CONNECT_S = 4.0
+INTERACTIVE_READ_S = 4.0
 
 
 def hub_endpoint() -> str:
@@ -75,13 +80,26 @@ def http_session() -> Any:
     return get_session()
 
 
-def request_headers(token: str | None) -> dict[str, str]:
+def interactive_timeout() -> Any:
+    """The timeout for a request a person is waiting on (a search, planning a download): seconds, not minutes."""
+    huggingface_hub()
+    import httpx2
+
+    return httpx2.Timeout(INTERACTIVE_READ_S, connect=INTERACTIVE_CONNECT_S)
+
+
+def api_headers(token: str | None) -> dict[str, str]:
+    """The headers of an API call: Parlour's user agent, and the token only when the person gave one."""
     huggingface_hub()
     from huggingface_hub.utils import build_hf_headers
 
     from app import __version__
 
-    headers = build_hf_headers(token=token_arg(token), library_name="parlour", library_version=__version__)
+    return build_hf_headers(token=token_arg(token), library_name="parlour", library_version=__version__)
+
+
+def request_headers(token: str | None) -> dict[str, str]:
+    headers = api_headers(token)
     # Byte ranges only mean something on the bytes as stored; never let a proxy compress them.
     headers["Accept-Encoding"] = "identity"
     return headers
