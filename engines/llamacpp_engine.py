@@ -29,6 +29,7 @@ from engines.base import (
     ModelInfo,
     NotLoadedError,
     ProgressCallback,
+    PromptProgress,
     ReplyEvent,
     Started,
 )
@@ -69,6 +70,10 @@ def route_native_logs() -> None:
 
     _log_callback = _forward
     llama_cpp.llama_log_set(_forward, ctypes.c_void_p(0))
+
+
+# Prompt tokens read between progress reports (and chances to stop): about a second on a small CPU.
+PREFILL_CHUNK = 256
 
 
 class _TemplateNeverCompiled:
@@ -273,8 +278,36 @@ class LlamaCppEngine:
         params = request.params
         llm.set_seed(params.seed if params.seed is not None else random.getrandbits(31))
         yield Started(prompt.template.source, prompt.template.notice)
+        if (yield from self._prefill(prompt.ids, cached, should_stop)):
+            yield Finished("cancelled", _reply_stats(prompt, cached, start, _DecodeRun(finish="cancelled")))
+            return
         run = yield from self._decode(prompt, params, ReplyShaper(params, prompt.text), should_stop)
         yield Finished(run.finish, _reply_stats(prompt, cached, start, run))
+
+    def _prefill(
+        self, ids: list[int], cached: int, should_stop: Callable[[], bool]
+    ) -> Generator[ReplyEvent, None, bool]:
+        """Read a long prompt in chunks, saying how far it got and stopping between chunks when asked.
+
+        Returns whether it was stopped. The last token is left for Llama.generate, which then finds
+        the rest already in the KV cache and evaluates only that one before sampling.
+        """
+        llm = self._llm
+        end = len(ids) - 1
+        if end - cached <= PREFILL_CHUNK:
+            return False  # short: llama-cpp-python reads it in one go, with nothing to report
+        llm._ctx.kv_cache_seq_rm(-1, cached, -1)
+        llm.n_tokens = cached
+        position = cached
+        while position < end:
+            step = min(PREFILL_CHUNK, end - position)
+            llm.eval(ids[position : position + step])
+            position += step
+            yield PromptProgress(position, len(ids))
+            if should_stop():
+                return True
+            self._threads.update(llm._ctx.ctx)
+        return False
 
     def _decode(
         self, prompt: Prompt, params: GenerationParams, shaper: ReplyShaper, should_stop: Callable[[], bool]

@@ -11,12 +11,13 @@ import logging
 import os
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 from engines.base import (
     EngineName,
     Finished,
+    FinishReason,
     GenerationParams,
     GenerationStats,
     LoadSettings,
@@ -25,6 +26,7 @@ from engines.base import (
     ModelInfo,
     NotLoadedError,
     ProgressCallback,
+    PromptProgress,
     ReplyEvent,
     Started,
 )
@@ -204,24 +206,69 @@ class MlxEngine:
 
     def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[ReplyEvent]:
         import mlx.core as mx
-        from mlx_lm import stream_generate
 
         if self._model is None:
             raise NotLoadedError("No model is loaded.")
         params = request.params
         start = time.perf_counter()
         prompt = self.prompt(request)
-        ids = prompt.ids
-        cache, rest = self._cached_prefix(ids)
-        cached = len(ids) - len(rest)
+        cache, rest = self._cached_prefix(prompt.ids)
+        cached = len(prompt.ids) - len(rest)
         mx.random.seed(params.seed if params.seed is not None else random.getrandbits(32))
         mx.reset_peak_memory()
-        shaper = ReplyShaper(params, prompt.text)
-        stats = GenerationStats(prompt_tokens=len(ids), cached_tokens=cached, dropped_turns=prompt.dropped_turns)
+        stats = GenerationStats(prompt_tokens=len(prompt.ids), cached_tokens=cached, dropped_turns=prompt.dropped_turns)
         yield Started(prompt.template.source, prompt.template.notice)
-        finish = "length"
+        rest, stopped = yield from self._prefill(prompt.ids, rest, cache, should_stop)
+        if stopped:  # while reading the prompt: keep what was read for the next turn
+            self._keep_cache(prompt.ids[: len(prompt.ids) - len(rest)], cache)
+            stats.peak_memory_bytes = int(mx.get_peak_memory())
+            yield Finished("cancelled", stats)
+            return
+        finish, cache_tokens = yield from self._decode(prompt, rest, cache, params, stats, start, should_stop)
+        self._keep_cache(cache_tokens, cache)
+        stats.prompt_tps = (len(prompt.ids) - cached) / (stats.ttft_ms / 1000) if stats.ttft_ms else 0.0
+        stats.peak_memory_bytes = int(mx.get_peak_memory())
+        yield Finished(finish, stats)
+
+    def _prefill(
+        self, ids: list[int], rest: list[int], cache: Any, should_stop: Callable[[], bool]
+    ) -> Generator[ReplyEvent, None, tuple[list[int], bool]]:
+        """Read a long prompt in chunks, saying how far it got and stopping between chunks when asked.
+
+        Returns the tokens still unread and whether it was stopped. What is left (at least one token)
+        goes to mlx-lm's generation, which reads it and samples.
+        """
+        import mlx.core as mx
+
+        step = prefill_step()
+        if len(rest) <= 2 * step:
+            return rest, False  # short: mlx-lm reads it in one go, with nothing to report
+        while len(rest) > step:
+            chunk, rest = rest[:step], rest[step:]
+            self._model(mx.array([chunk]), cache=cache)
+            mx.eval([c.state for c in cache])
+            yield PromptProgress(len(ids) - len(rest), len(ids))
+            if should_stop():
+                return rest, True
+        return rest, False
+
+    def _decode(
+        self,
+        prompt: Prompt,
+        rest: list[int],
+        cache: Any,
+        params: GenerationParams,
+        stats: GenerationStats,
+        start: float,
+        should_stop: Callable[[], bool],
+    ) -> Generator[ReplyEvent, None, tuple[FinishReason, list[int]]]:
+        """Sample tokens until the end of the turn, a stop string, the length limit or a cancel."""
+        from mlx_lm import stream_generate
+
+        shaper = ReplyShaper(params, prompt.text)
+        finish: FinishReason = "length"
         response = None
-        cache_tokens = list(ids)  # what the KV cache holds when generation stops
+        cache_tokens = list(prompt.ids)  # what the KV cache holds when generation stops
         for response in stream_generate(
             self._model,
             self._tokenizer,
@@ -239,20 +286,28 @@ class MlxEngine:
                 finish = "stop"
                 break
             if response.finish_reason:
-                finish = response.finish_reason
+                finish = "stop" if response.finish_reason == "stop" else "length"
                 break
             if should_stop():
                 finish = "cancelled"
                 break
         yield from shaper.finish()
-        if self._reuse:
-            self._cache.insert_cache(self._cache_key, cache_tokens, cache)
         if response is not None:
-            stats.prompt_tps = float(response.prompt_tps)
             stats.generated_tokens = int(response.generation_tokens)
             stats.generation_tps = float(response.generation_tps)
-        stats.peak_memory_bytes = int(mx.get_peak_memory())
-        yield Finished(finish, stats)  # type: ignore[arg-type]
+        return finish, cache_tokens
+
+    def _keep_cache(self, tokens: list[int], cache: Any) -> None:
+        if self._reuse:
+            self._cache.insert_cache(self._cache_key, tokens, cache)
+
+
+def prefill_step() -> int:
+    """Prompt tokens read between progress reports: about a second's work on the device in use."""
+    import mlx.core as mx
+
+    # On a GPU, large steps keep it busy; MLX on a CPU reads only a few tokens a second.
+    return 512 if mx.default_device() == mx.gpu else 32
 
 
 def _top_two(row: list[float]) -> tuple[tuple[int, float], tuple[int, float]]:
