@@ -57,6 +57,17 @@ def badge_style() -> str:
     return f"color: {BADGE_TEXT}; background: {BADGE_WARNING}; padding: 1px 6px; border-radius: 3px;"
 
 
+# Fit badges: green when a model fits, amber when it fits only with less (context, GPU layers), red when not.
+BADGE_FITS = "#2e7d32"
+BADGE_CAUTION = "#8a6500"
+
+
+def fit_badge_style(badge: str) -> str:
+    """A style sheet for the fit estimate's badge ("Fits", "Fits with context 4096", "Too large", ...)."""
+    colour = BADGE_FITS if badge == "Fits" else BADGE_WARNING if badge == "Too large" else BADGE_CAUTION
+    return f"color: {BADGE_TEXT}; background: {colour}; padding: 1px 6px; border-radius: 3px;"
+
+
 def apply_theme(app: QApplication, mode: str | None = None) -> str:
     """Apply PARLOUR_THEME (or `mode`); returns the mode in effect: system, light or dark."""
     mode = (mode or os.environ.get("PARLOUR_THEME") or "system").lower()
