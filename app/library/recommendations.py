@@ -203,26 +203,32 @@ def _tier_rank(model_tier: int, machine: int) -> tuple[int, int]:
     return (0, machine - model_tier) if model_tier <= machine else (1, model_tier - machine)
 
 
-def suggestions_for_this_machine(
-    formats: tuple[str, ...] | None = None, context: int | None = None
-) -> tuple[MemoryBudget, list[Suggestion]]:
-    """The budget and the suggestions for the computer Parlour runs on (no network; reads the settings)."""
+@dataclass(frozen=True)
+class Machine:
+    """What the badges are judged against: this computer's budget and tier, and the context the person chose."""
+
+    budget: MemoryBudget
+    tier: int
+    context: int
+
+
+def this_machine() -> Machine:
+    """The computer Parlour runs on (no network: memory, the GPU, the settings store). Call it off the GUI thread."""
     from app.library.fit import machine_budget
-    from app.library.hub import default_formats
     from engines.hardware import memory
 
-    if context is None:
-        from app.library.settings import fit_context
+    return Machine(machine_budget(), machine_tier(memory()[0]), chosen_fit_context())
 
-        try:
-            context = fit_context()
-        except LibraryError:
-            from app.store.settings import Setting, default
 
-            context = int(default(Setting.FIT_CONTEXT))
-    budget = machine_budget()
-    tier = machine_tier(memory()[0])
-    return budget, suggest(budget, formats or default_formats(), context, tier)
+def chosen_fit_context() -> int:
+    """The context length the person chose for the fit badges, or the default."""
+    from app.library.settings import fit_context
+    from app.store.settings import Setting, default
+
+    try:
+        return fit_context()
+    except LibraryError:  # the store cannot be opened: the badges still work at the default
+        return int(default(Setting.FIT_CONTEXT))
 
 
 # --- showing one, downloading one -------------------------------------------------------------------------

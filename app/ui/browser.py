@@ -2,7 +2,9 @@
 
 Every request runs off the GUI thread (app.ui.background) and every download on the
 queue's own threads; results and progress come back through queued signals. Nothing
-touches the network until the user types, opens a model or downloads.
+touches the network until the user types, opens a search result or downloads: with an empty
+search box the list holds the recommended models, whose pages, sizes and fit badges come
+from the curated list and the fit estimate.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.library import recommendations as curated
 from app.library.downloads import DownloadJob, DownloadQueue
 from app.library.errors import LibraryError, OfflineError
 from app.library.fit import CONTEXT_LADDER
@@ -35,7 +38,7 @@ from app.library.hub import HubSearch, SearchQuery, default_formats
 from app.library.hub_token import HubToken
 from app.ui.background import run_in_background
 from app.ui.download_panel import DownloadPanel
-from app.ui.search_results_model import SearchResultsModel
+from app.ui.search_results_model import SearchResultsModel, no_results
 from app.ui.theme import badge_style
 from engines.inspect import human_size
 
@@ -48,13 +51,20 @@ SORT_CHOICES = [
     ("Recently updated", "updated"),
 ]
 CONTEXT_CHOICES = sorted(CONTEXT_LADDER)  # the fit estimate's own ladder, smallest first
+RECOMMENDED = "Recommended for this computer. Type to search the Hugging Face Hub for more."
 
 
 class HubBrowser(QWidget):
     page_shown = Signal(object)  # the ModelPage now on screen
+    recommendations_shown = Signal(int)  # the recommended models are listed (how many)
 
     def __init__(
-        self, queue: DownloadQueue | None = None, token_store: HubToken | None = None, parent: QWidget | None = None
+        self,
+        queue: DownloadQueue | None = None,
+        token_store: HubToken | None = None,
+        parent: QWidget | None = None,
+        machine: curated.Machine | None = None,  # this computer; measured off the GUI thread when None
+        recommendations: tuple[curated.Recommendation, ...] | None = None,  # the shipped list when None
     ) -> None:
         super().__init__(parent)
         self.setWindowTitle("Find models")
@@ -65,6 +75,8 @@ class HubBrowser(QWidget):
         self._search_seq = 0
         self._page: Any = None
         self._budget: Any = None
+        self._machine = machine
+        self._recommendations = recommendations
         self.downloads = DownloadPanel(self.queue)
         # The panel's parts, by the names the browser has always shown them under.
         self.pause_button = self.downloads.pause_button
@@ -77,6 +89,7 @@ class HubBrowser(QWidget):
         self._layout()
         self._connect()
         run_in_background(self, self.token_store.get, self._token_loaded, lambda _err: None)
+        self.show_recommendations()
 
     def _make_search_widgets(self) -> None:
         self.search_box = QLineEdit(placeholderText="Search the Hugging Face Hub, e.g. qwen 7b author:bartowski")
@@ -88,6 +101,7 @@ class HubBrowser(QWidget):
         for label, key in SORT_CHOICES:
             self.sort_box.addItem(label, key)
         self.status = QLabel("")
+        self.status.setWordWrap(True)
         self.offline_badge = QLabel("offline")
         self.offline_badge.setStyleSheet(badge_style())
         self.offline_badge.hide()
@@ -120,31 +134,25 @@ class HubBrowser(QWidget):
     def _connect(self) -> None:
         self._debounce = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._debounce.timeout.connect(self.search)
-        self.search_box.textChanged.connect(lambda _text: self._debounce.start())
-        self.format_box.currentIndexChanged.connect(lambda _i: self._debounce.start())
-        self.sort_box.currentIndexChanged.connect(lambda _i: self._debounce.start())
+        self.search_box.textChanged.connect(self._query_changed)
+        self.format_box.currentIndexChanged.connect(self._query_changed)
+        self.sort_box.currentIndexChanged.connect(self._query_changed)
         self.more_button.clicked.connect(self.more)
         self.results_view.selectionModel().currentChanged.connect(lambda index, _old: self.open_model(index.row()))
         self.context_box.currentIndexChanged.connect(self._context_changed)
         self.variants.itemSelectionChanged.connect(self._variant_chosen)
         self.download_button.clicked.connect(self.download_selected)
         self.downloads.finished.connect(self._variant_chosen)
+        self.downloads.failed.connect(self._failed)
         self.token_button.clicked.connect(self._ask_token)
 
     @staticmethod
     def _context_box() -> QComboBox:
         """The context lengths the fit badges can assume, set to the one chosen last time."""
-        from app.library.settings import fit_context
-        from app.store.settings import Setting, default
-
         box = QComboBox()
         for tokens in CONTEXT_CHOICES:
             box.addItem(f"{tokens:,} tokens of context", tokens)
-        try:
-            chosen = fit_context()
-        except LibraryError:  # the store cannot be opened: the badges still work at the default
-            chosen = default(Setting.FIT_CONTEXT)
-        box.setCurrentIndex(CONTEXT_CHOICES.index(chosen))
+        box.setCurrentIndex(CONTEXT_CHOICES.index(curated.chosen_fit_context()))
         return box
 
     def _layout(self) -> None:
@@ -178,6 +186,35 @@ class HubBrowser(QWidget):
         column.addWidget(self.status)
         column.addWidget(split, 1)
         column.addLayout(token_row)
+
+    # --- recommendations -------------------------------------------------------------------------------
+
+    def show_recommendations(self) -> None:
+        """The curated list for this computer, in the chosen format, in place of search results (no network)."""
+        self._search_seq += 1  # a search still running is overtaken
+        self._search = None
+        self.more_button.setEnabled(False)
+        if self._machine is None:
+            run_in_background(self, curated.this_machine, self._machine_measured, self._failed)
+            return
+        machine, formats, context = self._machine, self.format_box.currentData(), int(self.context_box.currentData())
+        self._budget = machine.budget
+        found = curated.suggest(machine.budget, formats, context, machine.tier, self._recommendations)
+        self.results.show_suggestions(found)
+        self.status.setText(RECOMMENDED)
+        self.recommendations_shown.emit(self.results.rowCount())
+
+    def _machine_measured(self, machine: curated.Machine) -> None:
+        self._machine = machine
+        if not self.search_box.text().strip():
+            self.show_recommendations()
+
+    def _query_changed(self, *_args: Any) -> None:
+        if self.search_box.text().strip():
+            self._debounce.start()
+        else:
+            self._debounce.stop()
+            self.show_recommendations()
 
     # --- search ----------------------------------------------------------------------------------------
 
@@ -219,7 +256,7 @@ class HubBrowser(QWidget):
         else:
             self.results.append(page.results)
         count = self.results.rowCount()
-        self.status.setText(f"{count} model{'s' if count != 1 else ''}" if count else "No models found.")
+        self.status.setText(f"{count} model{'s' if count != 1 else ''}" if count else no_results(search.query))
         self.more_button.setEnabled(page.more)
 
     def _failed(self, error: Exception) -> None:
@@ -231,6 +268,10 @@ class HubBrowser(QWidget):
 
     def open_model(self, row: int) -> None:
         if not 0 <= row < self.results.rowCount():
+            return
+        suggestion = self.results.suggestion(row)
+        if suggestion is not None:  # a recommendation: its page comes from the curated list, not the Hub
+            self._page_loaded((curated.curated_page(suggestion), self._budget))
             return
         repo_id = self.results.result(row).repo_id
         token = self._token
@@ -257,7 +298,10 @@ class HubBrowser(QWidget):
         ]
         if page.gated:
             facts.append("Gated: accept the license on the Hub and add your token to download")
-        self.title.setText(f"<b>{page.repo_id}</b> · {page.downloads:,} downloads · {page.likes:,} likes")
+        if isinstance(page, curated.CuratedPage):
+            self.title.setText(f"<b>{page.repo_id}</b> · recommended by Parlour")
+        else:
+            self.title.setText(f"<b>{page.repo_id}</b> · {page.downloads:,} downloads · {page.likes:,} likes")
         self.facts.setText(" · ".join(facts))
         self.card.setPlainText(page.card_excerpt or "This model has no description.")
         self.variants.setRowCount(len(page.variants))
@@ -286,6 +330,8 @@ class HubBrowser(QWidget):
         except LibraryError as error:
             self.status.setText(str(error))
         self._show_fits()
+        if self.results.showing_suggestions():
+            self.show_recommendations()  # their badges assume the context too
 
     def _variant_chosen(self) -> None:
         self.download_button.setEnabled(bool(self.variants.selectedItems()) and not self._downloading())
@@ -302,6 +348,11 @@ class HubBrowser(QWidget):
         from app.library.settings import models_folder
 
         page, variant = self._page, self._page.variants[rows.pop()]
+        self.download_button.setEnabled(False)
+        if isinstance(page, curated.CuratedPage) and page.suggestion is not None:
+            chosen, token, root = page.suggestion.variant, self._token, models_folder()
+            self.downloads.plan_and_follow(lambda: curated.plan_recommended_download(chosen, root, token), page.repo_id)
+            return None
         job = DownloadJob(
             page.repo_id,
             page.commit,
@@ -310,7 +361,6 @@ class HubBrowser(QWidget):
             self._token,
             label=f"{page.repo_id} ({variant.label})",
         )
-        self.download_button.setEnabled(False)
         self.downloads.follow(job)
         return job
 

@@ -1,4 +1,5 @@
-"""The download under way in the Hub browser: its progress bar, what it is doing in words, pause and cancel.
+"""The download under way (in the Hub browser, or the welcome view): its progress bar, what it is doing in
+words, pause and cancel; and, for a download known only by name, asking the Hub for its files first.
 
 A download runs on the queue's own thread and can outlive the window, so its progress is not
 a Qt signal: the job's thread writes the newest progress under a lock and a GUI timer reads
@@ -8,11 +9,13 @@ it a few times a second.
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from PySide6.QtCore import QTimer, Signal
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QVBoxLayout, QWidget
 
 from app.library.downloads import DownloadJob, DownloadProgress, DownloadQueue, JobState, format_duration
+from app.ui.background import run_in_background
 from engines.inspect import human_size
 
 PROGRESS_POLL_MS = 200
@@ -60,12 +63,14 @@ def describe(progress: DownloadProgress) -> str:
 class DownloadPanel(QWidget):
     """Owns the one download the browser follows: shows it, pauses, resumes and cancels it."""
 
-    finished = Signal()  # the followed download ended (done, failed for good, or cancelled)
+    finished = Signal()  # the followed download ended (done, failed for good, or cancelled), or could not start
+    failed = Signal(object)  # asking the Hub for the files failed: the LibraryError, whose str() is the sentence
 
     def __init__(self, queue: DownloadQueue, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.queue = queue
         self.job: DownloadJob | None = None
+        self._planning = False
         self._latest = _LatestProgress()
         self._timer = QTimer(self, interval=PROGRESS_POLL_MS)
         self._timer.timeout.connect(self._poll)
@@ -76,6 +81,10 @@ class DownloadPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setRange(0, 1000)
         self.progress_label = QLabel("")
+        self.progress_label.setWordWrap(True)
+        self.pause_button.setAccessibleName("Pause the download")
+        self.cancel_button.setAccessibleName("Cancel the download")
+        self.progress.setAccessibleName("Download progress")
         self.pause_button.clicked.connect(self._pause_or_resume)
         self.cancel_button.clicked.connect(self._cancel)
         buttons = QHBoxLayout()
@@ -88,7 +97,24 @@ class DownloadPanel(QWidget):
         column.addWidget(self.progress_label)
 
     def busy(self) -> bool:
-        return self.job is not None and not self.job.state.finished
+        return self._planning or (self.job is not None and not self.job.state.finished)
+
+    def plan_and_follow(self, plan: Callable[[], DownloadJob], what: str) -> None:
+        """Ask the Hub for the files (`plan`, off the GUI thread), then queue the download and show it."""
+        self._planning = True
+        self.progress.setValue(0)
+        self.progress_label.setText(f"Asking the Hugging Face Hub for the files of {what}…")
+        run_in_background(self, plan, self._planned, self._plan_failed)
+
+    def _planned(self, job: DownloadJob) -> None:
+        self._planning = False
+        self.follow(job)
+
+    def _plan_failed(self, error: Exception) -> None:
+        self._planning = False
+        self.progress_label.setText(str(error))
+        self.failed.emit(error)
+        self.finished.emit()
 
     def follow(self, job: DownloadJob) -> None:
         """Queue `job` and show its progress."""
@@ -111,7 +137,9 @@ class DownloadPanel(QWidget):
         self.progress.setValue(int(progress.fraction * 1000))
         state = progress.state
         self.progress_label.setText(describe(progress))
-        self.pause_button.setText("Resume" if state in (JobState.PAUSED, JobState.FAILED) else "Pause")
+        resumable = state in (JobState.PAUSED, JobState.FAILED)
+        self.pause_button.setText("Resume" if resumable else "Pause")
+        self.pause_button.setAccessibleName("Resume the download" if resumable else "Pause the download")
         self.pause_button.setEnabled(state not in (JobState.DONE, JobState.CANCELLED))
         self.cancel_button.setEnabled(not state.finished)
         if state.finished:
