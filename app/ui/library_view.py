@@ -3,7 +3,9 @@
 Listing (header reads), importing (a copy can take a while) and deleting run off the
 GUI thread. Files and folders can be dropped on the view to import them. Deleting asks
 first and says how much space it freed; other programs' models are only hidden, and
-"Show hidden models" lists those greyed, with "Unhide" to bring one back.
+"Show hidden models" lists those greyed, with "Unhide" to bring one back. An empty library says
+what to do next: import a model, or get a recommended one (`find_models_requested`, for the window
+to open the Hub browser on its recommendations).
 """
 
 from __future__ import annotations
@@ -36,6 +38,10 @@ from app.ui.background import run_in_background
 from engines.inspect import human_size
 
 COLUMNS = ["Model", "Origin", "Format", "Size"]
+EMPTY = (
+    "No models yet. Import a GGUF file or an MLX folder you already have (the buttons below, or drop it here), "
+    "or get one of the models Parlour recommends for this computer."
+)
 
 
 def ask_to_delete(parent: QWidget, question: str) -> bool:
@@ -47,6 +53,7 @@ def ask_to_delete(parent: QWidget, question: str) -> bool:
 
 class LibraryView(QWidget):
     listed = Signal(int)  # how many models are shown, after each refresh
+    find_models_requested = Signal()  # "Get a recommended model…" was clicked: open the Hub browser
 
     def __init__(self, parent: QWidget | None = None, confirm: Callable[[QWidget, str], bool] = ask_to_delete) -> None:
         super().__init__(parent)
@@ -74,6 +81,15 @@ class LibraryView(QWidget):
         self.show_hidden.setToolTip("List the models you hid, greyed, so you can unhide them")
         self.status = QLabel("Drop a GGUF file or an MLX folder here to add it.")
         self.status.setWordWrap(True)
+        self.empty_hint = QLabel(EMPTY)
+        self.empty_hint.setWordWrap(True)
+        self.find_button = QPushButton("Get a recommended model…")
+        self.find_button.setAccessibleName("Open the Hub browser on the models recommended for this computer")
+        self.empty_state = QWidget()
+        empty_column = QVBoxLayout(self.empty_state)
+        empty_column.addWidget(self.empty_hint)
+        empty_column.addWidget(self.find_button, 0, Qt.AlignmentFlag.AlignLeft)
+        self.empty_state.hide()
 
         split = QSplitter()
         split.addWidget(self.table)
@@ -91,6 +107,7 @@ class LibraryView(QWidget):
         buttons.addStretch(1)
         buttons.addWidget(self.show_hidden)
         column = QVBoxLayout(self)
+        column.addWidget(self.empty_state)
         column.addWidget(split, 1)
         column.addLayout(buttons)
         column.addWidget(self.status)
@@ -102,6 +119,7 @@ class LibraryView(QWidget):
         self.refresh_button.clicked.connect(self.refresh)
         self.folder_button.clicked.connect(self._choose_models_folder)
         self.show_hidden.toggled.connect(self.refresh)
+        self.find_button.clicked.connect(self.find_models_requested)
         self.refresh()
 
     # --- listing ---------------------------------------------------------------------------------------
@@ -132,6 +150,7 @@ class LibraryView(QWidget):
                     item.setForeground(grey)
                     item.setToolTip("Hidden from the list; Unhide shows it again.")
                 self.table.setItem(row, column, item)
+        self.empty_state.setVisible(not models)
         self._selection_changed()
         self.listed.emit(len(models))
 
