@@ -241,7 +241,7 @@ class MlxEngine:
         import mlx.core as mx
 
         step = prefill_step()
-        if len(rest) <= 2 * step:
+        if len(rest) <= step:
             return rest, False  # short: mlx-lm reads it in one go, with nothing to report
         while len(rest) > step:
             chunk, rest = rest[:step], rest[step:]
@@ -302,12 +302,18 @@ class MlxEngine:
             self._cache.insert_cache(self._cache_key, tokens, cache)
 
 
+# Prompt tokens read at once, and between progress reports: about a second's work on the device in use.
+# On a GPU large steps keep it busy; MLX on a CPU reads only a few tokens a second. The fit estimate
+# (app/library/fit.py) sizes a prefill's scratch by these.
+PREFILL_STEP_GPU = 512
+PREFILL_STEP_CPU = 32
+
+
 def prefill_step() -> int:
-    """Prompt tokens read between progress reports: about a second's work on the device in use."""
+    """The most prompt tokens read in one go on the device in use."""
     import mlx.core as mx
 
-    # On a GPU, large steps keep it busy; MLX on a CPU reads only a few tokens a second.
-    return 512 if mx.default_device() == mx.gpu else 32
+    return PREFILL_STEP_GPU if mx.default_device() == mx.gpu else PREFILL_STEP_CPU
 
 
 def _top_two(row: list[float]) -> tuple[tuple[int, float], tuple[int, float]]:

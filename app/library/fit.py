@@ -8,9 +8,9 @@ The estimate is the sum of what each engine really allocates, modelled on its co
   of 256 tokens, in the model's dtype.
 - compute: the largest scratch of a prefill. llama.cpp (CPU, no flash attention) scores a
   512-token batch against the whole context in f32 (heads + the mask); with a GPU it uses flash
-  attention and its whole reserved buffer counts, which holds a batch's logits. mlx-lm prefills
-  2048 tokens at a time; on the CPU, MLX's attention materialises the chunk's scores (Metal's
-  fused kernel does not, for the usual head sizes).
+  attention and its whole reserved buffer counts, which holds a batch's logits. Parlour's MLX
+  engine prefills 512 tokens at a time on a GPU and 32 on the CPU; on the CPU, MLX's attention
+  materialises the chunk's scores (Metal's fused kernel does not, for the usual head sizes).
 - runtime: the engine process itself (Python, the engine library, llama.cpp's vocabulary tables).
 
 Checked against reality by tests/library/test_fit_measured.py, which loads the starter model
@@ -26,7 +26,9 @@ from typing import Any
 MB = 1_000_000
 LLAMACPP_UBATCH = 512
 LLAMACPP_KV_BYTES = 2  # f16 cache
-MLX_PREFILL_STEP = 2048  # mlx_lm.generate.generate_step's prefill_step_size
+# Parlour reads MLX prompts in steps of its own (engines/mlx_engine.py), smaller on the CPU.
+MLX_PREFILL_STEP_GPU = 512
+MLX_PREFILL_STEP_CPU = 32
 MLX_CACHE_STEP = 256  # mlx_lm.models.cache.KVCache.step
 # The engine host with its library imported, measured on Linux x86-64 (Python 3.11):
 LLAMACPP_RUNTIME = 46 * MB
@@ -167,7 +169,7 @@ def estimate_memory(engine: str, shape: ModelShape, weights_bytes: int, context:
     """Bytes needed to run a model with `context` tokens on `engine` ("llamacpp" or "mlx")."""
     kv_per_token = shape.layers * shape.kv_heads * (shape.key_length + shape.value_length)
     if engine == "mlx":
-        chunk = min(MLX_PREFILL_STEP, context)
+        chunk = min(MLX_PREFILL_STEP_GPU if gpu else MLX_PREFILL_STEP_CPU, context)
         # The chunk's scores against everything cached (materialised by MLX's CPU attention; Metal's
         # fused kernel does without), and the activations the layer keeps per token (the MLP's
         # gate, up and product, the residual stream, the norms and projections): measured on MLX 0.32

@@ -85,31 +85,16 @@ class LibraryView(QWidget):
         self.empty_hint.setWordWrap(True)
         self.find_button = QPushButton("Get a recommended model…")
         self.find_button.setAccessibleName("Open the Hub browser on the models recommended for this computer")
-        self.empty_state = QWidget()
-        empty_column = QVBoxLayout(self.empty_state)
-        empty_column.addWidget(self.empty_hint)
-        empty_column.addWidget(self.find_button, 0, Qt.AlignmentFlag.AlignLeft)
-        self.empty_state.hide()
+        self.empty_state = self._empty_state()
 
         split = QSplitter()
         split.addWidget(self.table)
         split.addWidget(details_box)
         split.setStretchFactor(0, 2)
-        buttons = QHBoxLayout()
-        for button in (
-            self.import_file_button,
-            self.import_folder_button,
-            self.remove_button,
-            self.refresh_button,
-            self.folder_button,
-        ):
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        buttons.addWidget(self.show_hidden)
         column = QVBoxLayout(self)
         column.addWidget(self.empty_state)
         column.addWidget(split, 1)
-        column.addLayout(buttons)
+        column.addLayout(self._button_row())
         column.addWidget(self.status)
 
         self.table.itemSelectionChanged.connect(self._selection_changed)
@@ -121,6 +106,29 @@ class LibraryView(QWidget):
         self.show_hidden.toggled.connect(self.refresh)
         self.find_button.clicked.connect(self.find_models_requested)
         self.refresh()
+
+    def _button_row(self) -> QHBoxLayout:
+        row = QHBoxLayout()
+        for button in (
+            self.import_file_button,
+            self.import_folder_button,
+            self.remove_button,
+            self.refresh_button,
+            self.folder_button,
+        ):
+            row.addWidget(button)
+        row.addStretch(1)
+        row.addWidget(self.show_hidden)
+        return row
+
+    def _empty_state(self) -> QWidget:
+        """What an empty library shows above the table: what to do next."""
+        state = QWidget()
+        column = QVBoxLayout(state)
+        column.addWidget(self.empty_hint)
+        column.addWidget(self.find_button, 0, Qt.AlignmentFlag.AlignLeft)
+        state.hide()
+        return state
 
     # --- listing ---------------------------------------------------------------------------------------
 

@@ -119,3 +119,13 @@ def test_this_machines_budget_is_its_available_ram() -> None:
 def test_derived_mlx_config_shape(mlx_dir: Path) -> None:
     shape = shape_from_config(json.loads((mlx_dir / "config.json").read_text()))
     assert shape is not None and shape.dtype_bytes == 4  # float32 weights, so a float32 cache
+
+
+def test_the_estimate_sizes_an_mlx_prefill_by_the_steps_the_engine_reads() -> None:
+    from app.library import fit
+    from engines import mlx_engine
+
+    assert (fit.MLX_PREFILL_STEP_GPU, fit.MLX_PREFILL_STEP_CPU) == (
+        mlx_engine.PREFILL_STEP_GPU,
+        mlx_engine.PREFILL_STEP_CPU,
+    )
