@@ -1,8 +1,12 @@
-"""Screenshots of the main window with a real conversation, light and dark, for people to look at.
+"""A gallery of the window for people to look at: first run, a long chat with code and a table, the
+parameters panel open, the Hub browser, the library; light and dark (switched live in one window);
+at 1x and 2x (QT_SCALE_FACTOR=2, each scale in a process of its own).
 
 Run under a virtual screen (Debian's xvfb):
-    xvfb-run -a -s "-screen 0 1600x1000x24" .venv/bin/python benchmarks/screenshots.py [--out DIR]
-It uses a throw-away data folder, the starter model and real replies; prints JSON with the PNG paths.
+    xvfb-run -a -s "-screen 0 2800x1800x24" .venv/bin/python benchmarks/screenshots.py [--out DIR]
+It uses a throw-away data folder, the starter model and a real reply; the long chat is stored
+first (Markdown with a table and code), as a conversation reopened from an earlier day would be.
+Nothing touches the network. Prints JSON: each picture's path, and the seconds it took.
 """
 
 from __future__ import annotations
@@ -10,76 +14,166 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-PROMPTS = [
-    "What is the capital of France? Answer in one sentence.",
-    "Give me a short list of three fruits, then a Python code block that prints hello.",
-]
+LIVE_PROMPT = "What is the capital of France? Answer in one sentence."
+STORED_TURNS = (
+    (
+        "Compare three ways to store settings in a Python desktop app.",
+        "Here are the usual choices, side by side:\n\n"
+        "| Way | Good for | Watch out for |\n"
+        "|-----|----------|---------------|\n"
+        "| JSON file | a few values, easy to read | writes that are cut off halfway |\n"
+        "| SQLite | many values, history, search | one writer at a time |\n"
+        "| `QSettings` | window state | a different place on every system |\n\n"
+        "For most apps **SQLite** is the safest: a write either happens whole or not at all.",
+    ),
+    (
+        "Show me the SQLite one in code.",
+        "A small key-value table does it:\n\n"
+        "```python\n"
+        "import json\n"
+        "import sqlite3\n\n\n"
+        "def open_settings(path: str) -> sqlite3.Connection:\n"
+        "    db = sqlite3.connect(path)\n"
+        '    db.execute("CREATE TABLE IF NOT EXISTS settings (key TEXT PRIMARY KEY, value TEXT)")\n'
+        "    return db\n\n\n"
+        "def put(db: sqlite3.Connection, key: str, value: object) -> None:\n"
+        "    with db:  # one transaction: all or nothing\n"
+        '        db.execute("INSERT OR REPLACE INTO settings VALUES (?, ?)", (key, json.dumps(value)))\n'
+        "```\n\n"
+        "Values go in as JSON, so numbers, lists and `None` come back as they went in.\n\n"
+        "1. Open it once when the app starts.\n"
+        "2. Call `put` whenever a value changes.\n"
+        "3. Read everything back with one `SELECT` at start-up.",
+    ),
+)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", default=str(ROOT / "screenshots"))
+    parser.add_argument("--scale", type=int, choices=(1, 2), help="one scale only, in this process")
     args = parser.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("PARLOUR_HOME", tempfile.mkdtemp(prefix="parlour-shots-"))
+    if args.scale is not None:
+        print(json.dumps(take_gallery(out, args.scale)))
+        return
+    started = time.perf_counter()
+    shots: dict[str, str] = {}
+    for scale in (1, 2):
+        env = {**os.environ, "QT_SCALE_FACTOR": str(scale), "PARLOUR_HOME": tempfile.mkdtemp(prefix="parlour-shots-")}
+        env.pop("PARLOUR_THEME", None)
+        command = [sys.executable, __file__, "--out", str(out), "--scale", str(scale)]
+        run = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900)
+        if run.returncode != 0:
+            raise SystemExit(f"the {scale}x gallery failed:\n{run.stderr[-3000:]}")
+        shots.update(json.loads(run.stdout.strip().splitlines()[-1]))
+    print(json.dumps({"screenshots": shots, "seconds": round(time.perf_counter() - started, 1)}, indent=1))
 
-    from PySide6.QtCore import QEventLoop, QTimer
+
+def take_gallery(out: Path, scale: int) -> dict[str, str]:
     from PySide6.QtWidgets import QApplication
 
     from app.store.db import open_store
     from app.ui.main_window import MainWindow
     from app.ui.theme import apply_theme
-    from engines.base import GenerationParams
 
     app = QApplication([sys.argv[0]])
-    shots = {}
+    shots: dict[str, str] = {}
     store = open_store()
+    window = MainWindow(store)
+    window.resize(1400, 860)
+    window.show()
+    wait_until(app, lambda: window.session.is_loaded and window.welcome.suggestions != [], 120)
+
+    def shoot(name: str, widget: Any = window) -> None:
+        settle(app, 0.4)
+        path = out / f"{name}-{scale}x.png"
+        widget.grab().save(str(path))
+        shots[path.stem] = str(path)
+
+    for mode in ("light", "dark"):
+        apply_theme(app, mode)  # live, in the same window
+        window.chat.new_chat()
+        shoot(f"first-run-{mode}")
+    conversation = store_long_chat(store)
+    window.conversations.refresh()
     for mode in ("light", "dark"):
         apply_theme(app, mode)
-        window = MainWindow(store)
-        window.resize(1400, 860)
-        window.show()
-        wait_until(app, lambda w=window: w.session.is_loaded, 60)
+        window.chat.open_conversation(conversation)
         if mode == "light":
-            params = GenerationParams(temperature=0.0, max_tokens=160, repeat_penalty=1.1)
-            window.params.set_params(params)
-            window.chat.set_params(params)
-            for prompt in PROMPTS:
-                finished = []
-                window.chat.reply_finished.connect(lambda *a, f=finished: f.append(a))
-                window.composer.input.setPlainText(prompt)
-                window.composer.submit()
-                wait_until(app, lambda f=finished: bool(f), 180)
-        else:
-            window.chat.open_conversation(window.chat.conversation_id or first_conversation(store))
-        loop = QEventLoop()
-        QTimer.singleShot(500, loop.quit)
-        loop.exec()
-        path = out / f"main-window-{mode}.png"
-        window.grab().save(str(path))
-        shots[mode] = str(path)
-        window.close()
+            ask(app, window, LIVE_PROMPT)
+        window.view.verticalScrollBar().setValue(window.view.verticalScrollBar().maximum() // 3)
+        shoot(f"long-chat-{mode}")
+    if scale == 1:
+        apply_theme(app, "light")
+        window.actions.toggle_params.setChecked(True)
+        shoot("params-open-light")
+        window.actions.toggle_params.setChecked(False)
+        for mode in ("light", "dark"):
+            apply_theme(app, mode)
+            window.show_browser()
+            shoot(f"browser-{mode}", window.tool_windows["browser"])
+            window.show_library()
+            library = window.tool_windows["library"]
+            wait_until(app, lambda lib=library: lib.table.rowCount() > 0, 30)
+            shoot(f"library-{mode}", library)
+        window.show_shortcuts()
+        shoot("shortcuts-light", window.tool_windows["shortcuts"])
+    window.close()
     store.close()
-    print(json.dumps({"screenshots": shots}, indent=1))
+    return shots
 
 
-def first_conversation(store) -> int:  # noqa: ANN001
-    from app.store.conversations import list_recent
+def store_long_chat(store: Any) -> int:
+    """A conversation from an earlier day: two questions with long Markdown replies (a table, code)."""
+    from app.store.conversations import create_conversation
+    from app.store.messages import add_user_message
+    from app.store.replies import start_reply
+    from engines.base import GenerationStats
 
-    return list_recent(store, limit=1)[0].id
+    conversation = create_conversation(store, title="Settings in a desktop app").id
+    for question, answer in STORED_TURNS:
+        user = add_user_message(store, conversation, question)
+        writer = start_reply(store, conversation, user.id, model="SmolLM2 135M Instruct (starter)")
+        writer.append(answer)
+        stats = GenerationStats(prompt_tokens=120, generated_tokens=180, ttft_ms=95.0, generation_tps=88.0)
+        writer.finish("stop", stats)
+    return conversation
 
 
-def wait_until(app, condition, seconds: float) -> None:  # noqa: ANN001
-    import time
+def ask(app: Any, window: Any, prompt: str) -> None:
+    """Type a prompt and send it; wait for the whole reply."""
+    from engines.base import GenerationParams
 
+    params = GenerationParams(temperature=0.0, max_tokens=80, repeat_penalty=1.1)
+    window.params.set_params(params)
+    window.chat.set_params(params)
+    finished: list[object] = []
+    window.chat.reply_finished.connect(finished.append)
+    window.composer.input.setPlainText(prompt)
+    window.composer.submit()
+    wait_until(app, lambda: bool(finished), 180)
+
+
+def settle(app: Any, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        app.processEvents()
+        time.sleep(0.02)
+
+
+def wait_until(app: Any, condition: Any, seconds: float) -> None:
     deadline = time.monotonic() + seconds
     while not condition():
         if time.monotonic() > deadline:

@@ -42,6 +42,8 @@ class Setting(StrEnum):
     WINDOW_GEOMETRY = "window.geometry"  # the main window's saveGeometry(), base64
     WINDOW_SPLITTER = "window.splitter"  # the main window's splitter saveState(), base64
     WINDOW_PARAMS_VISIBLE = "window.params_visible"  # whether the parameters panel is shown
+    WINDOW_SIDEBAR_VISIBLE = "window.sidebar_visible"  # whether the conversation list is shown
+    CHAT_TEXT_SIZE = "chat.text_size"  # the chat's text size in points, as zoomed; 0 is the system's
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,9 @@ SPECS: dict[Setting, SettingSpec] = {
     Setting.FIT_CONTEXT: SettingSpec(int, 8192),
     Setting.WINDOW_GEOMETRY: SettingSpec(str | None, None),
     Setting.WINDOW_SPLITTER: SettingSpec(str | None, None),
-    Setting.WINDOW_PARAMS_VISIBLE: SettingSpec(bool, True),
+    Setting.WINDOW_PARAMS_VISIBLE: SettingSpec(bool, False),  # collapsed until the person opens it
+    Setting.WINDOW_SIDEBAR_VISIBLE: SettingSpec(bool, True),
+    Setting.CHAT_TEXT_SIZE: SettingSpec(float, 0.0),
 }
 
 

@@ -54,6 +54,9 @@ CONTEXT_CHOICES = sorted(CONTEXT_LADDER)  # the fit estimate's own ladder, small
 RECOMMENDED = "Recommended for this computer. Type to search the Hugging Face Hub for more."
 
 
+NOTHING_CHOSEN = "Choose a model on the left to see its files, their sizes and whether each fits this computer."
+
+
 class HubBrowser(QWidget):
     page_shown = Signal(object)  # the ModelPage now on screen
     recommendations_shown = Signal(int)  # the recommended models are listed (how many)
@@ -116,7 +119,8 @@ class HubBrowser(QWidget):
         self.more_button.setEnabled(False)
 
     def _make_page_widgets(self) -> None:
-        self.title = QLabel("")
+        self.title = QLabel(NOTHING_CHOSEN)
+        self.title.setWordWrap(True)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.facts = QLabel("")
         self.facts.setWordWrap(True)
@@ -177,7 +181,9 @@ class HubBrowser(QWidget):
         split = QSplitter()
         split.addWidget(left)
         split.addWidget(right)
-        split.setStretchFactor(1, 2)
+        split.setStretchFactor(1, 3)
+        split.setStretchFactor(0, 2)
+        split.setSizes([440, 660])  # the list wide enough for a repository's name and its variant
         token_row = QHBoxLayout()
         token_row.addWidget(self.token_button)
         token_row.addWidget(self.token_status, 1)

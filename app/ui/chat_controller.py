@@ -29,7 +29,7 @@ from app.ui.message_model import DONE, ERROR, STREAMING, MessageModel, MessageRo
 from app.ui.message_rows import row_from_message, row_status, rows_from_thread
 from app.ui.message_stats import reply_summary
 from app.ui.model_session import ModelSession
-from engines.base import Delta, Finished, GenerationParams, Message, ModelInfo, Started
+from engines.base import Delta, Finished, GenerationParams, Message, ModelInfo, PromptProgress, Started
 from engines.protocol import Event
 
 log = logging.getLogger(__name__)
@@ -55,6 +55,7 @@ class ChatController(QObject):
     params_replaced = Signal(object)  # GenerationParams chosen here: a conversation's own, a model's defaults
     sent = Signal()  # the person's message is stored: the composer may let go of it
     reply_delta = Signal(str, bool)  # text, is_reasoning
+    reply_event = Signal(object)  # each Started, PromptProgress, Delta and Finished of the reply on screen
     reply_finished = Signal(object)  # engines.base.Finished
     context_used = Signal(int, int, str)  # tokens the last reply used, of the model's context; the policy
     busy_changed = Signal(bool)
@@ -250,14 +251,14 @@ class ChatController(QObject):
         if not self.session.is_loaded:
             self.status.emit("Load a model to see its prompt.", True)
             return
-        conversation = self._engine_messages(leave_out_last=False)
+        conversation = self.engine_messages(leave_out_last=False)
         if not conversation or conversation[-1]["role"] != "user":
             conversation.append({"role": "user", "content": "(your next message)"})
         self._render_id = self.session.bridge.render(conversation, self.params, self.session.template_override)
 
     # --- the reply ------------------------------------------------------------------------------------
 
-    def _engine_messages(self, leave_out_last: bool) -> list[Message]:
+    def engine_messages(self, leave_out_last: bool = False) -> list[Message]:
         """The conversation as the engine sees it: the system prompt, then the shown thread."""
         out: list[Message] = []
         if self.system_prompt.strip():
@@ -277,14 +278,14 @@ class ChatController(QObject):
             self.messages.update_row(last.id, status=STREAMING, finish_reason=None, error=None)
         elif last is None or last.id != writer.message_id or writer.message_id is None:
             self.messages.append_row(MessageRow(id=writer.message_id, role="assistant", status=STREAMING))
-        conversation = self._engine_messages(leave_out_last=not continue_final)
+        conversation = self.engine_messages(leave_out_last=not continue_final)
         bridge, template = self.session.bridge, self.session.template_override
         request_id = bridge.generate(conversation, self.params, template, continue_final)
         self._reply = ReplyInFlight(writer, request_id)
         self._checkpoint.start()
         self.session.set_generating(True)
         self.busy_changed.emit(True)
-        self.status.emit("Thinking…", False)
+        self.status.emit("Reading the prompt…", False)
         return True
 
     def _on_engine_event(self, request_id: str, event: Event) -> None:
@@ -295,10 +296,9 @@ class ChatController(QObject):
         reply = self._reply
         if reply is None or request_id != reply.request_id:
             return
-        if isinstance(event, Started):
-            if event.notice:
-                self.status.emit(event.notice, False)
-        elif isinstance(event, Delta):
+        if reply.shown and isinstance(event, Started | PromptProgress | Delta | Finished):
+            self.reply_event.emit(event)  # the status line's progress, the notice included
+        if isinstance(event, Delta):
             if event.reasoning:
                 reply.writer.append(reasoning=event.text)
             else:

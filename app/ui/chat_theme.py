@@ -7,6 +7,8 @@ from dataclasses import dataclass
 
 from PySide6.QtGui import QColor, QFont, QFontDatabase, QPalette
 
+TEXT_COLUMN_PX = 760  # the widest the chat's text runs: longer lines are hard to read
+MESSAGE_PADDING_PX = 14  # between a message's edge and its text, on each side
 LIGHT_CODE_STYLE = "friendly"
 DARK_CODE_STYLE = "github-dark"
 # For a Pygments style that names no background or text colour of its own.

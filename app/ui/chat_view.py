@@ -10,6 +10,7 @@ timer, at most every FLUSH_INTERVAL_MS (about 40 times a second). The reply's do
 incrementally (markdown.MarkdownDocument), so an update costs the last Markdown block, not the
 reply. While the user is at the bottom the view follows the reply; once they scroll up it stays
 where they are (anchored to the first message on screen) until they come back to the bottom.
+Messages sit in a centred column at most TEXT_COLUMN_PX of text wide; the text size can be zoomed.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ import time
 from typing import Any
 
 from PySide6.QtCore import QEvent, QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QGuiApplication, QPalette, QResizeEvent
+from PySide6.QtGui import QFontMetrics, QPalette, QResizeEvent
 from PySide6.QtWidgets import QAbstractScrollArea, QFrame, QWidget
 
-from app.ui.chat_theme import DARK_CODE_STYLE, LIGHT_CODE_STYLE, ChatTheme
+from app.ui.chat_actions import ChatActions
+from app.ui.chat_focus import ChatFocus
+from app.ui.chat_theme import DARK_CODE_STYLE, LIGHT_CODE_STYLE, MESSAGE_PADDING_PX, TEXT_COLUMN_PX, ChatTheme
 from app.ui.code_highlight import warm_up_in_background
 from app.ui.message_model import STREAMING, MessageModel, MessageRow
 from app.ui.message_widget import MessageWidget
@@ -29,7 +32,7 @@ from app.ui.message_widget_pool import MessageWidgetPool
 from app.ui.row_heights import RowHeights, estimated_height
 
 FLUSH_INTERVAL_MS = 25
-MAX_CONTENT_WIDTH = 880  # long lines are hard to read: wider windows get margins instead
+MAX_CONTENT_WIDTH = TEXT_COLUMN_PX + 2 * MESSAGE_PADDING_PX  # long lines are hard to read: margins instead
 ROW_SPACING = 6
 OVERSCAN_PX = 300  # rows this far outside the viewport are laid out too, so scrolling finds them ready
 SPARE_WIDGETS = 24  # widgets of rows that left the screen, kept for when the user scrolls back
@@ -66,15 +69,16 @@ class ChatView(QAbstractScrollArea):
         self._heights = RowHeights()
         self._measured: list[bool] = []  # per row: the height was measured at the current width
         self._widgets = MessageWidgetPool(self._make_widget, SPARE_WIDGETS)
-        self._reasoning_open: set[Any] = set()
-        self._editing: Any = None
+        self._actions = ChatActions(self)
         self._dirty: set[Any] = set()
         self._following = True
         self._anchor: tuple[Any, int] | None = None  # (message id, offset into it) when not following
         self._adjusting = False  # the view itself is moving the scroll bar
         self._width = 0
         self._estimate_scale = (80, 16.0)  # (characters per line, pixels per line) at the current width
+        self._text_points = 0.0  # the chat text's size; 0 is the window's own font
         self._theme = ChatTheme.from_palette(self.palette(), self.font())
+        self._focus = ChatFocus(self)
         self._flush_timer = QTimer(self)
         self._flush_timer.setSingleShot(True)
         self._flush_timer.setInterval(FLUSH_INTERVAL_MS)
@@ -110,6 +114,14 @@ class ChatView(QAbstractScrollArea):
     def is_following(self) -> bool:
         """True while the view sticks to the bottom (the user has not scrolled up)."""
         return self._following
+
+    def set_text_size(self, points: float) -> None:
+        """The chat text's size in points (0: the window's own font); messages are laid out again."""
+        self._text_points = points
+        self._on_theme_changed()
+
+    def text_size(self) -> float:
+        return self._theme.font.pointSizeF()
 
     def scroll_to_bottom(self) -> None:
         self._following = True
@@ -161,12 +173,13 @@ class ChatView(QAbstractScrollArea):
         """
         rows = self._all_rows()
         ids = {row.id for row in rows}
-        self._widgets.keep_only(ids, not_kept=self._editing)
+        self._focus.release(set())
+        self._widgets.keep_only(ids, not_kept=self._actions.editing)
         self._dirty.clear()  # a reused widget is brought up to date when it is shown again
-        self._editing = None
+        self._actions.editing = None
         if self._anchor is None or self._anchor[0] not in ids:
             self._following, self._anchor = True, None
-        self._reasoning_open &= ids
+        self._actions.reasoning_open &= ids
         self._set_width(self._content_width())
         self._heights.reset([self._estimate(row) for row in rows])
         self._measured = [False] * len(rows)
@@ -187,9 +200,7 @@ class ChatView(QAbstractScrollArea):
             message_id = self._model.row_at(position).id
             self._widgets.discard([message_id])
             self._dirty.discard(message_id)
-            self._reasoning_open.discard(message_id)
-            if self._editing == message_id:
-                self._editing = None
+            self._actions.forget(message_id)
 
     def _on_rows_removed(self, parent: QModelIndex | QPersistentModelIndex, first: int, last: int) -> None:
         self._heights.remove(first, last - first + 1)
@@ -215,7 +226,7 @@ class ChatView(QAbstractScrollArea):
 
     def _set_width(self, width: int) -> None:
         self._width = width
-        metrics = self.fontMetrics()
+        metrics = QFontMetrics(self._theme.font)
         per_line = max(20, (width - 40) // max(metrics.averageCharWidth(), 1))
         self._estimate_scale = (per_line, metrics.lineSpacing() * 1.15)
 
@@ -233,18 +244,13 @@ class ChatView(QAbstractScrollArea):
             last = self._model.last()
             if last is not None and last.status == STREAMING:
                 pinned.add(last.id)
-        if self._editing is not None:
-            pinned.add(self._editing)
+        if self._actions.editing is not None:
+            pinned.add(self._actions.editing)
         return pinned
 
     def _make_widget(self, row: MessageRow) -> MessageWidget:
-        widget = MessageWidget(row, self._theme, row.id in self._reasoning_open, self.viewport())
-        widget.action_requested.connect(self._on_action)
-        widget.edit_submitted.connect(self._on_edit_submitted)
-        widget.edit_cancelled.connect(self._on_edit_cancelled)
-        widget.link_activated.connect(self.link_activated)
-        widget.code_copied.connect(self.code_copied)
-        widget.reasoning_toggled.connect(self._on_reasoning_toggled)
+        widget = MessageWidget(row, self._theme, row.id in self._actions.reasoning_open, self.viewport())
+        self._actions.connect(widget)
         widget.size_changed.connect(self._on_widget_size_changed)
         return widget
 
@@ -279,18 +285,22 @@ class ChatView(QAbstractScrollArea):
         maximum = max(self._heights.total() - viewport_height, 0)
         scroll = min(max(scroll, 0), maximum)
         x = (self.viewport().width() - self._width) // 2
-        shown: set[Any] = set()
+        shown: list[MessageWidget] = []
         for position in visible:
             row = model.row_at(position)
             widget = self._widgets.widget(row)
             widget.setGeometry(
                 x, self._heights.top(position) - scroll, self._width, self._heights[position] - ROW_SPACING
             )
+            widget.set_latest(position == count - 1 and row.role == "assistant")
             if widget.isHidden():
                 widget.show()
-            shown.add(row.id)
-        self._widgets.park(shown, self._pinned())
+            shown.append(widget)
+        on_screen = {widget.message_id for widget in shown}
+        self._focus.release(on_screen | self._pinned())
+        self._widgets.park(on_screen, self._pinned())
         self._set_scroll(scroll, maximum)
+        self._focus.chain(shown)
 
     def _scroll_target(self, viewport_height: int) -> int:
         maximum = max(self._heights.total() - viewport_height, 0)
@@ -339,54 +349,32 @@ class ChatView(QAbstractScrollArea):
     def changeEvent(self, event: QEvent) -> None:
         super().changeEvent(event)
         if event.type() in (QEvent.Type.PaletteChange, QEvent.Type.FontChange, QEvent.Type.StyleChange):
-            theme = ChatTheme.from_palette(self.palette(), self.font())
-            if theme != self._theme:
-                self._theme = theme
-                self._widgets.clear()  # drawn in the old colours
-                if self._model is not None:
-                    self._rebuild()
+            self._on_theme_changed()
+
+    def _on_theme_changed(self) -> None:
+        """Colours or fonts changed (the system switched to dark, the text was zoomed): draw anew."""
+        font = self.font()
+        if self._text_points > 0:
+            font.setPointSizeF(self._text_points)
+        theme = ChatTheme.from_palette(self.palette(), font)
+        if theme != self._theme:
+            self._theme = theme
+            self._widgets.clear()  # drawn in the old colours or size
+            if self._model is not None:
+                self._rebuild()
 
     # --- actions ------------------------------------------------------------------------------------
 
-    def _on_action(self, action: str, message_id: Any) -> None:
-        if action == "copy":
-            row = self._model.find(message_id) if self._model is not None else None
-            if row is not None:
-                QGuiApplication.clipboard().setText(row.content)
-            self.copy.emit(message_id)
-        elif action == "edit":
-            widget = self._widgets.get(message_id)
-            if widget is not None:
-                if self._editing is not None and self._editing != message_id:
-                    other = self._widgets.get(self._editing)
-                    if other is not None:
-                        other.cancel_editing()
-                self._editing = message_id
-                widget.start_editing()
-            self.edit.emit(message_id)
-        else:
-            signal = {
-                "continue": self.continue_,
-                "regenerate": self.regenerate,
-                "delete": self.delete,
-                "branch_prev": self.branch_prev,
-                "branch_next": self.branch_next,
-            }[action]
-            signal.emit(message_id)
+    def edit_message(self, message_id: Any) -> None:
+        """Open the inline editor on this message (scrolled into sight first)."""
+        self.scroll_to_message(message_id)
+        self._actions.start_editing(message_id)
 
-    def _on_edit_submitted(self, message_id: Any, text: str) -> None:
-        self._editing = None
-        self.edit_submitted.emit(message_id, text)
-
-    def _on_edit_cancelled(self, message_id: Any) -> None:
-        if self._editing == message_id:
-            self._editing = None
-
-    def _on_reasoning_toggled(self, message_id: Any, open_: bool) -> None:
-        if open_:
-            self._reasoning_open.add(message_id)
-        else:
-            self._reasoning_open.discard(message_id)
+    def scroll_to_message(self, message_id: Any) -> None:
+        position = self._model.row_of(message_id) if self._model is not None else None
+        if position is not None and self.widget_for(message_id) is None:
+            self._following, self._anchor = False, (message_id, 0)
+            self._relayout()
 
     def _on_widget_size_changed(self, message_id: Any) -> None:
         if self._model is None:

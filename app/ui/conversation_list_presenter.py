@@ -30,6 +30,9 @@ from app.ui.sidebar import Sidebar
 UNDO_DELETE_MS = 8000
 LISTED = 500
 SEARCH_HITS = 50
+# What the empty sidebar says to do next.
+NO_CHATS = "No chats yet. Write a message in the box below the chat (Ctrl+L) to start one; every chat is kept here."
+NOTHING_FOUND = "No chat mentions “{text}”. Try other or fewer words, or clear the search to see every chat."
 
 
 def _search_on_worker(path: Path, text: str) -> list[SearchHit]:
@@ -88,7 +91,7 @@ class ConversationListPresenter(QObject):
             return  # the search results stay until the search is cleared
         listed = [c for c in self._listed if c.id != self._pending_delete]
         self.sidebar.model.set_rows(grouped_rows(listed))
-        self.sidebar.set_note("" if listed else "No chats yet. Say hello below.")
+        self.sidebar.set_note("" if listed else NO_CHATS)
         self.sidebar.select(self._current)
 
     def set_current(self, conversation: Conversation | None) -> None:
@@ -141,7 +144,7 @@ class ConversationListPresenter(QObject):
             if h.conversation_id != self._pending_delete
         ]
         self.sidebar.model.set_rows(rows)
-        self.sidebar.set_note("" if rows else f"Nothing matches “{text}”.")
+        self.sidebar.set_note("" if rows else NOTHING_FOUND.format(text=text))
 
     def _search_failed(self, number: int, error: Exception) -> None:
         if number == self._searches:

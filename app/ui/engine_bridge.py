@@ -10,7 +10,7 @@ from PySide6.QtCore import QObject, Signal
 
 from engines.base import GenerationParams, LoadSettings, Message
 from engines.host_client import EngineClient
-from engines.protocol import Event, RenderRequest, ReplyRequest, UnloadRequest
+from engines.protocol import Event, RenderRequest, ReplyRequest, TokenizeRequest, UnloadRequest
 
 
 class EngineBridge(QObject):
@@ -55,6 +55,11 @@ class EngineBridge(QObject):
         request_id = self._next_id()
         reply = ReplyRequest(list(messages), params, template)
         return self.client.submit(RenderRequest(reply), self._listener(request_id), request_id)
+
+    def tokenize(self, messages: list[Message]) -> str:
+        """Count the prompt these messages make; the answer arrives as a Tokens event (or a Failure)."""
+        request_id = self._next_id()
+        return self.client.submit(TokenizeRequest(list(messages)), self._listener(request_id), request_id)
 
     def cancel(self, request_id: str) -> None:
         self.client.cancel(request_id)

@@ -1,9 +1,10 @@
-"""The main window: model picker on top, conversations on the left, the chat in the middle,
-parameters on the right, a status line below.
+"""The main window: a toolbar with the model picker on top, conversations on the left, the chat in
+the middle (in a centred column, the composer under it), parameters on the right (collapsed until
+opened), a status line below.
 
 It only composes: it makes the widgets and the objects behind them (the model session, the chat
-controller, the conversation list's and the parameters' presenters), lays them out, and connects
-their signals. What happens lives in those objects.
+controller, the conversation list's and the parameters' presenters, the context counter, the
+window's actions), lays them out, and connects their signals. What happens lives in those objects.
 """
 
 from __future__ import annotations
@@ -11,15 +12,18 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QFileDialog, QLineEdit, QMainWindow, QMessageBox, QSplitter, QVBoxLayout, QWidget
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import QFileDialog, QMainWindow, QMessageBox, QSplitter, QToolBar, QWidget
 
 from app import __version__
+from app.library.downloads import DownloadQueue
 from app.store.db import Store
 from app.store.records import Conversation
 from app.ui.chat_controller import ChatController
+from app.ui.chat_pane import ChatPane
 from app.ui.chat_view import ChatView
 from app.ui.composer import Composer
+from app.ui.context_counter import ContextCounter
 from app.ui.context_gauge import ContextGauge
 from app.ui.conversation_list_presenter import ConversationListPresenter
 from app.ui.model_picker import ModelPicker
@@ -28,6 +32,8 @@ from app.ui.params_panel import ParamsPanel
 from app.ui.params_presenter import ParamsPresenter
 from app.ui.sidebar import Sidebar
 from app.ui.status_line import StatusLine
+from app.ui.theme import follow_system_theme
+from app.ui.window_actions import WindowActions
 from app.ui.window_state import restore_window_state, save_window_state
 from engines.base import ModelInfo
 from engines.protocol import Failure, PromptRendered
@@ -50,71 +56,66 @@ class MainWindow(QMainWindow):
         self.view.set_model(self.chat.messages)
         self.params = ParamsPanel()
         self.params_presenter = ParamsPresenter(store, self.params, self.chat, self.session, self)
-        self.system_prompt = QLineEdit()
-        self.system_prompt.setPlaceholderText("System prompt for this chat (optional)")
+        self.system_prompt = self.params.system_prompt
         self.context_gauge = ContextGauge()
         self.composer = Composer()
+        self.counter = ContextCounter(self.session, self._counted_messages, lambda: self.chat.busy, self)
         self.status_line = StatusLine()
         self.setStatusBar(self.status_line)
-        self.tool_windows: dict[str, QWidget] = {}  # "browser" and "library", once opened
+        self.tool_windows: dict[str, QWidget] = {}  # "browser", "library" and "shortcuts", once opened
+        self.downloads = DownloadQueue()  # one queue for the welcome page and the Hub browser
+        self.actions = WindowActions(self)
+        self.toggle_params = self.actions.toggle_params
         self._layout()
-        self._menus()
         self._connect_models()
         self._connect_chat()
-        restore_window_state(store, self, self.splitter, self.toggle_params)
+        self._connect_counter()
+        restore_window_state(store, self, self.splitter)
+        self.actions.restore()
+        follow_system_theme()
         self.conversations.refresh()
         self.picker.refresh()
 
     def _layout(self) -> None:
-        chat_column = QWidget()
-        column = QVBoxLayout(chat_column)
-        column.setContentsMargins(0, 0, 0, 0)
-        column.addWidget(self.system_prompt)
-        column.addWidget(self.view, 1)
-        column.addWidget(self.context_gauge)
-        column.addWidget(self.composer)
+        self.toolbar = QToolBar("Toolbar")
+        self.toolbar.setObjectName("toolbar")
+        self.toolbar.setMovable(False)
+        self.toolbar.setAccessibleName("Toolbar")
+        self.actions.fill_toolbar(self.toolbar, self.picker)
+        self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
+        self.actions.fill_menus(self.menuBar())
+        self.pane = ChatPane(self.view, [self.composer, self.context_gauge], self._welcome_page())
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
-        self.splitter.addWidget(chat_column)
+        self.splitter.addWidget(self.pane)
         self.splitter.addWidget(self.params)
         self.splitter.setStretchFactor(1, 1)
-        self.splitter.setSizes([260, 720, 300])
-        central = QWidget()
-        outer = QVBoxLayout(central)
-        outer.addWidget(self.picker)
-        outer.addWidget(self.splitter, 1)
-        self.setCentralWidget(central)
+        self.splitter.setCollapsible(1, False)
+        self.splitter.setSizes([260, 720, 320])
+        self.setCentralWidget(self.splitter)
+        self.setTabOrder(self.sidebar.list, self.view)
+        self.setTabOrder(self.view, self.composer.input)
 
-    def _menus(self) -> None:
-        def add(menu: Any, text: str, slot: Any, shortcut: QKeySequence.StandardKey | None = None) -> QAction:
-            action = QAction(text, self)
-            if shortcut is not None:
-                action.setShortcut(QKeySequence(shortcut))
-            action.triggered.connect(slot)
-            menu.addAction(action)
-            return action
+    def _welcome_page(self) -> QWidget:
+        """The first-run page shown while no conversation is open: what Parlour is, prompts, better models."""
+        from app.ui.welcome_view import WelcomeView
 
-        file_menu = self.menuBar().addMenu("&File")
-        add(file_menu, "New chat", self.new_chat, QKeySequence.StandardKey.New)
-        add(file_menu, "Export chat…", self.export_chat)
-        add(file_menu, "Quit", self.close, QKeySequence.StandardKey.Quit)
-        add(self.menuBar().addMenu("&Edit"), "Search chats", self.sidebar.focus_search, QKeySequence.StandardKey.Find)
-        models_menu = self.menuBar().addMenu("&Models")
-        add(models_menu, "Find models on the Hub…", self.show_browser)
-        add(models_menu, "Library…", self.show_library)
-        add(models_menu, "Refresh the model list", self.picker.refresh)
-        self.toggle_params = QAction("Parameters panel", self, checkable=True, checked=True)
-        self.toggle_params.toggled.connect(self.params.setVisible)
-        self.menuBar().addMenu("&View").addAction(self.toggle_params)
-        add(self.menuBar().addMenu("&Help"), "About Parlour", self.show_about)
+        self.welcome = WelcomeView(self.downloads)
+        self.welcome.prompt_chosen.connect(self.ask)
+        self.welcome.browse_requested.connect(self.show_browser)
+        self.welcome.model_downloaded.connect(lambda _folder: self.picker.refresh())
+        self.session.loaded.connect(lambda *_: self.welcome.set_model(self.session.name))
+        self.session.unloaded.connect(lambda: self.welcome.set_model(None))
+        return self.welcome
 
     def _connect_models(self) -> None:
         session, picker, status = self.session, self.picker, self.status_line
         picker.load_requested.connect(lambda path, engine: session.load(path, engine, picker.name_of(path)))
         picker.unload_requested.connect(session.unload)
         picker.problem.connect(lambda text: status.show_message(text, True))
-        session.load_started.connect(lambda _path: self._show_model_state(False, "Loading model…"))
+        session.load_started.connect(lambda path: self._show_model_state(False, None))
         session.progress.connect(picker.show_progress)
+        session.progress.connect(lambda fraction: status.show_loading(session._load_name, fraction))
         session.loaded.connect(picker.show_loaded)
         session.loaded.connect(self._on_loaded)
         session.load_failed.connect(picker.show_unloaded)
@@ -130,6 +131,7 @@ class MainWindow(QMainWindow):
         chat.sent.connect(composer.clear)
         chat.busy_changed.connect(composer.set_busy)
         chat.status.connect(self.status_line.show_message)
+        chat.reply_event.connect(self.status_line.show_reply_event)
         chat.context_used.connect(self.context_gauge.show_used)
         chat.prompt_shown.connect(self._show_prompt)
         chat.conversation_shown.connect(self._on_conversation_shown)
@@ -138,7 +140,7 @@ class MainWindow(QMainWindow):
         conversations.conversation_hidden.connect(chat.leave_conversation)
         conversations.status.connect(self.status_line.show_message)
         self.params_presenter.status.connect(self.status_line.show_message)
-        self.sidebar.new_chat_requested.connect(self.new_chat)
+        self.params.show_prompt_requested.connect(chat.show_prompt)
         self.sidebar.conversation_chosen.connect(chat.open_conversation)
         self.system_prompt.editingFinished.connect(lambda: chat.set_system_prompt(self.system_prompt.text()))
         view.regenerate.connect(chat.regenerate)
@@ -148,12 +150,33 @@ class MainWindow(QMainWindow):
         view.branch_prev.connect(lambda message_id: chat.switch_branch(message_id, -1))
         view.branch_next.connect(lambda message_id: chat.switch_branch(message_id, +1))
 
+    def _connect_counter(self) -> None:
+        """The gauge shows the open conversation and the draft, counted again whenever they change."""
+        counter, chat = self.counter, self.chat
+        counter.counted.connect(self._show_context)
+        self.composer.input.textChanged.connect(counter.schedule)
+        chat.messages.modelReset.connect(counter.schedule)
+        chat.messages.rowsInserted.connect(counter.schedule)
+        chat.reply_finished.connect(counter.schedule)
+        self.system_prompt.editingFinished.connect(counter.schedule)
+        self.session.loaded.connect(counter.schedule)
+
+    def _counted_messages(self) -> list[Any]:
+        """What the next request would send: the conversation, and the draft as the next message."""
+        messages = self.chat.engine_messages()
+        draft = self.composer.text().strip()
+        return [*messages, {"role": "user", "content": draft}] if draft else messages
+
     # --- what the objects report ----------------------------------------------------------------------
 
-    def _show_model_state(self, ready: bool, text: str) -> None:
+    def _show_context(self, tokens: int) -> None:
+        self.context_gauge.show_used(tokens, self.session.context_length, self.chat.params.context_policy)
+
+    def _show_model_state(self, ready: bool, text: str | None) -> None:
         self.composer.set_ready(ready)
-        self.context_gauge.show_used(0, self.session.context_length, self.chat.params.context_policy)
-        self.status_line.show_message(text)
+        self._show_context(0)
+        if text is not None:
+            self.status_line.show_message(text)
 
     def _on_loaded(self, info: ModelInfo, engine: str) -> None:
         self._show_model_state(True, f"{self.session.name} loaded · {self.session.engine_name}")
@@ -161,6 +184,8 @@ class MainWindow(QMainWindow):
     def _on_conversation_shown(self, conversation: Conversation | None) -> None:
         self.system_prompt.setText(self.chat.system_prompt)
         self.conversations.set_current(conversation)
+        self.pane.show_chat(conversation is not None)
+        self.counter.schedule()
 
     def _show_prompt(self, answer: PromptRendered | Failure) -> None:
         if isinstance(answer, Failure):
@@ -178,6 +203,14 @@ class MainWindow(QMainWindow):
         self.chat.new_chat()
         self.composer.focus()
 
+    def ask(self, prompt: str) -> None:
+        """Send a prompt as the first message of a new chat (an example prompt was clicked)."""
+        if not self.session.is_loaded or self.chat.busy:
+            self.status_line.show_message("Wait for the model to load, then ask again.", True)
+            return
+        self.chat.new_chat()
+        self.chat.send(prompt)
+
     def export_chat(self) -> None:
         if self.chat.conversation_id is None:
             self.status_line.show_message("Open a chat to export it.", True)
@@ -190,7 +223,12 @@ class MainWindow(QMainWindow):
         """The Hub browser, in its own window; nothing touches the network until the user searches."""
         from app.ui.browser import HubBrowser
 
-        self._show_window("browser", lambda: HubBrowser(), (1100, 720))
+        def make() -> QWidget:
+            browser = HubBrowser(queue=self.downloads)
+            browser.downloads.finished.connect(self.picker.refresh)  # a new model is listed at once
+            return browser
+
+        self._show_window("browser", make, (1100, 720))
 
     def show_library(self) -> None:
         from app.ui.library_view import LibraryView
@@ -201,6 +239,11 @@ class MainWindow(QMainWindow):
             return library
 
         self._show_window("library", make, (900, 600))
+
+    def show_shortcuts(self) -> None:
+        from app.ui.shortcuts_dialog import ShortcutsDialog
+
+        self._show_window("shortcuts", lambda: ShortcutsDialog(self.actions.shortcut_list(), self), (560, 560))
 
     def _show_window(self, name: str, make: Any, size: tuple[int, int]) -> None:
         window = self.tool_windows.get(name)
@@ -234,7 +277,8 @@ class MainWindow(QMainWindow):
         for window in list(self.tool_windows.values()):
             window.close()
         self.conversations.commit_delete()
-        save_window_state(self.store, self, self.splitter, self.toggle_params)
+        save_window_state(self.store, self, self.splitter)
+        self.actions.save()
         self.chat.shutdown()
         self.session.shutdown()
         super().closeEvent(event)

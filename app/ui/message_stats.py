@@ -42,6 +42,15 @@ def can_continue(status: str, finish_reason: str | None) -> bool:
     return status == "interrupted" or finish_reason in ("length", "cancelled")
 
 
+def row_notice(status: str, error: str | None) -> str:
+    """The line under a failed or interrupted reply ("" for the others)."""
+    if status == "error":
+        return f"⚠ {error or 'The reply failed.'}"
+    if status == "interrupted":
+        return "⚠ This reply was interrupted; what was written so far is kept."
+    return ""
+
+
 def reply_summary(event: Finished) -> tuple[str, bool]:
     """The status line after a reply, and whether it is an error: the error's sentence, or tokens,
     speed and why it stopped."""

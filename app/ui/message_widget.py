@@ -2,14 +2,16 @@
 interrupted or failed reply, the stats line, the actions, and the "< 2/3 >" branch switcher.
 
 The chat view creates these only for the rows on screen and reuses them while the row stays
-there; `update_row` is cheap when only the reply grew, which is the streaming case.
+there; `update_row` is cheap when only the reply grew, which is the streaming case. The action
+buttons (MessageActions) show while the message is hovered or holds the focus, and on the latest
+reply. For screen readers the message is named by its author and described by its text.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Qt, QUrl, Signal
+from PySide6.QtCore import QEvent, Qt, QUrl, Signal
 from PySide6.QtGui import QFont, QGuiApplication, QPalette, QTextCursor, QTextDocument
 from PySide6.QtWidgets import (
     QFrame,
@@ -17,28 +19,24 @@ from PySide6.QtWidgets import (
     QLabel,
     QLayout,
     QPlainTextEdit,
-    QPushButton,
     QSizePolicy,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
-from app.ui.chat_theme import ChatTheme
+from app.ui.chat_theme import MESSAGE_PADDING_PX, ChatTheme
+from app.ui.icons import icon_button
 from app.ui.markdown import COPY_SCHEME, MarkdownDocument
-from app.ui.message_model import ERROR, INTERRUPTED, STREAMING, MessageRow
-from app.ui.message_stats import can_continue, format_stats
+from app.ui.message_actions import MessageActions, offered_actions
+from app.ui.message_editor import MessageEditor
+from app.ui.message_model import ERROR, STREAMING, MessageRow
+from app.ui.message_stats import format_stats, row_notice
 from app.ui.message_text import MessageText
+from app.ui.theme import error_style
 
 ROLE_NAMES = {"user": "You", "assistant": "Assistant", "system": "System prompt", "tool": "Tool"}
-# (action, button text, tooltip); which of them a message shows depends on its role and status
-ACTIONS = (
-    ("copy", "Copy", "Copy the message"),
-    ("edit", "Edit", "Edit this message and send it again as a new branch"),
-    ("continue", "Continue", "Continue this reply from where it stopped"),
-    ("regenerate", "Regenerate", "Write a new reply (a new branch)"),
-    ("delete", "Delete", "Delete this message"),
-)
+DESCRIPTION_CHARS = 2000  # of the text, for screen readers: enough to read on, cheap to set
 
 
 class MessageWidget(QFrame):
@@ -65,19 +63,24 @@ class MessageWidget(QFrame):
         self._reasoning_shown = ""  # the reasoning already in the reasoning view, which only grows
         self._word_count = (-1, 0)  # (reasoning length, words): counted again only when it grows
         self._shown: dict[str, Any] = {}  # what the labels and buttons show now, to skip needless updates
-        self.editor: QPlainTextEdit | None = None
+        self.editor: QPlainTextEdit | None = None  # while editing: the draft's box
+        self._edit_box: MessageEditor | None = None
         self.reasoning_view: MessageText | None = None
+        self._hovered = self._focused = self._latest = False
 
+        self.setFont(theme.font)
+        self.setAccessibleName(ROLE_NAMES.get(row.role, row.role.title()))
         if row.role == "user":
             self.setAutoFillBackground(True)
             self.setBackgroundRole(QPalette.ColorRole.AlternateBase)
         layout = QVBoxLayout(self)
-        layout.setContentsMargins(14, 8, 14, 8)
+        layout.setContentsMargins(MESSAGE_PADDING_PX, 8, MESSAGE_PADDING_PX, 8)
         layout.setSpacing(6)
         layout.addLayout(self._header(row))
         layout.addWidget(self._reasoning_toggle(reasoning_open))
         self._reasoning_index = layout.count()
         self.content_view = MessageText(self._content_document(row))
+        self.content_view.setAccessibleName(f"{self.accessibleName()}: message text")
         self.content_view.link_clicked.connect(self._on_link)
         layout.addWidget(self.content_view)
         self.notice_label = QLabel()
@@ -86,7 +89,13 @@ class MessageWidget(QFrame):
         self.notice_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice_label.setVisible(False)
         layout.addWidget(self.notice_label)
-        layout.addLayout(self._footer())
+        footer = self._footer()
+        if row.role == "user":
+            # Your message has no stats line: its buttons sit in the header, so no empty band is left below.
+            self.stats_label.setVisible(False)
+            footer.removeWidget(self.actions)
+            self._header_row.insertWidget(2, self.actions, 0, Qt.AlignmentFlag.AlignVCenter)
+        layout.addLayout(footer)
         self.update_row(row)
 
     def _header(self, row: MessageRow) -> QHBoxLayout:
@@ -94,14 +103,15 @@ class MessageWidget(QFrame):
         header = QHBoxLayout()
         header.setSpacing(2)
         self.role_label = QLabel(ROLE_NAMES.get(row.role, row.role.title()))
-        bold = QFont(self.role_label.font())
+        bold = QFont(self.theme.font)
         bold.setBold(True)
         self.role_label.setFont(bold)
         header.addWidget(self.role_label)
         header.addStretch(1)
-        self.branch_prev = self._tool_button("‹", "Previous branch", "branch_prev")
+        self._header_row = header
+        self.branch_prev = self._branch_button("Previous branch", "chevron-left", "branch_prev")
         self.branch_label = QLabel()
-        self.branch_next = self._tool_button("›", "Next branch", "branch_next")
+        self.branch_next = self._branch_button("Next branch", "chevron-right", "branch_next")
         for widget in (self.branch_prev, self.branch_label, self.branch_next):
             widget.setVisible(False)
             header.addWidget(widget)
@@ -113,6 +123,7 @@ class MessageWidget(QFrame):
         self.reasoning_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.reasoning_button.setArrowType(Qt.ArrowType.DownArrow if reasoning_open else Qt.ArrowType.RightArrow)
         self.reasoning_button.setToolTip("Show or hide the model's reasoning")
+        self.reasoning_button.setAccessibleName("Show or hide the reasoning")
         self.reasoning_button.clicked.connect(lambda _checked=False: self.set_reasoning_open(not self._reasoning_open))
         self.reasoning_button.setVisible(False)
         return self.reasoning_button
@@ -140,17 +151,15 @@ class MessageWidget(QFrame):
         muted = self.stats_label.palette()
         muted.setColor(QPalette.ColorRole.WindowText, self.theme.muted)
         self.stats_label.setPalette(muted)
-        small = QFont(self.stats_label.font())
+        small = QFont(self.theme.font)
         if small.pointSizeF() > 0:
             small.setPointSizeF(small.pointSizeF() * 0.9)
         self.stats_label.setFont(small)
         footer.addWidget(self.stats_label, 1)
-        self.buttons: dict[str, QToolButton] = {}
-        for action, text, tip in ACTIONS:
-            button = self._tool_button(text, tip, action)
-            button.setVisible(False)
-            self.buttons[action] = button
-            footer.addWidget(button)
+        self.actions = MessageActions()
+        self.actions.triggered.connect(self._request)
+        self.buttons = self.actions.buttons
+        footer.addWidget(self.actions, 0, Qt.AlignmentFlag.AlignBottom)
         return footer
 
     # --- the row --------------------------------------------------------------------------------------
@@ -166,47 +175,67 @@ class MessageWidget(QFrame):
         self._show_reasoning(row)
         self._show_branches(row)
         streaming = row.status == STREAMING
-        notice = ""
-        if row.status == ERROR:
-            notice = f"⚠ {row.error or 'The reply failed.'}"
-        elif row.status == INTERRUPTED:
-            notice = "⚠ This reply was interrupted; what was written so far is kept."
-        self._set_shown("notice", notice, lambda: self._show_notice(notice))
+        notice = row_notice(row.status, row.error)
+        self._set_shown("notice", notice, lambda: self._show_notice(notice, row.status == ERROR))
         stats = "" if streaming or row.role != "assistant" else format_stats(row.stats, row.finish_reason)
         if streaming and row.role == "assistant":
             stats = "Writing…"
         self._set_shown("stats", stats, lambda: self.stats_label.setText(stats))
         wanted = self._wanted_actions(row)
         self._set_shown("actions", wanted, lambda: self._show_actions(wanted))
+        if not streaming:  # for screen readers; not while it streams (a costly string, many times a second)
+            described = row.content[:DESCRIPTION_CHARS]
+            self._set_shown("description", described, lambda: self._describe(described))
+
+    def _describe(self, text: str) -> None:
+        self.setAccessibleDescription(text)
+        self.content_view.setAccessibleDescription(text)
 
     def _set_shown(self, key: str, value: Any, apply) -> None:
         if self._shown.get(key, None) != value or key not in self._shown:
             self._shown[key] = value
             apply()
 
-    def _show_notice(self, notice: str) -> None:
+    def _show_notice(self, notice: str, error: bool) -> None:
         self.notice_label.setText(notice)
+        self.notice_label.setStyleSheet(error_style(self.palette()) if error else "")
         self.notice_label.setVisible(bool(notice))
 
     def _wanted_actions(self, row: MessageRow) -> tuple[str, ...]:
-        if row.status == STREAMING or self.editor is not None:
-            return ()
-        if row.role == "user":
-            return ("copy", "edit", "delete")
-        if row.role == "assistant":
-            wanted = ["copy"]
-            if can_continue(row.status, row.finish_reason):
-                wanted.append("continue")
-            wanted += ["regenerate", "delete"]
-            return tuple(wanted)
-        return ("copy",)
+        return () if self.editor is not None else offered_actions(row)
 
     def _show_actions(self, wanted: tuple[str, ...]) -> None:
-        for action, button in self.buttons.items():
-            button.setVisible(action in wanted)
-        if self._row is not None:
-            retry = self._row.status == ERROR
-            self.buttons["regenerate"].setText("Retry" if retry else "Regenerate")
+        self.actions.offer(wanted, retry=self._row is not None and self._row.status == ERROR)
+
+    # --- hover and focus: when the actions show -------------------------------------------------------
+
+    def enterEvent(self, event: QEvent) -> None:
+        super().enterEvent(event)
+        self._hovered = True
+        self._reveal()
+
+    def leaveEvent(self, event: QEvent) -> None:
+        super().leaveEvent(event)
+        self._hovered = False
+        self._reveal()
+
+    def set_focus_within(self, focused: bool) -> None:
+        """The keyboard focus is on this message's text or one of its buttons (the chat view says)."""
+        self._focused = focused
+        self._reveal()
+
+    def set_latest(self, latest: bool) -> None:
+        """The latest reply keeps its actions in view."""
+        if latest != self._latest:
+            self._latest = latest
+            self._reveal()
+
+    def _reveal(self) -> None:
+        self.actions.reveal(self._hovered or self._focused or self._latest)
+
+    def focus_chain(self) -> list[QWidget]:
+        """The widgets Tab moves through, in order: the branch switcher, the text, the actions."""
+        return [self.branch_prev, self.branch_next, self.reasoning_button, self.content_view, *self.actions.focusable()]
 
     def _show_branches(self, row: MessageRow) -> None:
         branches = (row.sibling_position, row.sibling_count)
@@ -282,24 +311,12 @@ class MessageWidget(QFrame):
     # --- editing --------------------------------------------------------------------------------------
 
     def start_editing(self) -> None:
-        if self.editor is not None or self._row is None:
+        if self._edit_box is not None or self._row is None:
             return
-        self.editor = QPlainTextEdit(self._row.content)
-        self.editor.setFixedHeight(max(80, min(320, self.content_view.height() + 24)))
-        save = QPushButton("Save && send")
-        save.setDefault(True)
-        save.clicked.connect(self._submit_edit)
-        cancel = QPushButton("Cancel")
-        cancel.clicked.connect(self.cancel_editing)
-        buttons = QHBoxLayout()
-        buttons.addStretch(1)
-        buttons.addWidget(cancel)
-        buttons.addWidget(save)
-        self._edit_box = QWidget()
-        box = QVBoxLayout(self._edit_box)
-        box.setContentsMargins(0, 0, 0, 0)
-        box.addWidget(self.editor)
-        box.addLayout(buttons)
+        self._edit_box = MessageEditor(self._row.content, self.content_view.height())
+        self._edit_box.submitted.connect(self._submit_edit)
+        self._edit_box.cancelled.connect(self.cancel_editing)
+        self.editor = self._edit_box.editor
         layout = self.layout()
         layout.insertWidget(layout.indexOf(self.content_view) + 1, self._edit_box)
         self.content_view.setVisible(False)
@@ -308,21 +325,22 @@ class MessageWidget(QFrame):
         self.size_changed.emit(self.message_id)
 
     def cancel_editing(self) -> None:
-        if self.editor is None:
+        if self._edit_box is None:
             return
         self._stop_editing()
         self.edit_cancelled.emit(self.message_id)
 
-    def _submit_edit(self) -> None:
-        if self.editor is None:
+    def _submit_edit(self, text: str) -> None:
+        if self._edit_box is None:
             return
-        text = self.editor.toPlainText()
         self._stop_editing()
         self.edit_submitted.emit(self.message_id, text)
 
     def _stop_editing(self) -> None:
-        self._edit_box.setParent(None)
-        self._edit_box.deleteLater()
+        if self._edit_box is not None:
+            self._edit_box.setParent(None)
+            self._edit_box.deleteLater()
+        self._edit_box = None
         self.editor = None
         self.content_view.setVisible(True)
         if self._row is not None:
@@ -357,13 +375,8 @@ class MessageWidget(QFrame):
     def _request(self, action: str) -> None:
         self.action_requested.emit(action, self.message_id)
 
-    def _tool_button(self, text: str, tip: str, action: str) -> QToolButton:
-        button = QToolButton()
-        button.setText(text)
-        button.setToolTip(tip)
-        button.setAccessibleName(tip)
-        button.setAutoRaise(True)
-        button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+    def _branch_button(self, tip: str, icon: str, action: str) -> QToolButton:
+        button = icon_button(tip, f"{tip} (this message has other versions)", icon)
         button.clicked.connect(lambda _checked=False, action=action: self._request(action))
         return button
 

@@ -1,20 +1,26 @@
-"""The model picker on top of the window: local models with engine, size and quantization,
-an engine choice, load progress and unload. Models are listed on a worker thread
-(run_in_background); the model session says what is loaded."""
+"""The model picker in the window's toolbar: local models with engine, size and quantization,
+the engine choice (in a settings menu), which engine runs the loaded model, and unload. Models
+are listed on a worker thread (run_in_background); the model session says what is loaded."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QProgressBar, QPushButton, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QActionGroup
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QWidget
 
 from app.ui.background import run_in_background
+from app.ui.icons import icon_button
 from app.ui.model_session import ENGINE_NAMES
 from engines.base import ModelInfo
 from engines.inspect import human_size
 
-ENGINE_CHOICES = [("Engine: auto", "auto"), ("Engine: llama.cpp", "llamacpp"), ("Engine: MLX", "mlx")]
+ENGINE_CHOICES = [
+    ("Engine: automatic (GGUF on llama.cpp, MLX folders on MLX)", "auto"),
+    ("Engine: llama.cpp", "llamacpp"),
+    ("Engine: MLX", "mlx"),
+]
 
 
 def _list_models() -> list[Any]:
@@ -32,7 +38,11 @@ def describe(model: Any) -> str:
 
 
 class ModelPicker(QWidget):
-    """The listed local models and the engine choice; it asks for loads and shows how they go."""
+    """The listed local models and the engine choice; it asks for loads and shows how they go.
+
+    The engine choice (automatic, llama.cpp or MLX) lives in the settings button's menu; the one
+    indicator beside the list says which engine runs the loaded model.
+    """
 
     load_requested = Signal(str, str)  # path, engine choice
     unload_requested = Signal()
@@ -43,27 +53,43 @@ class ModelPicker(QWidget):
         self.models: list[Any] = []
         self.box = QComboBox()
         self.box.setPlaceholderText("Looking for models…")
-        self.box.setMinimumWidth(320)
+        self.box.setMinimumContentsLength(24)
+        self.box.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.box.setAccessibleName("Model")
+        self.box.setAccessibleDescription("The model that writes the replies; choosing one loads it.")
         self.box.activated.connect(self._chosen)
-        self.engine_box = QComboBox()
+        self.engine_choice = QActionGroup(self)
+        self.settings_button = icon_button("Engine settings", "Which engine runs the model", "settings-2")
+        self.settings_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.settings_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        menu = QMenu(self.settings_button)
         for label, value in ENGINE_CHOICES:
-            self.engine_box.addItem(label, value)
-        self.engine_box.activated.connect(self._chosen)
-        self.progress = QProgressBar()
-        self.progress.setRange(0, 100)
-        self.progress.setMaximumWidth(160)
-        self.progress.setVisible(False)
+            action = menu.addAction(label)
+            action.setCheckable(True)
+            action.setChecked(value == "auto")
+            action.setData(value)
+            self.engine_choice.addAction(action)
+        self.engine_choice.triggered.connect(lambda _action: self._chosen())
+        self.settings_button.setMenu(menu)
+        self.engine_label = QLabel("No model loaded")
+        self.engine_label.setAccessibleName("Engine in use")
         self.unload_button = QPushButton("Unload")
+        self.unload_button.setAccessibleName("Unload the model")
+        self.unload_button.setToolTip("Free the memory the model holds")
         self.unload_button.setEnabled(False)
         self.unload_button.clicked.connect(self.unload_requested)
-        self.engine_label = QLabel("")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.box, 1)
-        layout.addWidget(self.engine_box)
-        layout.addWidget(self.progress)
         layout.addWidget(self.engine_label)
+        layout.addWidget(self.settings_button)
         layout.addWidget(self.unload_button)
+
+    @property
+    def engine(self) -> str:
+        """The engine chosen in the settings menu: auto, llamacpp or mlx."""
+        checked = self.engine_choice.checkedAction()
+        return str(checked.data()) if checked is not None else "auto"
 
     def refresh(self) -> None:
         """List the local models again, on a worker thread."""
@@ -103,23 +129,23 @@ class ModelPicker(QWidget):
         # Imported here, not at the top: it brings importlib.metadata, which the first paint does not need.
         from engines.hardware import is_apple_silicon
 
-        engine = self.engine_box.currentData()
+        engine = self.engine
         if (engine == "mlx" or model.info.engine == "mlx") and not is_apple_silicon():
             self.problem.emit("MLX runs on the CPU on this machine: it works, but about 10x slower than llama.cpp.")
         self.load_requested.emit(str(model.path), engine)
 
     def show_progress(self, fraction: float) -> None:
-        self.progress.setVisible(True)
-        self.progress.setValue(int(fraction * 100))
+        """A model is loading (the status line shows how far)."""
+        self.unload_button.setEnabled(False)
         self.engine_label.setText("Loading…")
 
     def show_loaded(self, info: ModelInfo, engine: str) -> None:
-        self.progress.setVisible(False)
         self.unload_button.setEnabled(True)
-        self.engine_label.setText(f"Engine: {ENGINE_NAMES.get(engine, engine)}")
+        self.engine_label.setText(ENGINE_NAMES.get(engine, engine))
+        self.engine_label.setToolTip(f"This model runs on {ENGINE_NAMES.get(engine, engine)}")
 
     def show_unloaded(self, *_: Any) -> None:
         """Nothing loaded (unloaded, or a load failed)."""
-        self.progress.setVisible(False)
         self.unload_button.setEnabled(False)
         self.engine_label.setText("No model loaded")
+        self.engine_label.setToolTip("")

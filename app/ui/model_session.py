@@ -6,7 +6,9 @@ reports progress, success and failure as typed signals, keeps the person's templ
 the loaded model, and polls the host's memory every few seconds while a model is loaded and no
 reply is being written (the ping waits for its answer on a worker thread, via run_in_background).
 Everyone else asks it: the chat controller for the bridge, the model's name and template, the
-parameters presenter for the context length and the template, the window for what to show.
+parameters presenter for the context length and the template, the window for what to show, the
+context counter for the size of a conversation in the model's tokens (`count_tokens`, answered
+by `tokens_counted` without waiting: the engine host tokenizes on its own thread).
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ from app.store.errors import StoreError
 from app.store.templates import clear_model_template, model_key, override_for, set_model_template
 from app.ui.background import run_in_background
 from app.ui.engine_bridge import EngineBridge
-from engines.base import LoadSettings, ModelInfo
-from engines.protocol import Event, Failure, Loaded, Pong, Progress
+from engines.base import LoadSettings, Message, ModelInfo
+from engines.protocol import Event, Failure, Loaded, Pong, Progress, Tokens
 
 log = logging.getLogger(__name__)
 MEMORY_POLL_MS = 5000
@@ -40,6 +42,7 @@ class ModelSession(QObject):
     unloaded = Signal()
     memory = Signal(int)  # the engine host's resident bytes; 0 when unknown
     template_changed = Signal()  # the person's template for the loaded model was saved or cleared
+    tokens_counted = Signal(str, int)  # (request id from count_tokens, tokens); -1 when it could not count
 
     def __init__(self, store: Store, engine_log: str | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -52,6 +55,7 @@ class ModelSession(QObject):
         self.template_override: str | None = None
         self.context_setting: int | None = None  # what the person asked for; None is the model's own
         self._load_id: str | None = None
+        self._counting: set[str] = set()  # count_tokens requests not answered yet
         self._load_name: str | None = None
         self._last_load: tuple[str, str] | None = None  # (path, engine choice), for a reload
         self._generating = False
@@ -114,7 +118,20 @@ class ModelSession(QObject):
     def _forget_model(self) -> None:
         self.info = self.engine = self.name = self.template_override = None
 
+    def count_tokens(self, messages: list[Message]) -> str | None:
+        """Ask how many tokens these messages make with the loaded model's template and tokenizer;
+        `tokens_counted` answers with the returned id. None when no model is loaded."""
+        if self.info is None:
+            return None
+        request_id = self.bridge.tokenize(messages)
+        self._counting.add(request_id)
+        return request_id
+
     def _on_event(self, request_id: str, event: Event) -> None:
+        if request_id in self._counting:
+            self._counting.discard(request_id)
+            self.tokens_counted.emit(request_id, len(event.ids) if isinstance(event, Tokens) else -1)
+            return
         if request_id != self._load_id:
             return
         if isinstance(event, Progress):

@@ -1,5 +1,5 @@
-"""The parameters panel: sampling sliders with number fields, seed, stop strings, context
-length, presets, and the chat template in effect.
+"""The parameters panel: the chat's system prompt, sampling sliders with number fields, seed, stop
+strings, context length, presets, and the chat template in effect.
 
 It only edits values and emits them; the parameters presenter puts them to use (the chat
 controller saves them with the conversation and sends them with each request).
@@ -117,6 +117,11 @@ class ParamsPanel(QWidget):
         self._builtin_names: set[str] = set()
         self._presets: dict[str, dict[str, Any]] = {}
         form = QFormLayout()
+        self.system_prompt = QLineEdit()
+        self.system_prompt.setPlaceholderText("For this chat (optional)")
+        self.system_prompt.setAccessibleName("System prompt")
+        self.system_prompt.setAccessibleDescription("Instructions the model reads before this chat's messages")
+        form.addRow("System prompt", self.system_prompt)
         self._add_presets(form)
         self.fields: dict[str, _SliderField] = {}
         for spec in SLIDERS:

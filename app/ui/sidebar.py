@@ -1,4 +1,6 @@
-"""The conversation sidebar: new chat, a debounced full-text search box, and the list.
+"""The conversation sidebar: a debounced full-text search box, the list, and a line that says
+what to do when there is nothing to list (no chats yet, or nothing found). New chat is on the
+window's toolbar.
 
 It shows what it is given and reports what the user asks for; the conversation list's
 presenter fills it and talks to the store.
@@ -28,7 +30,6 @@ SEARCH_DEBOUNCE_MS = 250
 class Sidebar(QWidget):
     """The list's widgets and its model; the rows come from ConversationListPresenter."""
 
-    new_chat_requested = Signal()
     conversation_chosen = Signal(int)
     search_changed = Signal(str)  # debounced; "" means show the list again
     rename_requested = Signal(int, str)
@@ -39,10 +40,10 @@ class Sidebar(QWidget):
     def __init__(self) -> None:
         super().__init__()
         self.model = ConversationListModel()
-        self.new_button = QPushButton("New chat")
-        self.new_button.clicked.connect(self.new_chat_requested)
         self.search = QLineEdit()
         self.search.setPlaceholderText("Search chats")
+        self.search.setAccessibleName("Search chats")
+        self.search.setAccessibleDescription("Finds words in every message; the list shows the matches.")
         self.search.setClearButtonEnabled(True)
         self._debounce = QTimer(self)
         self._debounce.setSingleShot(True)
@@ -50,6 +51,8 @@ class Sidebar(QWidget):
         self._debounce.timeout.connect(lambda: self.search_changed.emit(self.search.text().strip()))
         self.search.textChanged.connect(lambda _text: self._debounce.start())
         self.list = QListView()
+        self.list.setAccessibleName("Chats")
+        self.list.setAccessibleDescription("Your conversations, newest first; Enter opens one, the menu key renames.")
         self.list.setModel(self.model)
         # Long titles are elided, not scrolled sideways; search hits wrap to show their snippet.
         self.list.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
@@ -61,13 +64,15 @@ class Sidebar(QWidget):
         self.list.clicked.connect(self._chosen)
         self.list.activated.connect(self._chosen)
         self.undo_bar = QPushButton("")
+        self.undo_bar.setAccessibleName("Undo the delete")
         self.undo_bar.setFlat(True)
         self.undo_bar.setVisible(False)
         self.undo_bar.clicked.connect(self.undo_requested)
         self.empty_note = QLabel("")
         self.empty_note.setWordWrap(True)
+        self.empty_note.setVisible(False)
         layout = QVBoxLayout(self)
-        layout.addWidget(self.new_button)
+        layout.setContentsMargins(6, 6, 0, 6)
         layout.addWidget(self.search)
         layout.addWidget(self.list, 1)
         layout.addWidget(self.empty_note)
@@ -117,4 +122,6 @@ class Sidebar(QWidget):
             self.rename_requested.emit(conversation_id, title.strip())
 
     def set_note(self, text: str, *_: Any) -> None:
+        """What to do next when the list is empty ("" hides it)."""
         self.empty_note.setText(text)
+        self.empty_note.setVisible(bool(text))

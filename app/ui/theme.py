@@ -4,8 +4,10 @@
 from __future__ import annotations
 
 import os
+import sys
 
-from PySide6.QtGui import QColor, QPalette
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QGuiApplication, QPalette
 from PySide6.QtWidgets import QApplication
 
 DARK = {
@@ -68,17 +70,47 @@ def fit_badge_style(badge: str) -> str:
     return f"color: {BADGE_TEXT}; background: {colour}; padding: 1px 6px; border-radius: 3px;"
 
 
-def apply_theme(app: QApplication, mode: str | None = None) -> str:
-    """Apply PARLOUR_THEME (or `mode`); returns the mode in effect: system, light or dark."""
+def chosen_mode(mode: str | None = None) -> str:
+    """The theme asked for: `mode`, else PARLOUR_THEME, else "system"."""
     mode = (mode or os.environ.get("PARLOUR_THEME") or "system").lower()
-    if mode not in ("light", "dark"):
+    return mode if mode in ("light", "dark") else "system"
+
+
+def system_mode(scheme: Qt.ColorScheme | None = None) -> str | None:
+    """ "light" or "dark" as the system says now (or as `scheme` says); None where it does not say."""
+    if scheme is None:
+        scheme = QGuiApplication.styleHints().colorScheme()
+    return {Qt.ColorScheme.Dark: "dark", Qt.ColorScheme.Light: "light"}.get(scheme)
+
+
+def apply_theme(app: QApplication, mode: str | None = None, scheme: Qt.ColorScheme | None = None) -> str:
+    """Apply the theme; returns the mode in effect: light, dark, or system (the platform's own palette).
+
+    PARLOUR_THEME (or `mode`) forces light or dark. Otherwise the system's colour scheme picks
+    Parlour's light or dark palette (whose contrast is tested), except on macOS, whose native style
+    draws both schemes itself. Where the system does not say (no desktop theme), the platform's
+    palette stays.
+    """
+    chosen = chosen_mode(mode)
+    if chosen == "system" and sys.platform != "darwin":
+        chosen = system_mode(scheme) or "system"
+    if chosen == "system":
         return "system"
     app.setStyle("Fusion")
     palette = QPalette()
-    for role, colour in (DARK if mode == "dark" else LIGHT).items():
+    for role, colour in (DARK if chosen == "dark" else LIGHT).items():
         palette.setColor(role, QColor(colour))
-    app.setPalette(palette)
-    return mode
+    app.setPalette(palette)  # every widget gets a PaletteChange and repaints: the switch is live
+    return chosen
+
+
+def follow_system_theme(app: QApplication | None = None) -> None:
+    """Switch between light and dark live when the system does (unless PARLOUR_THEME forces one)."""
+    app = app or QApplication.instance()  # type: ignore[assignment]
+    if app is None or app.property("parlour_follows_theme"):
+        return
+    app.setProperty("parlour_follows_theme", True)
+    app.styleHints().colorSchemeChanged.connect(lambda scheme: apply_theme(app, scheme=scheme))
 
 
 def is_dark(palette: QPalette) -> bool:

@@ -1,5 +1,5 @@
-"""The main window's size, place and splitter positions, and whether the parameters panel shows,
-kept in the store's settings between runs."""
+"""The main window's size, place and splitter positions, kept in the store's settings between runs
+(which panels show, and the chat's text size, are the window actions' to keep)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import binascii
 import contextlib
 
 from PySide6.QtCore import QByteArray
-from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMainWindow, QSplitter
 
 from app.store import settings
@@ -21,7 +20,7 @@ def _encoded(data: QByteArray) -> str:
     return base64.b64encode(bytes(data.data())).decode()
 
 
-def restore_window_state(store: Store, window: QMainWindow, splitter: QSplitter, params_shown: QAction) -> None:
+def restore_window_state(store: Store, window: QMainWindow, splitter: QSplitter) -> None:
     """Put the window back as it was; anything missing or unreadable keeps the defaults."""
     with contextlib.suppress(StoreError, binascii.Error, ValueError):
         geometry = settings.get(store, Setting.WINDOW_GEOMETRY)
@@ -30,11 +29,9 @@ def restore_window_state(store: Store, window: QMainWindow, splitter: QSplitter,
         layout = settings.get(store, Setting.WINDOW_SPLITTER)
         if layout:
             splitter.restoreState(QByteArray(base64.b64decode(layout)))
-        params_shown.setChecked(settings.get(store, Setting.WINDOW_PARAMS_VISIBLE))
 
 
-def save_window_state(store: Store, window: QMainWindow, splitter: QSplitter, params_shown: QAction) -> None:
+def save_window_state(store: Store, window: QMainWindow, splitter: QSplitter) -> None:
     with contextlib.suppress(StoreError):
         settings.put(store, Setting.WINDOW_GEOMETRY, _encoded(window.saveGeometry()))
         settings.put(store, Setting.WINDOW_SPLITTER, _encoded(splitter.saveState()))
-        settings.put(store, Setting.WINDOW_PARAMS_VISIBLE, params_shown.isChecked())
