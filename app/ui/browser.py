@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
     QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListView,
@@ -36,8 +35,10 @@ from app.library.errors import LibraryError, OfflineError
 from app.library.fit import CONTEXT_LADDER
 from app.library.hub import HubSearch, SearchQuery, default_formats
 from app.library.hub_token import HubToken
+from app.ui.accessible import describe
 from app.ui.background import run_in_background
 from app.ui.download_panel import DownloadPanel
+from app.ui.hub_token_row import HubTokenRow
 from app.ui.search_results_model import SearchResultsModel, no_results
 from app.ui.theme import badge_style
 from engines.inspect import human_size
@@ -73,7 +74,6 @@ class HubBrowser(QWidget):
         self.setWindowTitle("Find models")
         self.queue = queue or DownloadQueue()
         self.token_store = token_store or HubToken()
-        self._token: str | None = None
         self._search: HubSearch | None = None
         self._search_seq = 0
         self._page: Any = None
@@ -91,15 +91,16 @@ class HubBrowser(QWidget):
         self._make_page_widgets()
         self._layout()
         self._connect()
-        run_in_background(self, self.token_store.get, self._token_loaded, lambda _err: None)
         self.show_recommendations()
 
     def _make_search_widgets(self) -> None:
         self.search_box = QLineEdit(placeholderText="Search the Hugging Face Hub, e.g. qwen 7b author:bartowski")
+        describe(self.search_box, "Search the Hub", "Words of a model's name; author:NAME narrows to one publisher")
         self.format_box = QComboBox()
         for label, formats in FORMAT_CHOICES:
             self.format_box.addItem(label, formats)
         self.format_box.setCurrentIndex(next(i for i, (_, f) in enumerate(FORMAT_CHOICES) if f == default_formats()))
+        describe(self.format_box, "Format", "Which model formats to list: GGUF for llama.cpp, MLX for Apple Silicon")
         self.sort_box = QComboBox()
         for label, key in SORT_CHOICES:
             self.sort_box.addItem(label, key)
@@ -108,14 +109,19 @@ class HubBrowser(QWidget):
         self.offline_badge = QLabel("offline")
         self.offline_badge.setStyleSheet(badge_style())
         self.offline_badge.hide()
-        self.token_button = QPushButton("Hugging Face token…")
-        self.token_status = QLabel("")
+        self.token_row = HubTokenRow(self.token_store)
+        self.token_status = self.token_row.status
+        self.set_token = self.token_row.set_token
+        describe(self.sort_box, "Sort by", "The order of the search results")
 
         self.results = SearchResultsModel(self)
         self.results_view = QListView()
         self.results_view.setModel(self.results)
         self.results_view.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.more_button = QPushButton("More results")
+        describe(
+            self.results_view, "Models", "Recommended models, or the search's results; choose one to see its files"
+        )
+        self.more_button = describe(QPushButton("More results"), "More results", "Ask the Hub for the next page")
         self.more_button.setEnabled(False)
 
     def _make_page_widgets(self) -> None:
@@ -124,7 +130,7 @@ class HubBrowser(QWidget):
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.facts = QLabel("")
         self.facts.setWordWrap(True)
-        self.card = QTextBrowser()
+        self.card = describe(QTextBrowser(), "Model card", "What the model's authors wrote about it")
         self.context_box = self._context_box()
         self.variants = QTableWidget(0, 3)
         self.variants.setHorizontalHeaderLabels(["Variant", "Size", "Fit"])
@@ -132,7 +138,10 @@ class HubBrowser(QWidget):
         self.variants.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.variants.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.variants.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.download_button = QPushButton("Download")
+        describe(self.variants, "Variants", "The model's files by quantization, with their size and whether they fit")
+        self.download_button = describe(
+            QPushButton("Download"), "Download the chosen variant", "Download the chosen variant's files"
+        )
         self.download_button.setEnabled(False)
 
     def _connect(self) -> None:
@@ -148,7 +157,6 @@ class HubBrowser(QWidget):
         self.download_button.clicked.connect(self.download_selected)
         self.downloads.finished.connect(self._variant_chosen)
         self.downloads.failed.connect(self._failed)
-        self.token_button.clicked.connect(self._ask_token)
 
     @staticmethod
     def _context_box() -> QComboBox:
@@ -157,7 +165,7 @@ class HubBrowser(QWidget):
         for tokens in CONTEXT_CHOICES:
             box.addItem(f"{tokens:,} tokens of context", tokens)
         box.setCurrentIndex(CONTEXT_CHOICES.index(curated.chosen_fit_context()))
-        return box
+        return describe(box, "Context for the fit", "The context length the fit badges assume")
 
     def _layout(self) -> None:
         top = QHBoxLayout()
@@ -184,14 +192,11 @@ class HubBrowser(QWidget):
         split.setStretchFactor(1, 3)
         split.setStretchFactor(0, 2)
         split.setSizes([440, 660])  # the list wide enough for a repository's name and its variant
-        token_row = QHBoxLayout()
-        token_row.addWidget(self.token_button)
-        token_row.addWidget(self.token_status, 1)
         column = QVBoxLayout(self)
         column.addLayout(top)
         column.addWidget(self.status)
         column.addWidget(split, 1)
-        column.addLayout(token_row)
+        column.addWidget(self.token_row)
 
     # --- recommendations -------------------------------------------------------------------------------
 
@@ -237,7 +242,7 @@ class HubBrowser(QWidget):
     def search(self) -> None:
         self._search_seq += 1
         seq = self._search_seq
-        search = HubSearch(self.query(), self._token)
+        search = HubSearch(self.query(), self.token_row.token)
         self.status.setText("Searching…")
         run_in_background(
             self, search.next_page, lambda page: self._results(seq, search, page, replace=True), self._failed
@@ -280,7 +285,7 @@ class HubBrowser(QWidget):
             self._page_loaded((curated.curated_page(suggestion), self._budget))
             return
         repo_id = self.results.result(row).repo_id
-        token = self._token
+        token = self.token_row.token
         self.title.setText(f"<b>{repo_id}</b>")
         self.facts.setText("Loading…")
 
@@ -356,7 +361,7 @@ class HubBrowser(QWidget):
         page, variant = self._page, self._page.variants[rows.pop()]
         self.download_button.setEnabled(False)
         if isinstance(page, curated.CuratedPage) and page.suggestion is not None:
-            chosen, token, root = page.suggestion.variant, self._token, models_folder()
+            chosen, token, root = page.suggestion.variant, self.token_row.token, models_folder()
             self.downloads.plan_and_follow(lambda: curated.plan_recommended_download(chosen, root, token), page.repo_id)
             return None
         job = DownloadJob(
@@ -364,35 +369,8 @@ class HubBrowser(QWidget):
             page.commit,
             list(variant.files),
             models_folder(),
-            self._token,
+            self.token_row.token,
             label=f"{page.repo_id} ({variant.label})",
         )
         self.downloads.follow(job)
         return job
-
-    # --- the token -------------------------------------------------------------------------------------
-
-    def _token_loaded(self, token: str | None) -> None:
-        self._token = token
-        self.token_status.setText(self.token_store.notice or ("Token set" if token else ""))
-
-    def _ask_token(self) -> None:
-        text, ok = QInputDialog.getText(
-            self, "Hugging Face token", "Token (for gated models; kept in the keyring):", QLineEdit.EchoMode.Password
-        )
-        if ok:
-            self.set_token(text)
-
-    def set_token(self, token: str) -> None:
-        """Keep the token (keyring, or this session only) off the GUI thread; it may hang."""
-        self._token = token.strip() or None
-        self.token_status.setText("Saving…")
-
-        def saved(where: str) -> None:
-            self.token_status.setText(
-                {"keyring": "Token saved in the system keyring.", "none": "Token removed."}.get(
-                    where, self.token_store.notice or ""
-                )
-            )
-
-        run_in_background(self, lambda: self.token_store.set(token), saved, self._failed)

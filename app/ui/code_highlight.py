@@ -17,7 +17,7 @@ from PySide6.QtCore import QCoreApplication
 from PySide6.QtGui import QColor, QFont, QTextCharFormat
 
 from app.ui.background import run_in_background
-from app.ui.chat_theme import CODE_BACKGROUND, CODE_TEXT_ON_DARK, CODE_TEXT_ON_LIGHT
+from app.ui.chat_theme import CODE_BACKGROUND, CODE_BACKGROUND_OVERRIDES, CODE_TEXT_ON_DARK, CODE_TEXT_ON_LIGHT
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,8 @@ class CodeHighlighter:
         from pygments.styles import get_style_by_name
 
         self.style = get_style_by_name(style_name)
-        self.background = QColor(self.style.background_color or CODE_BACKGROUND)
+        background = CODE_BACKGROUND_OVERRIDES.get(style_name) or self.style.background_color or CODE_BACKGROUND
+        self.background = QColor(background)
         base = self.style.style_for_token(_text_token())
         self.foreground = QColor(f"#{base['color']}") if base.get("color") else _contrasting(self.background)
         self.plain = QTextCharFormat()

@@ -34,6 +34,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.library.catalog import LocalModel
+from app.ui.accessible import describe
 from app.ui.background import run_in_background
 from engines.inspect import human_size
 
@@ -62,30 +63,34 @@ class LibraryView(QWidget):
         self.confirm = confirm
         self.models: list[LocalModel] = []
         self._refreshes = 0
-        self.table = QTableWidget(0, len(COLUMNS))
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.verticalHeader().setVisible(False)  # row numbers say nothing here
+        self.table = self._table()
         self.details = QFormLayout()
         details_box = QWidget()
         details_box.setLayout(self.details)
-        self.import_file_button = QPushButton("Import file…")
-        self.import_folder_button = QPushButton("Import folder…")
-        self.remove_button = QPushButton("Delete")
+        self.import_file_button = describe(
+            QPushButton("Import file…"), "Import a model file", "Add a GGUF file from this computer"
+        )
+        self.import_folder_button = describe(
+            QPushButton("Import folder…"), "Import a model folder", "Add an MLX model folder from this computer"
+        )
+        self.remove_button = describe(
+            QPushButton("Delete"), "Delete the model", "Delete the chosen model's files from this computer"
+        )
         self.remove_button.setEnabled(False)
-        self.refresh_button = QPushButton("Refresh")
-        self.folder_button = QPushButton("Models folder…")
+        self.refresh_button = describe(QPushButton("Refresh"), "Refresh", "Look for models on this computer again")
+        self.folder_button = describe(
+            QPushButton("Models folder…"), "Models folder", "Choose the folder Parlour keeps downloaded models in"
+        )
         self.show_hidden = QCheckBox("Show hidden models")
-        self.show_hidden.setToolTip("List the models you hid, greyed, so you can unhide them")
+        describe(self.show_hidden, "Show hidden models", "List the models you hid, greyed, so you can unhide them")
         self.status = QLabel("Drop a GGUF file or an MLX folder here to add it.")
         self.status.setWordWrap(True)
         self.empty_hint = QLabel(EMPTY)
         self.empty_hint.setWordWrap(True)
         self.find_button = QPushButton("Get a recommended model…")
-        self.find_button.setAccessibleName("Open the Hub browser on the models recommended for this computer")
+        describe(
+            self.find_button, "Get a recommended model", "Open the Hub browser on the models that suit this computer"
+        )
         self.empty_state = self._empty_state()
 
         split = QSplitter()
@@ -107,6 +112,17 @@ class LibraryView(QWidget):
         self.show_hidden.toggled.connect(self.refresh)
         self.find_button.clicked.connect(self.find_models_requested)
         self.refresh()
+
+    @staticmethod
+    def _table() -> QTableWidget:
+        table = QTableWidget(0, len(COLUMNS))
+        table.setHorizontalHeaderLabels(COLUMNS)
+        table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.verticalHeader().setVisible(False)  # row numbers say nothing here
+        return describe(table, "Models on this computer", "Choose a model to see its details; Delete removes it")
 
     def _button_row(self) -> QHBoxLayout:
         row = QHBoxLayout()

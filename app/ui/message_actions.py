@@ -19,7 +19,7 @@ from app.ui.message_stats import can_continue
 # (action, accessible name, tooltip, icon); the order they appear in
 ACTIONS = (
     ("copy", "Copy", "Copy the message (Ctrl+Shift+C copies the latest reply)", "copy"),
-    ("edit", "Edit", "Edit this message and send it again as a new branch (Ctrl+E: the last one)", "pencil"),
+    ("edit", "Edit", "Edit this message and send it again as a new branch (Ctrl+Shift+E: your last one)", "pencil"),
     ("continue", "Continue", "Continue this reply from where it stopped", "step-forward"),
     ("regenerate", "Regenerate", "Write a new reply, as a new branch (Ctrl+R: the latest)", "refresh-cw"),
     ("delete", "Delete", "Delete this message and what follows it", "trash-2"),

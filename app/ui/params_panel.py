@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.accessible import describe, name_form_fields
 from app.ui.theme import error_style
 from engines.base import GenerationParams, InvalidRequestError
 
@@ -131,11 +132,16 @@ class ParamsPanel(QWidget):
             form.addRow(spec.label, field)
         self._add_seed_and_stop(form)
         self._add_context(form)
+        name_form_fields(form)
         self.template_label = QLabel("Template: —")
         self.template_label.setWordWrap(True)
         template_buttons = QHBoxLayout()
-        self.show_prompt_button = QPushButton("View prompt")
-        self.edit_template_button = QPushButton("Template…")
+        self.show_prompt_button = describe(
+            QPushButton("View prompt"), "View prompt", "The exact text the model reads for this chat, as tokens"
+        )
+        self.edit_template_button = describe(
+            QPushButton("Template…"), "Template", "Edit the chat template used for this model"
+        )
         self.show_prompt_button.clicked.connect(self.show_prompt_requested)
         self.edit_template_button.clicked.connect(self.edit_template_requested)
         template_buttons.addWidget(self.show_prompt_button)
@@ -154,10 +160,11 @@ class ParamsPanel(QWidget):
     def _add_presets(self, form: QFormLayout) -> None:
         self.preset_box = QComboBox()
         self.preset_box.activated.connect(self._on_preset_chosen)
+        self.preset_box.setToolTip("A saved set of these values")
         preset_buttons = QHBoxLayout()
-        self.save_preset_button = QPushButton("Save as…")
-        self.rename_preset_button = QPushButton("Rename…")
-        self.delete_preset_button = QPushButton("Delete")
+        self.save_preset_button = describe(QPushButton("Save as…"), "Save preset", "Keep these values as a preset")
+        self.rename_preset_button = describe(QPushButton("Rename…"), "Rename preset", "Rename the chosen preset")
+        self.delete_preset_button = describe(QPushButton("Delete"), "Delete preset", "Delete the chosen preset")
         for button in (self.save_preset_button, self.rename_preset_button, self.delete_preset_button):
             preset_buttons.addWidget(button)
         self.save_preset_button.clicked.connect(self._ask_save_preset)
@@ -167,8 +174,10 @@ class ParamsPanel(QWidget):
         form.addRow("", _row(preset_buttons))
 
     def _add_seed_and_stop(self, form: QFormLayout) -> None:
-        self.fixed_seed = QCheckBox("Fixed seed")
-        self.seed = QSpinBox()
+        self.fixed_seed = describe(
+            QCheckBox("Fixed seed"), "Fixed seed", "Use the same seed every time, so a reply can be made again"
+        )
+        self.seed = describe(QSpinBox(), "Seed", "The seed used while Fixed seed is on")
         self.seed.setRange(0, 2**31 - 1)
         self.seed.setEnabled(False)
         self.fixed_seed.toggled.connect(self.seed.setEnabled)
@@ -185,12 +194,13 @@ class ParamsPanel(QWidget):
         self.context_policy.addItem("Drop the oldest turns", "drop_oldest")
         self.context_policy.addItem("Stop and tell me", "stop")
         self.context_policy.activated.connect(self._emit_params)
+        self.context_policy.setToolTip("What Parlour does when a chat no longer fits the model's context")
         form.addRow("When the context fills", self.context_policy)
         self.context_length = QSpinBox()
         self.context_length.setRange(0, 1_048_576)
         self.context_length.setSingleStep(1024)
         self.context_length.setSpecialValueText("Model default")
-        self.context_length.setToolTip("Changing it reloads the model.")
+        self.context_length.setToolTip("How many tokens the model can hold; changing it reloads the model.")
         self.context_length.editingFinished.connect(
             lambda: self.context_length_changed.emit(int(self.context_length.value()))
         )

@@ -65,6 +65,7 @@ class Sidebar(QWidget):
         self.list.activated.connect(self._chosen)
         self.undo_bar = QPushButton("")
         self.undo_bar.setAccessibleName("Undo the delete")
+        self.undo_bar.setAccessibleDescription("Bring back the chat you just deleted")
         self.undo_bar.setFlat(True)
         self.undo_bar.setVisible(False)
         self.undo_bar.clicked.connect(self.undo_requested)

@@ -111,6 +111,7 @@ class WelcomeView(QScrollArea):
         for text in EXAMPLE_PROMPTS:
             button = QPushButton(text)
             button.setAccessibleName(f"Ask: {text}")
+            button.setAccessibleDescription("Start a new chat with this message")
             button.clicked.connect(lambda _checked=False, prompt=text: self.prompt_chosen.emit(prompt))
             self.prompt_buttons.append(button)
         self.better_heading = QLabel("Get a better model")
@@ -128,7 +129,8 @@ class WelcomeView(QScrollArea):
         self.offline_badge.setStyleSheet(badge_style())
         self.offline_badge.hide()
         self.browse_button = QPushButton("More models on the Hugging Face Hub…")
-        self.browse_button.setAccessibleName("Open the Hub browser to find more models")
+        self.browse_button.setAccessibleName("More models on the Hugging Face Hub")
+        self.browse_button.setAccessibleDescription("Open the Hub browser to find more models")
 
     def _layout(self) -> None:
         column = QVBoxLayout()
@@ -196,6 +198,9 @@ class WelcomeView(QScrollArea):
         badge.setToolTip(suggestion.verdict.detail)
         button = QPushButton("Download")
         button.setAccessibleName(f"Download {rec.name} ({size})")
+        button.setAccessibleDescription(
+            f"Download {size} from {suggestion.variant.repo_id}; fit for this computer: {suggestion.verdict.badge}"
+        )
         button.setToolTip(f"Download {size} from {suggestion.variant.repo_id}")
         button.clicked.connect(lambda _checked=False, chosen=suggestion: self.download(chosen))
         self.recommendation_grid.addWidget(about, row, 0)

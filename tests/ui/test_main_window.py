@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
 
 from app.store import branches
-from app.store.db import open_store
 from app.store.errors import NotFoundError
 from app.store.records import MESSAGE_COLUMNS
 from app.ui.conversation_list_model import ConversationListModel, ConversationRole
@@ -19,22 +17,9 @@ from app.ui.main_window import MainWindow
 from engines.base import GenerationParams
 from tests.conftest import FRANCE
 from tests.store.helpers import chat
+from tests.ui.conftest import LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS
 
 FACT = "Volcanoes form where molten rock reaches the surface through cracks in the crust. "
-LOAD_TIMEOUT_MS = 60_000
-REPLY_TIMEOUT_MS = 120_000
-
-
-@pytest.fixture
-def window(qtbot, tmp_path: Path) -> Iterator[MainWindow]:
-    store = open_store(tmp_path / "parlour.db")
-    win = MainWindow(store)
-    qtbot.addWidget(win)
-    win.show()
-    qtbot.waitUntil(lambda: win.session.is_loaded, timeout=LOAD_TIMEOUT_MS)
-    yield win
-    win.close()
-    store.close()
 
 
 def send(qtbot, win: MainWindow, text: str) -> None:
