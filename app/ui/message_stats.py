@@ -57,7 +57,7 @@ def reply_summary(event: Finished) -> tuple[str, bool]:
     if event.finish_reason == "error":
         return event.error or "The reply failed.", True
     stats = event.stats
-    note = {"cancelled": " · stopped", "length": " · stopped at the length limit"}.get(event.finish_reason, "")
+    ended = {"cancelled": "Stopped", "length": "Stopped at the length limit"}.get(event.finish_reason, "Done")
     cached = f" · {stats.cached_tokens} cached" if stats.cached_tokens else ""
     dropped = f" · {stats.dropped_turns} old turns left out" if stats.dropped_turns else ""
-    return f"{stats.generated_tokens} tokens · {stats.generation_tps:.1f} tokens/s{cached}{dropped}{note}", False
+    return f"{ended}: {stats.generated_tokens} tokens · {stats.generation_tps:.1f} tokens/s{cached}{dropped}", False

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import time
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QLabel, QStatusBar, QWidget
 
 from app.ui.reply_pace import ReplyPace
@@ -23,6 +24,8 @@ WRITING_UPDATE_S = 0.25  # the speed is shown again at most this often
 
 class StatusLine(QStatusBar):
     """The status message, the memory figure, and the pace of the reply being written."""
+
+    shown = Signal(str, bool)  # each message as it is shown, and whether it reports a problem
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -42,6 +45,7 @@ class StatusLine(QStatusBar):
     def show_message(self, text: str, error: bool = False) -> None:
         self.message.setText(text)
         self.message.setStyleSheet(error_style(self.palette()) if error else "")
+        self.shown.emit(text, error)
 
     def show_memory(self, resident_bytes: int) -> None:
         """The engine host's resident memory; 0 clears it (unknown, or nothing loaded)."""
@@ -58,7 +62,8 @@ class StatusLine(QStatusBar):
             self._notice = event.notice or ""
             self._show_progress("Reading the prompt…")
         elif isinstance(event, PromptProgress):
-            self._show_progress(f"Reading the prompt… {min(round(event.fraction * 100), 100)}%")
+            # Rounded down: "100%" only once the whole prompt is read.
+            self._show_progress(f"Reading the prompt… {min(int(event.fraction * 100), 100)}%")
         elif isinstance(event, Delta):
             first = self.pace.tokens_per_second() is None
             self.pace.add(event.text)

@@ -36,6 +36,17 @@ WIDGET_KEYS = (
 )
 
 
+def key_sequences(keys: list[Any]) -> list[QKeySequence]:
+    """The sequences for these keys, less the empty ones (a standard key this platform does not bind,
+    such as Quit without a desktop) and the repeats (Ctrl+Q is also macOS's standard Quit)."""
+    sequences: dict[str, QKeySequence] = {}
+    for key in keys:
+        sequence = QKeySequence(key)
+        if not sequence.isEmpty():
+            sequences.setdefault(sequence.toString(), sequence)
+    return list(sequences.values())
+
+
 class WindowActions(QObject):
     """The window's actions, and the keyboard commands on the chat behind some of them."""
 
@@ -47,7 +58,7 @@ class WindowActions(QObject):
         self.new_chat = self._make("New chat", w.new_chat, Key.New, "square-pen")
         self.search = self._make("Search chats", self.search_chats, Key.Find, "search")
         self.export = self._make("Export chat…", w.export_chat)
-        self.quit = self._make("Quit", w.close, Key.Quit)
+        self.quit = self._make("Quit", w.close, [Key.Quit, "Ctrl+Q"])
         self.regenerate = self._make("Regenerate the latest reply", self.regenerate_latest, "Ctrl+R")
         self.edit_last = self._make("Edit your last message", self.edit_last_message, "Ctrl+Shift+E")
         self.copy_reply = self._make("Copy the latest reply", self.copy_latest_reply, "Ctrl+Shift+C")
@@ -72,7 +83,7 @@ class WindowActions(QObject):
         if icon is not None:
             action.setIcon(action_icon(icon))
         if keys is not None:
-            action.setShortcuts([QKeySequence(key) for key in (keys if isinstance(keys, list) else [keys])])
+            action.setShortcuts(key_sequences(keys if isinstance(keys, list) else [keys]))
             action.setToolTip(f"{text} ({action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)})")
         action.triggered.connect(lambda _checked=False: slot())
         self.all.append(action)
