@@ -128,6 +128,7 @@ def take_gallery(out: Path, scale: int) -> dict[str, str]:
             library = window.tool_windows["library"]
             wait_until(app, lambda lib=library: lib.table.rowCount() > 0, 30)
             shoot(f"library-{mode}", library)
+        apply_theme(app, "light")
         window.show_shortcuts()
         shoot("shortcuts-light", window.tool_windows["shortcuts"])
     window.close()

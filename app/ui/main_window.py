@@ -236,6 +236,7 @@ class MainWindow(QMainWindow):
         def make() -> QWidget:
             library = LibraryView()
             library.listed.connect(lambda _count: self.picker.refresh())
+            library.find_models_requested.connect(self.show_browser)
             return library
 
         self._show_window("library", make, (900, 600))

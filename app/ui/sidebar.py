@@ -75,8 +75,8 @@ class Sidebar(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(6, 6, 0, 6)
         layout.addWidget(self.search)
+        layout.addWidget(self.empty_note)  # under the search box, where the eye goes first
         layout.addWidget(self.list, 1)
-        layout.addWidget(self.empty_note)
         layout.addWidget(self.undo_bar)
 
     def _chosen(self, index: QModelIndex) -> None:

@@ -36,6 +36,8 @@ from app.library.errors import LibraryError, OfflineError, offline_error
 from app.library.recommendations import Machine, Recommendation, Suggestion, suggest, this_machine
 from app.library.starter import STARTER_NAME
 from app.ui.background import run_in_background
+from app.ui.chat_theme import MESSAGE_PADDING_PX
+from app.ui.chat_view import MAX_CONTENT_WIDTH
 from app.ui.download_panel import DownloadPanel
 from app.ui.theme import badge_style, fit_badge_style
 from engines.inspect import human_size
@@ -47,7 +49,7 @@ EXAMPLE_PROMPTS = (
     "Help me write a polite note declining an invitation.",
 )
 SHOWN = 4  # recommendations listed; the Hub browser has them all
-COLUMN_WIDTH = 760
+COLUMN_WIDTH = MAX_CONTENT_WIDTH  # the chat's column: the page lines up with the composer under it
 PRIVATE = "It runs on this computer: nothing you type leaves it."
 
 
@@ -157,12 +159,16 @@ class WelcomeView(QScrollArea):
         browse_row.addStretch(1)
         column.addLayout(browse_row)
         column.addStretch(1)
+        column.setContentsMargins(MESSAGE_PADDING_PX, 12, MESSAGE_PADDING_PX, 12)
         inner = QWidget()
         inner.setMaximumWidth(COLUMN_WIDTH)
         inner.setLayout(column)
         page = QWidget()
         centred = QHBoxLayout(page)
-        centred.addWidget(inner, 0, Qt.AlignmentFlag.AlignHCenter)
+        centred.setContentsMargins(6, 0, 6, 0)  # as the composer's column below, so the two line up
+        centred.addStretch(1)
+        centred.addWidget(inner, 100)
+        centred.addStretch(1)
         self.setWidget(page)
 
     # --- the model -------------------------------------------------------------------------------------

@@ -148,11 +148,17 @@ class WindowActions(QObject):
         """(what it does, its keys) for every shortcut, for the Help window."""
         native = QKeySequence.SequenceFormat.NativeText
         listed = [
-            (action.text().rstrip("…"), ", ".join(key.toString(native) for key in action.shortcuts()))
+            (self._described(action), ", ".join(key.toString(native) for key in action.shortcuts()))
             for action in self.all
             if action.shortcuts()
         ]
         return listed + list(WIDGET_KEYS)
+
+    @staticmethod
+    def _described(action: QAction) -> str:
+        """What an action does, as a sentence: a panel's toggle says it shows or hides the panel."""
+        text = action.text().rstrip("…")
+        return f"Show or hide the {text[0].lower()}{text[1:]}" if action.isCheckable() else text
 
     # --- commands on the chat ---------------------------------------------------------------------------
 
