@@ -43,7 +43,8 @@ class ChatFocus(QObject):
         if order == self._order:
             return
         self._order = order
-        previous: QWidget | None = None
+        # After the view itself (whose Page Up and Down scroll), before what followed it (the composer).
+        previous: QWidget | None = self._view
         for widget in widgets:
             for part in widget.focus_chain():
                 if previous is not None:

@@ -58,6 +58,8 @@ class ChatView(QAbstractScrollArea):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.NoFrame)
+        self.setAccessibleName("Conversation")
+        self.setAccessibleDescription("The open chat's messages; Tab moves through them, Page Up and Down scroll")
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAsNeeded)
         self.viewport().setBackgroundRole(QPalette.ColorRole.Base)

@@ -7,10 +7,11 @@ Tab, Backtab or a shortcut, and hides it when the focus leaves.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Qt
+from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, Qt, QTimer
 from PySide6.QtGui import QFocusEvent
 from PySide6.QtWidgets import QToolTip, QWidget
 
+SHOW_DELAY_MS = 300  # after the key that moved the focus is released
 _KEYBOARD_REASONS = (
     Qt.FocusReason.TabFocusReason,
     Qt.FocusReason.BacktabFocusReason,
@@ -25,11 +26,16 @@ class FocusTooltip(QObject):
         if not isinstance(watched, QWidget) or not isinstance(event, QFocusEvent):
             return False
         if event.type() == QEvent.Type.FocusIn and event.reason() in _KEYBOARD_REASONS and watched.toolTip():
-            where = watched.mapToGlobal(QPoint(0, watched.height() + 2))
-            QToolTip.showText(where, watched.toolTip(), watched)
+            # Not at once: Qt hides a tooltip on any key release, and Tab's comes just after the focus moved.
+            QTimer.singleShot(SHOW_DELAY_MS, watched, lambda: _show(watched))
         elif event.type() == QEvent.Type.FocusOut and QToolTip.isVisible():
             QToolTip.hideText()
         return False
+
+
+def _show(widget: QWidget) -> None:
+    if widget.hasFocus():  # still there: Tab was not pressed again in the meantime
+        QToolTip.showText(widget.mapToGlobal(QPoint(0, widget.height() + 2)), widget.toolTip(), widget)
 
 
 _filter: FocusTooltip | None = None
