@@ -4,8 +4,10 @@ session owns the bridge; the chat controller sends its replies through it."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 
+import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from engines.base import GenerationParams, LoadSettings, Message
@@ -28,7 +30,11 @@ class EngineBridge(QObject):
     def _listener(self, request_id: str):  # noqa: ANN202
         # The id is chosen here, so an event that arrives before submit() returns still carries it.
         def deliver(event: Event) -> None:
-            self.engine_event.emit(request_id, event)
+            # The host's reader thread may still deliver (a pong, the end of a cancelled reply) after the
+            # window and this bridge were deleted: nobody is left to tell, and that is not the host's fault.
+            with contextlib.suppress(RuntimeError):
+                if shiboken6.isValid(self):
+                    self.engine_event.emit(request_id, event)
 
         return deliver
 
