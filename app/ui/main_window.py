@@ -38,6 +38,8 @@ from app.ui.window_state import restore_window_state, save_window_state
 from engines.base import ModelInfo
 from engines.protocol import Failure, PromptRendered
 
+PARAMS_MAX_WIDTH = 420
+
 
 class MainWindow(QMainWindow):
     """The window's widgets, the objects behind them, and the signals between them."""
@@ -55,6 +57,7 @@ class MainWindow(QMainWindow):
         self.view = ChatView()
         self.view.set_model(self.chat.messages)
         self.params = ParamsPanel()
+        self.params.setMaximumWidth(PARAMS_MAX_WIDTH)  # opening it leaves the chat most of the window
         self.params_presenter = ParamsPresenter(store, self.params, self.chat, self.session, self)
         self.system_prompt = self.params.system_prompt
         self.context_gauge = ContextGauge()
