@@ -107,6 +107,7 @@ class MainWindow(QMainWindow):
         self.welcome.prompt_chosen.connect(self.ask)
         self.welcome.browse_requested.connect(self.show_browser)
         self.welcome.model_downloaded.connect(lambda _folder: self.picker.refresh())
+        self.welcome.use_requested.connect(lambda path, name: self.session.load(path, "auto", name))
         self.session.loaded.connect(lambda *_: self.welcome.set_model(self.session.name))
         self.session.unloaded.connect(lambda: self.welcome.set_model(None))
         return self.welcome

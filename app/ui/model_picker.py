@@ -46,11 +46,14 @@ class ModelPicker(QWidget):
 
     load_requested = Signal(str, str)  # path, engine choice
     unload_requested = Signal()
+    listed = Signal(int)  # after each listing: how many models
     problem = Signal(str)
 
     def __init__(self) -> None:
         super().__init__()
         self.models: list[Any] = []
+        self._loaded_path: str | None = None  # what the session has loaded, as the list names it
+        self._listed_before = False  # the first listing loads the first usable model; later ones never load
         self.box = QComboBox()
         self.box.setPlaceholderText("Looking for models…")
         self.box.setMinimumContentsLength(24)
@@ -100,16 +103,28 @@ class ModelPicker(QWidget):
         self.problem.emit(str(error))
 
     def set_models(self, models: list[Any]) -> None:
+        """List these models. Only the first listing loads one (the first usable): a later listing (a model
+        downloaded, the library refreshed) keeps what is loaded and shows it chosen."""
+        first, self._listed_before = not self._listed_before, True
         self.models = models
+        self._fill(models, first)
+        self.listed.emit(len(models))
+
+    def _fill(self, models: list[Any], first: bool) -> None:
         self.box.clear()
         for model in models:
             self.box.addItem(describe(model), str(model.path))
+        loaded = self.box.findData(self._loaded_path) if self._loaded_path else -1
+        if loaded >= 0:
+            self.box.setCurrentIndex(loaded)
+            return
         usable = [i for i, m in enumerate(models) if m.info is not None]
         if not usable:
             self.problem.emit("No models found; the starter model comes with `make run`.")
             return
         self.box.setCurrentIndex(usable[0])
-        self._chosen()
+        if first:
+            self._chosen()
 
     def current_model(self) -> Any:
         index = self.box.currentIndex()
@@ -140,12 +155,17 @@ class ModelPicker(QWidget):
         self.engine_label.setText("Loading…")
 
     def show_loaded(self, info: ModelInfo, engine: str) -> None:
+        self._loaded_path = info.path
+        shown = self.box.findData(info.path)
+        if shown >= 0:
+            self.box.setCurrentIndex(shown)  # loaded from elsewhere (the welcome page): the list agrees
         self.unload_button.setEnabled(True)
         self.engine_label.setText(ENGINE_NAMES.get(engine, engine))
         self.engine_label.setToolTip(f"This model runs on {ENGINE_NAMES.get(engine, engine)}")
 
     def show_unloaded(self, *_: Any) -> None:
         """Nothing loaded (unloaded, or a load failed)."""
+        self._loaded_path = None
         self.unload_button.setEnabled(False)
         self.engine_label.setText("No model loaded")
         self.engine_label.setToolTip("")

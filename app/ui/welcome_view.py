@@ -6,6 +6,7 @@ Signals, for the window to connect:
 - `prompt_chosen(str)`: an example prompt was clicked; send it as the first message of a new chat.
 - `browse_requested()`: "More models on the Hugging Face Hub…" was clicked; open the Hub browser.
 - `model_downloaded(str)`: a recommended model finished downloading; the folder it is in (refresh the models).
+- `use_requested(str, str)`: "Use this model" was clicked on a downloaded one; its path and name (load it).
 - `recommendations_shown(int)`: the recommendations for this computer are listed (how many).
 
 The window calls `set_model(name)` whenever the loaded model changes (None: none is loaded).
@@ -65,6 +66,7 @@ class WelcomeView(QScrollArea):
     prompt_chosen = Signal(str)
     browse_requested = Signal()
     model_downloaded = Signal(str)
+    use_requested = Signal(str, str)  # a downloaded recommendation's path and name: load it
     recommendations_shown = Signal(int)
 
     def __init__(
@@ -259,10 +261,21 @@ class WelcomeView(QScrollArea):
             return  # the Hub could not be asked for the files: _download_failed said why
         if job.state == JobState.DONE:
             self._following = None
-            self.download_button(following.name).setText("Downloaded")
+            model = job.destination / following.variant.file if following.variant.file else job.destination
+            self._offer_to_use(following, str(model))
             self.model_downloaded.emit(str(job.destination))
         elif job.state == JobState.FAILED and job.error == str(offline_error()):
             self.offline_badge.show()
+
+    def _offer_to_use(self, suggestion: Suggestion, path: str) -> None:
+        """The row's button now loads the downloaded model: the second click of "get a better model"."""
+        button = self.download_button(suggestion.name)
+        button.clicked.disconnect()
+        button.setText("Use this model")
+        button.setAccessibleName(f"Use {suggestion.name}")
+        button.setAccessibleDescription(f"Load {suggestion.name}, downloaded to this computer, for the next chats")
+        button.setToolTip(button.accessibleDescription())
+        button.clicked.connect(lambda _checked=False: self.use_requested.emit(path, suggestion.name))
 
     def _enable_downloads(self, enabled: bool) -> None:
         for _suggestion, button in self._rows:

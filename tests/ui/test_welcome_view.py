@@ -78,8 +78,12 @@ def test_one_click_downloads_a_recommended_model_with_progress(qtbot, hub: FakeH
     folder = Path(downloaded.args[0])
     assert (folder / STARTER_FILE).stat().st_size == 98_362_432
     assert view.downloads.isVisible() and fractions and fractions[-1] == 1000
-    assert view.download_button("SmolLM2 again").text() == "Downloaded"
     assert not view.offline_badge.isVisible()
+    use = view.download_button("SmolLM2 again")  # the second click: use it
+    assert use.text() == "Use this model" and use.accessibleName() == "Use SmolLM2 again"
+    with qtbot.waitSignal(view.use_requested) as used:
+        qtbot.mouseClick(use, Qt.MouseButton.LeftButton)
+    assert used.args == [str(folder / STARTER_FILE), "SmolLM2 again"]
     view.queue.wait_all(30)
 
 
@@ -104,3 +108,18 @@ def test_the_browser_opens_on_the_recommendations_without_the_network(qtbot, hub
     assert browser.results.rowCount() == len(found) > SHOWN
     assert browser.status.text().startswith("Recommended for this computer")
     assert hub.requests == []
+
+
+def test_a_better_model_in_two_clicks_from_the_window(qtbot, window, hub: FakeHub, starter_recommended) -> None:  # noqa: ANN001, F811
+    page = window.welcome
+    qtbot.waitUntil(lambda: bool(page.suggestions), timeout=WAIT_MS)
+    page._recommendations = starter_recommended  # the stand-in Hub has the starter's repository only
+    page.show_recommendations(SMALL)
+    with qtbot.waitSignal(page.model_downloaded, timeout=WAIT_MS):
+        qtbot.mouseClick(page.download_button("SmolLM2 again"), Qt.MouseButton.LeftButton)  # one
+    with qtbot.waitSignal(window.session.loaded, timeout=WAIT_MS):
+        qtbot.mouseClick(page.download_button("SmolLM2 again"), Qt.MouseButton.LeftButton)  # two
+    assert window.session.name == "SmolLM2 again"
+    assert window.status_line.text() == "SmolLM2 again loaded · llama.cpp"
+    assert "SmolLM2 again" in page.model_line.text()
+    page.queue.wait_all(30)
