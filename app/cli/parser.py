@@ -32,6 +32,7 @@ COMMANDS = (
     Command("import", "conversations", "import conversations from a JSON export"),
     Command("conversations", "conversations", "list or search conversations"),
     Command("templates", "templates", "chat templates: your library and per-model overrides"),
+    Command("serve", "serve", "serve the local models over the OpenAI and Anthropic APIs"),
 )
 
 
