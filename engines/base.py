@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "cancelled", "error"]
-EngineName = Literal["mlx", "llamacpp"]
+EngineName = Literal["mlx", "llamacpp", "remote"]
 
 
 # Bounds on what a request may ask for; the engines' own limits (vocabulary, context) apply within them.
@@ -147,7 +147,7 @@ class ModelInfo:
 
     path: str
     engine: EngineName
-    format: Literal["gguf", "mlx"]
+    format: Literal["gguf", "mlx", "remote"]
     name: str
     architecture: str | None = None
     parameter_count: int | None = None
@@ -264,6 +264,12 @@ class NotLoadedError(EngineError):
     code = "not_loaded"
 
 
+class RemoteError(EngineError):
+    """A remote endpoint could not be used: unreachable, refused the key, no such model, rate limited, too slow."""
+
+    code = "remote_error"
+
+
 class TemplateError(EngineError):
     """The chat template failed: a syntax error, a raise_exception(), an unsafe operation or a budget."""
 
@@ -272,7 +278,15 @@ class TemplateError(EngineError):
 
 ERROR_CLASSES: dict[str, type[EngineError]] = {
     cls.code: cls
-    for cls in (EngineError, ModelFileError, InvalidRequestError, EngineCrashedError, NotLoadedError, TemplateError)
+    for cls in (
+        EngineError,
+        ModelFileError,
+        InvalidRequestError,
+        EngineCrashedError,
+        NotLoadedError,
+        TemplateError,
+        RemoteError,
+    )
 }
 # Failures the person caused and can fix (a bad file, a hostile template, an impossible setting):
 # commands exit with 2 for these, and 1 for Parlour's own.

@@ -66,6 +66,10 @@ _OUT_OF_MEMORY = "The engine ran out of memory; try a smaller model or a shorter
 
 
 def create_engine(kind: str) -> Engine:
+    if kind == "remote":
+        from engines.remote import RemoteEngine
+
+        return RemoteEngine()
     if kind == "mlx":
         from engines.mlx_engine import MlxEngine
 
@@ -81,6 +85,8 @@ def choose_engine(model_engine: str, requested: str) -> str:
         return model_engine
     if requested == model_engine:
         return requested
+    if model_engine == "remote" or requested == "remote":
+        raise InvalidRequestError("A remote model runs on its own server; choose it with the engine left on auto.")
     if requested == "mlx":
         raise InvalidRequestError(
             "The MLX engine runs MLX model folders, not GGUF files; use the llama.cpp engine for this model."

@@ -24,6 +24,7 @@ from engines.gguf_header import (
     brief,
     read_gguf_header,
 )
+from engines.remote_target import is_remote_ref, parse_ref
 
 # Bounds on what a model folder's small files may be: generous for real models, tiny next to memory.
 CONFIG_LIMIT = 4 * MIB
@@ -62,6 +63,9 @@ def human_size(num_bytes: float) -> str:
 
 def inspect_model(path: str | Path) -> ModelInfo:
     """Describe the model at `path` or raise ModelFileError with one plain sentence."""
+    if is_remote_ref(path):  # a model elsewhere: nothing on disk to read
+        assert isinstance(path, str)
+        return ModelInfo(path=path, engine="remote", format="remote", name=parse_ref(path).label)
     path = Path(path).expanduser()
     try:
         mode = path.stat().st_mode

@@ -1,0 +1,151 @@
+"""The remote engine through the engine host, against real OpenAI-compatible servers started here:
+llama-cpp-python's own server on the starter model (with an API key), and `parlour serve`; and the
+ways a remote endpoint fails, each one sentence."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx2 as httpx
+import keyring
+import pytest
+
+from engines.base import Delta, Finished, GenerationParams, RemoteError
+from engines.host_client import EngineClient
+from engines.remote_target import KEYRING_SERVICE, RemoteTarget
+from tests.server.conftest import free_port, start_server  # noqa: F401, F811 - `parlour serve` for one test
+
+KEY = "remote-test-key"
+GREEDY = GenerationParams(temperature=0.0, top_p=1.0, max_tokens=24, repeat_penalty=1.0)
+FRANCE = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]
+
+
+@pytest.fixture
+def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A keyring in a file, shared with the engine host (a child process)."""
+    from tests.support.file_keyring import FileKeyring
+
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.file_keyring.FileKeyring")
+    monkeypatch.setenv("PARLOUR_TEST_KEYRING", str(tmp_path / "keyring.json"))
+    original = keyring.get_keyring()
+    keyring.set_keyring(FileKeyring())
+    yield
+    keyring.set_keyring(original)
+
+
+@pytest.fixture(scope="module")
+def llama_server(starter_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    port = free_port()
+    log = tmp_path_factory.mktemp("llama-server") / "log.txt"
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(starter_gguf), "--host", "127.0.0.1"]
+    command += ["--port", str(port), "--api_key", KEY, "--n_ctx", "2048"]
+    # Its log goes to a file: llama.cpp writes a lot while loading, and a full pipe would stop it.
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    url = f"http://127.0.0.1:{port}/v1"
+    deadline = time.monotonic() + 120
+    while True:
+        assert process.poll() is None, log.read_text()[-2000:]
+        try:
+            if httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200:
+                break
+        except httpx.TransportError:
+            pass
+        assert time.monotonic() < deadline, "llama-cpp-python's server did not start"
+        time.sleep(0.3)
+    yield url
+    process.terminate()
+    process.wait(30)
+
+
+def served_model(url: str) -> str:
+    return httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"}).json()["data"][0]["id"]
+
+
+def test_a_reply_from_llama_cpp_pythons_server(test_keyring, llama_server: str) -> None:  # noqa: ANN001
+    keyring.set_password(KEYRING_SERVICE, "box", KEY)
+    target = RemoteTarget("box", llama_server, served_model(llama_server))
+    with EngineClient() as client:
+        info = client.load(target.ref())
+        assert info.engine == "remote" and info.name == f"{target.model} on box"
+        events = list(client.generate(FRANCE, GREEDY))
+    text = "".join(e.text for e in events if isinstance(e, Delta))
+    finished = events[-1]
+    assert isinstance(finished, Finished) and finished.finish_reason in ("stop", "length"), finished.error
+    assert "Paris" in text
+    assert "leaves this computer" in (events[0].notice or "")  # the reply is marked as leaving the machine
+    stats = finished.stats
+    # This server sends no usage in a stream: the tokens are counted here, one a chunk as it sends them.
+    assert stats.generated_tokens > 0 and stats.ttft_ms > 0 and stats.generation_tps > 0
+    # The same request straight to the server gives the same greedy text.
+    direct = httpx.post(
+        f"{llama_server}/chat/completions",
+        json={"model": target.model, "messages": FRANCE, "max_tokens": 24, "temperature": 0.0, "top_p": 1.0},
+        headers={"Authorization": f"Bearer {KEY}"},
+        timeout=120,
+    ).json()
+    assert direct["choices"][0]["message"]["content"] == text
+
+
+def test_stop_closes_the_stream(test_keyring, llama_server: str) -> None:  # noqa: ANN001
+    keyring.set_password(KEYRING_SERVICE, "box", KEY)
+    target = RemoteTarget("box", llama_server, served_model(llama_server))
+    with EngineClient() as client:
+        client.load(target.ref())
+        reply = client.generate([{"role": "user", "content": "Write a long story."}], GenerationParams(max_tokens=500))
+        for event in reply:
+            if isinstance(event, Delta):
+                reply.cancel()
+            if isinstance(event, Finished):
+                break
+    assert event.finish_reason == "cancelled" and event.stats.generated_tokens < 500
+
+
+def test_a_wrong_key_and_a_missing_model_are_sentences(test_keyring, llama_server: str) -> None:  # noqa: ANN001
+    keyring.set_password(KEYRING_SERVICE, "box", "wrong")
+    with EngineClient() as client:
+        with pytest.raises(RemoteError, match="box refused the API key"):
+            client.load(RemoteTarget("box", llama_server, served_model(llama_server)).ref())
+        keyring.set_password(KEYRING_SERVICE, "box", KEY)
+        with pytest.raises(RemoteError, match="box has no model called 'nope'"):
+            client.load(RemoteTarget("box", llama_server, "nope").ref())
+
+
+def test_nothing_answering_is_a_sentence(test_keyring) -> None:  # noqa: ANN001
+    with EngineClient() as client, pytest.raises(RemoteError, match="Parlour cannot reach gone at"):
+        client.load(RemoteTarget("gone", f"http://127.0.0.1:{free_port()}/v1", "m").ref())
+
+
+def test_a_server_that_never_answers_is_a_sentence(test_keyring) -> None:  # noqa: ANN001
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(8)  # accepts connections; nobody ever answers
+    try:
+        target = RemoteTarget("silent", f"http://127.0.0.1:{silent.getsockname()[1]}/v1", "m")
+        with EngineClient() as client, pytest.raises(RemoteError, match="silent did not answer within 10 s"):
+            client.load(target.ref())
+    finally:
+        silent.close()
+
+
+def test_parlour_serve_is_a_remote_too(test_keyring, start_server) -> None:  # noqa: ANN001, F811
+    from tests.server.conftest import GGUF_ID, TOKEN
+
+    server = start_server()
+    keyring.set_password(KEYRING_SERVICE, "other parlour", TOKEN)
+    with EngineClient() as client:
+        client.load(RemoteTarget("other parlour", server.url, GGUF_ID).ref())
+        text, finished = client.generate(FRANCE, GREEDY).text()
+    assert "Paris" in text and finished.stats.generated_tokens > 0
+    assert finished.stats.prompt_tokens > 10  # usage from the server, which sends it
+
+
+def test_a_damaged_reference_is_a_sentence() -> None:
+    with EngineClient() as client, pytest.raises(Exception, match="remote model reference is damaged"):
+        client.load("remote:{not json")
+    assert os.environ.get("PARLOUR_TEST_KEYRING") is None  # no test keyring leaked out of its fixture
