@@ -41,6 +41,14 @@ READ_TIMEOUT_S = 120.0  # the longest silence a stream may keep before it counts
 MAX_LINE = 1 << 20  # one server-sent event line; a larger one is a broken server
 
 
+def list_models(target: RemoteTarget, key: str | None) -> list[str]:
+    """The model ids the endpoint serves, from its /models; RemoteError with a sentence when it cannot say."""
+    listed = RemoteEngine._request(target, key, "GET", "/models", None, CONNECT_TIMEOUT_S)
+    with listed:
+        body = _json(listed.read(MAX_LINE), target)
+    return [str(m.get("id")) for m in body.get("data", []) if isinstance(m, dict)]
+
+
 class RemoteEngine:
     name: EngineName = "remote"
 
@@ -56,10 +64,7 @@ class RemoteEngine:
         target = parse_ref(info.path)
         key = api_key(target.name)
         progress(0.2, f"Asking {target.name} for its models")
-        listed = self._request(target, key, "GET", "/models", None, CONNECT_TIMEOUT_S)
-        with listed:
-            body = _json(listed.read(MAX_LINE), target)
-        ids = [str(m.get("id")) for m in body.get("data", []) if isinstance(m, dict)]
+        ids = list_models(target, key)
         if target.model not in ids:
             raise RemoteError(f"{target.name} has no model called '{target.model}'; it lists {_few(ids)}.")
         self.target, self._key = target, key

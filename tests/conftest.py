@@ -26,6 +26,9 @@ from app.library.starter import starter_model_path  # noqa: E402
 from engines.base import GenerationParams  # noqa: E402
 from engines.host_client import EngineClient  # noqa: E402
 
+# Fixtures shared across folders: `parlour serve` in a process of its own, and llama-cpp-python's server.
+pytest_plugins = ["tests.support.parlour_server", "tests.support.remote_servers"]
+
 FRANCE = "What is the capital of France? Answer in one sentence."
 GREEDY = GenerationParams(temperature=0.0, max_tokens=64, repeat_penalty=1.0)
 

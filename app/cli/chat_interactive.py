@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from app.cli.exit_codes import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK
@@ -62,7 +63,7 @@ class TerminalChat:
 
     def run(self) -> int:
         if self.reader.terminal:
-            model = self.chat.setup.model_label or self.chat.setup.path.name
+            model = self.chat.setup.model_label or Path(self.chat.setup.path).name
             carrying_on = f"Carrying on conversation {self.chat.id} with" if self.chat.id else "Chatting with"
             say(f"{carrying_on} {model}. /help lists commands.")
         while True:

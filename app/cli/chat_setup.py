@@ -25,7 +25,7 @@ SAMPLING_OPTIONS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", 
 
 @dataclass
 class ChatSetup:
-    path: Path  # the model file or folder
+    path: Path | str  # the model file or folder, or a remote model's load reference (a str)
     model_label: str  # how a stored conversation names the model: a name or path `--model` takes again
     engine: str  # "auto", "mlx" or "llamacpp", as asked for
     context_length: int | None
@@ -83,7 +83,7 @@ def prepare_chat(
     choose_engine(info.engine, args.engine)
     check_context_length(args.context_length, info.context_length)
     template = read_checked_template(args.template)
-    if template is None:
+    if template is None and isinstance(path, Path):  # a remote model's server applies its own template
         template = override_for(path, store)
     system = args.system if args.system is not None else (conversation.system_prompt if conversation else "")
     return ChatSetup(
@@ -113,7 +113,7 @@ def _usable(stored: dict[str, Any] | None) -> dict[str, Any] | None:
     return stored
 
 
-def _chosen_model(ref: str | None, conversation: Conversation | None) -> tuple[Path, str]:
+def _chosen_model(ref: str | None, conversation: Conversation | None) -> tuple[Path | str, str]:
     """The model to run and its label: --model, else the stored conversation's, else the default."""
     from engines.base import ModelFileError
 
@@ -125,11 +125,15 @@ def _chosen_model(ref: str | None, conversation: Conversation | None) -> tuple[P
     return locate_model(ref)
 
 
-def locate_model(ref: str | None) -> tuple[Path, str]:
+def locate_model(ref: str | None) -> tuple[Path | str, str]:
     """The path of a model named by `ref` (None: the default model), and the label to store for it:
-    its listed name, or its absolute path when `ref` is a path."""
+    its listed name, or its absolute path when `ref` is a path. `remote:NAME/MODEL` names a model on
+    an added endpoint: its load reference, labelled as typed."""
     from app.library.catalog import absolute_path, default_model, resolve_model
+    from app.library.remotes import USER_PREFIX, resolve_remote
 
+    if ref is not None and ref.startswith(USER_PREFIX):
+        return resolve_remote(ref).path, ref
     if ref is None:
         model = default_model()
         if model is None:

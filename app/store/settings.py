@@ -44,6 +44,7 @@ class Setting(StrEnum):
     WINDOW_PARAMS_VISIBLE = "window.params_visible"  # whether the parameters panel is shown
     WINDOW_SIDEBAR_VISIBLE = "window.sidebar_visible"  # whether the conversation list is shown
     CHAT_TEXT_SIZE = "chat.text_size"  # the chat's text size in points, as zoomed; 0 is the system's
+    REMOTE_ENDPOINTS = "remote.endpoints"  # JSON: [{"name", "base_url", "models"}]; keys are in the keyring
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ SPECS: dict[Setting, SettingSpec] = {
     Setting.WINDOW_PARAMS_VISIBLE: SettingSpec(bool, False),  # collapsed until the person opens it
     Setting.WINDOW_SIDEBAR_VISIBLE: SettingSpec(bool, True),
     Setting.CHAT_TEXT_SIZE: SettingSpec(float, 0.0),
+    Setting.REMOTE_ENDPOINTS: SettingSpec(str, "[]"),
 }
 
 

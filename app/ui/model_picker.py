@@ -24,14 +24,18 @@ ENGINE_CHOICES = [
 
 
 def _list_models() -> list[Any]:
+    """The local models, then the models of the remote endpoints the person added (as listed when added)."""
     from app.library.catalog import list_local_models
+    from app.library.remotes import remote_models
 
-    return list_local_models()
+    return [*list_local_models(), *remote_models()]
 
 
 def describe(model: Any) -> str:
     if model.info is None:
         return f"{model.name} (unusable)"
+    if model.info.engine == "remote":
+        return f"{model.name} · remote: leaves this computer"
     engine = ENGINE_NAMES.get(model.info.engine, model.info.engine)
     quant = f" {model.info.quantization}" if model.info.quantization else ""
     return f"{model.name} · {engine}{quant} · {human_size(model.info.file_size)}"

@@ -28,7 +28,7 @@ from engines.protocol import Event, Failure, Loaded, Pong, Progress, Tokens
 
 log = logging.getLogger(__name__)
 MEMORY_POLL_MS = 5000
-ENGINE_NAMES = {"llamacpp": "llama.cpp", "mlx": "MLX"}
+ENGINE_NAMES = {"llamacpp": "llama.cpp", "mlx": "MLX", "remote": "Remote · leaves this computer"}
 
 
 class ModelSession(QObject):
@@ -151,6 +151,10 @@ class ModelSession(QObject):
     # --- the chat template ----------------------------------------------------------------------------
 
     def _stored_override(self, path: str) -> str | None:
+        from engines.remote_target import is_remote_ref
+
+        if is_remote_ref(path):
+            return None  # a remote model's server applies its own template
         try:
             return override_for(Path(path), self.store)
         except StoreError:

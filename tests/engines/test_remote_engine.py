@@ -6,11 +6,6 @@ from __future__ import annotations
 
 import os
 import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx2 as httpx
 import keyring
@@ -19,52 +14,11 @@ import pytest
 from engines.base import Delta, Finished, GenerationParams, RemoteError
 from engines.host_client import EngineClient
 from engines.remote_target import KEYRING_SERVICE, RemoteTarget
-from tests.server.conftest import free_port, start_server  # noqa: F401, F811 - `parlour serve` for one test
+from tests.support.parlour_server import free_port
+from tests.support.remote_servers import KEY, served_model
 
-KEY = "remote-test-key"
 GREEDY = GenerationParams(temperature=0.0, top_p=1.0, max_tokens=24, repeat_penalty=1.0)
 FRANCE = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]
-
-
-@pytest.fixture
-def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """A keyring in a file, shared with the engine host (a child process)."""
-    from tests.support.file_keyring import FileKeyring
-
-    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "tests.support.file_keyring.FileKeyring")
-    monkeypatch.setenv("PARLOUR_TEST_KEYRING", str(tmp_path / "keyring.json"))
-    original = keyring.get_keyring()
-    keyring.set_keyring(FileKeyring())
-    yield
-    keyring.set_keyring(original)
-
-
-@pytest.fixture(scope="module")
-def llama_server(starter_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
-    log = tmp_path_factory.mktemp("llama-server") / "log.txt"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(starter_gguf), "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--api_key", KEY, "--n_ctx", "2048"]
-    # Its log goes to a file: llama.cpp writes a lot while loading, and a full pipe would stop it.
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("w"))
-    url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, log.read_text()[-2000:]
-        try:
-            if httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "llama-cpp-python's server did not start"
-        time.sleep(0.3)
-    yield url
-    process.terminate()
-    process.wait(30)
-
-
-def served_model(url: str) -> str:
-    return httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"}).json()["data"][0]["id"]
 
 
 def test_a_reply_from_llama_cpp_pythons_server(test_keyring, llama_server: str) -> None:  # noqa: ANN001
@@ -133,8 +87,8 @@ def test_a_server_that_never_answers_is_a_sentence(test_keyring) -> None:  # noq
         silent.close()
 
 
-def test_parlour_serve_is_a_remote_too(test_keyring, start_server) -> None:  # noqa: ANN001, F811
-    from tests.server.conftest import GGUF_ID, TOKEN
+def test_parlour_serve_is_a_remote_too(test_keyring, start_server) -> None:  # noqa: ANN001
+    from tests.support.parlour_server import GGUF_ID, TOKEN
 
     server = start_server()
     keyring.set_password(KEYRING_SERVICE, "other parlour", TOKEN)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import anthropic
 import pytest
 
-from tests.server.conftest import GGUF_ID, TOKEN, Server
+from tests.support.parlour_server import GGUF_ID, TOKEN, Server
 
 GREEDY = {"temperature": 0}  # this client version no longer takes temperature as an argument
 FRANCE = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]

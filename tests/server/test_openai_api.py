@@ -5,7 +5,7 @@ from __future__ import annotations
 import openai
 import pytest
 
-from tests.server.conftest import GGUF_ID, MLX_ID, TOKEN, Server
+from tests.support.parlour_server import GGUF_ID, MLX_ID, TOKEN, Server
 
 GREEDY = {"temperature": 0.0, "max_tokens": 24}
 FRANCE = [{"role": "user", "content": "What is the capital of France? Answer in one sentence."}]

@@ -9,7 +9,7 @@ import time
 import httpx2 as httpx
 import openai
 
-from tests.server.conftest import GGUF_ID, TOKEN, Server
+from tests.support.parlour_server import GGUF_ID, TOKEN, Server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 LONG = [{"role": "user", "content": "Write a very long story about a river, with many chapters."}]

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from app.server.security import MAX_BODY_BYTES, allowed_hosts, token_matches
-from tests.server.conftest import GGUF_ID, TOKEN, Server
+from tests.support.parlour_server import GGUF_ID, TOKEN, Server
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
