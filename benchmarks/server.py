@@ -9,7 +9,9 @@
 - 8 concurrent clients x 64 tokens: all_completed, aggregate_tps (all tokens / wall time),
   p95_ttft_ms, max_wait_ms (the longest any client waited for its first token) and starved (clients
   that got nothing).
-- remote_ratio needs the remote engine, which is not built yet: reported as null.
+- remote_ratio: a chat through Parlour's remote engine to llama-cpp-python's own server (started here on
+  the starter model) against that server called directly with the openai client; tokens/s as the
+  client sees them, alternating, median of --runs (target >= 0.95).
 Prints one JSON object.
 """
 
@@ -131,6 +133,68 @@ def concurrent(client_factory: Any, clients: int, tokens: int) -> dict[str, Any]
     }
 
 
+def remote(runs: int, tokens: int) -> dict[str, Any]:
+    """Parlour's remote engine against the same llama-cpp-python server called directly."""
+    import httpx2 as httpx
+    import openai
+
+    from app.library.starter import starter_model_path
+    from engines.host_client import EngineClient
+    from engines.remote_target import RemoteTarget
+
+    port = free_port()
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(starter_model_path()), "--port", str(port)]
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/v1"
+    try:
+        deadline = time.monotonic() + 180
+        while True:
+            try:
+                if httpx.get(f"{url}/models").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise SystemExit("llama-cpp-python's server did not start")
+            time.sleep(0.3)
+        model = httpx.get(f"{url}/models").json()["data"][0]["id"]
+        straight = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
+        engine = EngineClient()
+        engine.load(RemoteTarget("bench", url, model).ref())
+
+        def directly(count: int) -> float:
+            first = last = None
+            pieces = 0
+            stream = straight.chat.completions.create(
+                model=model, messages=PROMPT, max_tokens=count, temperature=0, top_p=1.0, stream=True
+            )
+            for chunk in stream:
+                if chunk.choices and chunk.choices[0].delta.content:
+                    last = time.perf_counter()
+                    first = first or last
+                    pieces += 1  # this server sends one token a chunk
+            return (pieces - 1) / (last - first) if first and last and last > first else 0.0
+
+        def through_parlour(count: int) -> float:
+            _ttft, tps, _n = direct(engine, count)
+            return tps
+
+        directly(8)
+        through_parlour(8)
+        pairs = [(through_parlour(tokens), directly(tokens)) for _ in range(runs)]
+        engine.close()
+    finally:
+        server.terminate()
+        server.wait(30)
+    remote_tps = statistics.median(p[0] for p in pairs)
+    server_direct_tps = statistics.median(p[1] for p in pairs)
+    return {
+        "remote_tps": round(remote_tps, 1),
+        "remote_direct_tps": round(server_direct_tps, 1),
+        "remote_ratio": round(remote_tps / server_direct_tps, 3),
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=5)
@@ -169,8 +233,7 @@ def main() -> None:
             "ttft_ms_server": round(statistics.median(r[0] for r in through) * 1000, 1),
             "ttft_ms_direct": round(statistics.median(r[0] for r in straight) * 1000, 1),
             "concurrent": concurrent(client, 8, 64),
-            "remote_ratio": None,
-            "remote_note": "remote engines are not built yet",
+            **remote(args.runs, args.tokens),
         }
     finally:
         server.terminate()

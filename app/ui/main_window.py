@@ -245,6 +245,27 @@ class MainWindow(QMainWindow):
 
         self._show_window("library", make, (900, 600))
 
+    def show_server(self) -> None:
+        """The API server's switch; it keeps serving while its dialog is closed, until the window closes."""
+        from app.ui.server_dialog import ServerDialog
+
+        def make() -> QWidget:
+            session = self.session
+            dialog = ServerDialog(
+                session.bridge.client,
+                lambda: session.info.path if session.info is not None else None,
+                lambda: session.name,
+                self,
+            )
+            dialog.serving_changed.connect(
+                lambda url: self.status_line.show_message(
+                    f"Serving the API at {url}." if url else "API server stopped."
+                )
+            )
+            return dialog
+
+        self._show_window("server", make, (620, 420))
+
     def show_shortcuts(self) -> None:
         from app.ui.shortcuts_dialog import ShortcutsDialog
 
@@ -279,6 +300,9 @@ class MainWindow(QMainWindow):
         self.activateWindow()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        server = self.tool_windows.get("server")
+        if server is not None:
+            server.stop()  # type: ignore[attr-defined]
         for window in list(self.tool_windows.values()):
             window.close()
         self.conversations.commit_delete()

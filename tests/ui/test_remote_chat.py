@@ -12,7 +12,9 @@ from tests.support.remote_servers import KEY, served_model
 from tests.ui.conftest import LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS
 
 
-def test_a_remote_model_chats_in_the_window(qtbot, test_keyring, llama_server: str, window: MainWindow) -> None:  # noqa: ANN001
+def test_a_remote_model_chats_in_the_window(
+    qtbot, test_keyring, llama_server: str, window: MainWindow, starter_gguf
+) -> None:  # noqa: ANN001
     # The keyring comes first: the window starts its engine host, which reads the key, with that environment.
     endpoint = remotes.add_endpoint("box", llama_server, KEY)
     model = remotes.model_of(endpoint, served_model(llama_server))
@@ -33,6 +35,19 @@ def test_a_remote_model_chats_in_the_window(qtbot, test_keyring, llama_server: s
         assert "Paris" in reply.content
         stored = branches.load_thread(window.store, window.chat.conversation_id).messages
         assert stored[-1].content == reply.content and stored[-1].model == model.name
+        # Back to the local model for the next turn: the same conversation, its history along.
+        local = window.picker.box.findData(str(starter_gguf))
+        with qtbot.waitSignal(window.session.loaded, timeout=LOAD_TIMEOUT_MS):
+            window.picker.box.setCurrentIndex(local)
+            window.picker.box.activated.emit(local)
+        window.composer.input.setPlainText("And of Italy?")
+        with qtbot.waitSignal(window.chat.reply_finished, timeout=REPLY_TIMEOUT_MS):
+            window.composer.submit()
+        sent = window.chat.engine_messages()
+        assert [m["role"] for m in sent] == ["user", "assistant", "user", "assistant"]
+        assert sent[1]["content"] == reply.content  # the remote model's reply went to the local one
+        stored = branches.load_thread(window.store, window.chat.conversation_id).messages
+        assert [m.model for m in stored if m.role == "assistant"] == [model.name, window.session.name]
     finally:
         remotes.remove_endpoint("box")
         assert keyring.get_password("parlour-remote", "box") is None
