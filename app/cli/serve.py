@@ -27,7 +27,10 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     parser.add_argument(
         "--idle-minutes", type=float, default=10.0, help="unload a model after this long without requests"
     )
-    parser.add_argument("--queue", type=int, default=16, help="requests that may wait their turn (default 16)")
+    parser.add_argument("--queue", type=int, default=16, help="requests that may wait for each model (default 16)")
+    parser.add_argument(
+        "--memory", type=float, help="GB the loaded models may use together (default: what is available at start)"
+    )
     parser.add_argument(
         "--allow-origin", action="append", default=[], help="a web page origin allowed to call the server (CORS)"
     )
@@ -39,20 +42,21 @@ def cmd_serve(args: argparse.Namespace) -> int:
         return fail("--port must be from 1 to 65535.", EXIT_BAD_INPUT)
     if args.idle_minutes <= 0 or args.queue < 1:
         return fail("--idle-minutes must be above 0 and --queue at least 1.", EXIT_BAD_INPUT)
+    if args.memory is not None and args.memory <= 0:
+        return fail("--memory must be above 0 (GB).", EXIT_BAD_INPUT)
     import uvicorn
 
     from app.server.app import build_app
     from app.server.errors import ApiError
     from app.server.registry import ModelRegistry
     from app.server.security import Access, allowed_hosts, server_token
-    from engines.host_client import EngineClient
 
-    registry = ModelRegistry(EngineClient(), idle_seconds=args.idle_minutes * 60, max_waiting=args.queue)
+    budget = int(args.memory * 1e9) if args.memory is not None else None
+    registry = ModelRegistry(idle_seconds=args.idle_minutes * 60, max_waiting=args.queue, memory_budget=budget)
     if args.model is not None:
         try:
             asyncio.run(registry.preload(registry.find(args.model)))
         except ApiError as err:  # no such model: the person's to fix
-            registry.client.close()
             return fail(err.message, EXIT_BAD_INPUT)
     token = server_token()
     access = Access(token.value, allowed_hosts(args.host), tuple(args.allow_origin))

@@ -59,7 +59,7 @@ async def messages_endpoint(request: Request) -> Response:
     messages, params = anthropic_messages(body), sampling(body)
     message_id = f"msg_{uuid.uuid4().hex[:24]}"
     if body.get("stream"):
-        registry.check_room()
+        registry.check_room(model)
         return EventSourceResponse(stream(registry, model, messages, params, message_id))
     async with registry.turn(model) as client:
         text, finished = await whole_reply(client, messages, params)

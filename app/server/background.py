@@ -32,14 +32,14 @@ class SharedRegistry(ModelRegistry):
         idle_seconds: float = 600.0,
         max_waiting: int = 16,
     ) -> None:
-        super().__init__(EngineClient(), idle_seconds, max_waiting)
+        super().__init__(idle_seconds, max_waiting)
         self.window_client = window_client
         self.window_model = window_model  # the path the window has loaded now, or None
 
     @contextlib.asynccontextmanager
     async def turn(self, model: ServedModel) -> AsyncIterator[EngineClient]:
         if self.window_model() == model.path:
-            self.check_room()
+            self.check_room(model)
             yield self.window_client  # the window's host answers; it takes its requests in order
             return
         async with super().turn(model) as client:

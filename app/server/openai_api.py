@@ -42,7 +42,6 @@ def failed(finished: Finished) -> ApiError:
 
 async def list_models(request: Request) -> Response:
     registry: ModelRegistry = request.app.state.registry
-    loaded = registry.loaded.path if registry.loaded is not None else None
     data = [
         # "state", as LM Studio's API says it: whether the model is in memory now or loads on first use.
         {
@@ -51,7 +50,7 @@ async def list_models(request: Request) -> Response:
             "created": m.created,
             "owned_by": "parlour",
             "engine": m.engine,
-            "state": "loaded" if m.path == loaded else "not-loaded",
+            "state": "loaded" if registry.is_loaded(m.path) else "not-loaded",
         }
         for m in registry.models()
     ]
@@ -69,7 +68,7 @@ async def chat_completions(request: Request) -> Response:
     if body.get("stream"):
         options = body.get("stream_options") or {}
         with_usage = isinstance(options, dict) and bool(options.get("include_usage"))
-        registry.check_room()
+        registry.check_room(model)
         return EventSourceResponse(answer.chat_chunks(registry, messages, params, variables, with_usage))
     async with registry.turn(model) as client:
         text, finished = await whole_reply(client, messages, params, variables)
@@ -93,7 +92,7 @@ async def completions(request: Request) -> Response:
     params = sampling(body, default_max=16)
     answer = Answer("cmpl", "text_completion", model)
     if body.get("stream"):
-        registry.check_room()
+        registry.check_room(model)
         return EventSourceResponse(answer.text_chunks(registry, messages, params))
     async with registry.turn(model) as client:
         text, finished = await whole_reply(client, messages, params, template=RAW_PROMPT_TEMPLATE)

@@ -9,6 +9,7 @@ def test_bad_arguments_are_one_sentence_and_exit_2(parlour_cmd: list[str]) -> No
     cases = {
         ("--port", "0"): "--port must be from 1 to 65535.",
         ("--queue", "0"): "--idle-minutes must be above 0 and --queue at least 1.",
+        ("--memory", "0"): "--memory must be above 0 (GB).",
         ("--model", "no-such-model-here"): "There is no local model called 'no-such-model-here'",
     }
     for args, sentence in cases.items():

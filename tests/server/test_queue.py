@@ -8,6 +8,7 @@ import time
 
 import httpx2 as httpx
 import openai
+import pytest
 
 from tests.support.parlour_server import GGUF_ID, TOKEN, Server
 
@@ -56,7 +57,7 @@ def test_an_idle_model_is_unloaded(start_server) -> None:  # noqa: ANN001
     assert server.models()[GGUF_ID]["state"] == "not-loaded"
     client.chat.completions.create(model=GGUF_ID, messages=LONG, max_tokens=2, temperature=0)
     wait_for(lambda: server.models()[GGUF_ID]["state"] == "not-loaded", "the idle model to be unloaded")
-    assert "unloading SmolLM2 135M Instruct (starter) after" in server.log()
+    assert "unloading SmolLM2 135M Instruct (starter) after" in server.log() and "s idle" in server.log()
     again = client.chat.completions.create(model=GGUF_ID, messages=LONG, max_tokens=2, temperature=0)
     assert again.choices[0].message.content is not None  # loaded again on demand
 
@@ -64,3 +65,18 @@ def test_an_idle_model_is_unloaded(start_server) -> None:  # noqa: ANN001
 def test_a_model_named_at_start_is_loaded_before_the_first_request(start_server) -> None:  # noqa: ANN001
     server: Server = start_server("--model", GGUF_ID)
     assert server.models()[GGUF_ID]["state"] == "loaded"
+
+
+@pytest.mark.mlx
+def test_models_that_do_not_fit_together_take_turns(start_server) -> None:  # noqa: ANN001
+    from tests.support.parlour_server import MLX_ID
+
+    # The fit estimate puts the starter near 0.5 GB and its MLX copy near 1.1 GB: 1.2 GB holds one at a time.
+    server: Server = start_server("--memory", "1.2")
+    client = openai.OpenAI(base_url=server.url, api_key=TOKEN, max_retries=0, timeout=120)
+    hello = [{"role": "user", "content": "Hi"}]
+    client.chat.completions.create(model=GGUF_ID, messages=hello, max_tokens=2, temperature=0)
+    client.chat.completions.create(model=MLX_ID, messages=hello, max_tokens=2, temperature=0)
+    states = server.models()
+    assert states[MLX_ID]["state"] == "loaded" and states[GGUF_ID]["state"] == "not-loaded"
+    assert "unloading SmolLM2 135M Instruct (starter) to make room" in server.log()

@@ -30,7 +30,7 @@ def test_the_switch_serves_the_windows_model_from_its_own_engine_host(
         model=window.session.name, messages=[{"role": "user", "content": "Hi"}], max_tokens=8, temperature=0
     )
     assert answer.choices[0].message.content
-    assert not dialog.registry.client.is_running()  # no second engine host: the window's own answered
+    assert not any(dialog.registry.is_loaded(m.path) for m in dialog.registry.models())  # the window's host answered
     dialog.switch.setChecked(False)
     assert dialog.status.text() == "Stopped." and window.status_line.text() == "API server stopped."
     with pytest.raises(httpx.TransportError):
