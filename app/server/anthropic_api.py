@@ -62,7 +62,7 @@ async def messages_endpoint(request: Request) -> Response:
         registry.check_room(model)
         return EventSourceResponse(stream(registry, model, messages, params, message_id))
     async with registry.turn(model) as client:
-        text, finished = await whole_reply(client, messages, params)
+        text, finished = await whole_reply(client, messages, params, template=registry.template_for(model))
     if finished.finish_reason == "error":
         raise ApiError(500, finished.error or "The engine failed to write a reply.")
     return JSONResponse(
@@ -92,7 +92,8 @@ async def stream(
         async with registry.turn(model) as client:
             yield event("message_start", {"message": {**start, "stop_reason": None, "usage": empty_usage}})
             yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-            async for reply_event in reply_events(client, messages, params):
+            template = registry.template_for(model)
+            async for reply_event in reply_events(client, messages, params, template=template):
                 if isinstance(reply_event, Delta) and reply_event.text and not reply_event.reasoning:
                     text = {"type": "text_delta", "text": reply_event.text}
                     yield event("content_block_delta", {"index": 0, "delta": text})

@@ -71,7 +71,7 @@ async def chat_completions(request: Request) -> Response:
         registry.check_room(model)
         return EventSourceResponse(answer.chat_chunks(registry, messages, params, variables, with_usage))
     async with registry.turn(model) as client:
-        text, finished = await whole_reply(client, messages, params, variables)
+        text, finished = await whole_reply(client, messages, params, variables, registry.template_for(model))
     if finished.finish_reason == "error":
         raise failed(finished)
     choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason(finished)}
@@ -127,7 +127,8 @@ class Answer:
         try:
             async with registry.turn(self.model) as client:
                 yield self._chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-                async for event in reply_events(client, messages, params, variables):
+                template = registry.template_for(self.model)
+                async for event in reply_events(client, messages, params, variables, template):
                     if isinstance(event, Delta) and event.text:
                         key = "reasoning_content" if event.reasoning else "content"
                         yield self._chunk([{"index": 0, "delta": {key: event.text}, "finish_reason": None}])

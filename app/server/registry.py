@@ -117,6 +117,15 @@ class ModelRegistry:
                 return model
         raise ModelNotFound(f"There is no local model called '{model_id[:200]}'; GET /v1/models lists them.")
 
+    def template_for(self, model: ServedModel) -> str | None:
+        """The person's own chat template for this model, as the window uses it (None: the model's own),
+        so the server and the window make the same prompt for the same chat."""
+        from pathlib import Path
+
+        from app.store.templates import override_for
+
+        return override_for(Path(model.path))
+
     def is_loaded(self, path: str) -> bool:
         slot = self._slots.get(path)
         return slot is not None and slot.client is not None

@@ -94,3 +94,43 @@ def test_bad_fields_are_400_sentences(client: openai.OpenAI) -> None:
         client.chat.completions.create(model=GGUF_ID, messages=FRANCE, max_tokens=10_000_000)
     with pytest.raises(openai.BadRequestError, match="messages must be a non-empty list"):
         client.chat.completions.create(model=GGUF_ID, messages=[], max_tokens=4)
+
+
+TOOLS_TEMPLATE = """{%- if tools %}<|im_start|>system
+You can call these tools:
+{% for tool in tools %}- {{ tool.function.name }}: {{ tool.function.description }}
+{% endfor %}<|im_end|>
+{% endif %}{% for message in messages %}<|im_start|>{{ message.role }}
+{{ message.content }}<|im_end|>
+{% endfor %}<|im_start|>assistant
+"""
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "The weather in a city today, with the temperature in degrees Celsius and the chance of rain",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}},
+    },
+}
+
+
+def test_tools_reach_the_template_and_the_persons_template_is_used(
+    client: openai.OpenAI, server: Server, parlour_cmd: list[str], tmp_path
+) -> None:  # noqa: ANN001
+    import os
+    import subprocess
+
+    def prompt_tokens(**extra: object) -> int:
+        answer = client.chat.completions.create(model=GGUF_ID, messages=FRANCE, max_tokens=1, temperature=0, **extra)
+        return answer.usage.prompt_tokens
+
+    plain = prompt_tokens()
+    assert prompt_tokens(tools=[WEATHER]) == plain  # the starter's own template has no place for tools
+    # The person's template for this model (as `parlour templates use` keeps it) is the server's too.
+    template = tmp_path / "tools.jinja"
+    template.write_text(TOOLS_TEMPLATE)
+    env = {**os.environ, "PARLOUR_HOME": str(server.home)}
+    for args in (["templates", "add", "tools", str(template)], ["templates", "use", GGUF_ID, "--name", "tools"]):
+        done = subprocess.run([*parlour_cmd, *args], env=env, capture_output=True, text=True, timeout=60)
+        assert done.returncode == 0, done.stderr
+    assert prompt_tokens(tools=[WEATHER]) > prompt_tokens() + 15  # the tool's description is in the prompt
