@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from PySide6.QtCore import Signal
-from PySide6.QtGui import QGuiApplication
+from PySide6.QtGui import QFontDatabase, QGuiApplication
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -76,12 +76,16 @@ class ServerDialog(QDialog):
         self.copy_key = describe(QPushButton("Copy"), "Copy the key", "Copy the API key to the clipboard")
         self.curl = describe(QPlainTextEdit(), "Example", "A request to try in a terminal")
         self.curl.setReadOnly(True)
+        self.curl.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.curl.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.curl.setMaximumHeight(self.curl.fontMetrics().lineSpacing() * 6)
+        self._example = ""  # the example with the real key: what Copy example copies
         self.copy_curl = describe(QPushButton("Copy example"), "Copy the example", "Copy the curl example")
         self._layout()
         self.switch.toggled.connect(self._switched)
         self.show_key.clicked.connect(self._toggle_key)
         self.copy_key.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.key.text()))
-        self.copy_curl.clicked.connect(lambda: QGuiApplication.clipboard().setText(self.curl.toPlainText()))
+        self.copy_curl.clicked.connect(lambda: QGuiApplication.clipboard().setText(self._example))
 
     def _layout(self) -> None:
         form = QFormLayout()
@@ -99,6 +103,7 @@ class ServerDialog(QDialog):
         column.addWidget(QLabel("Try it:"))
         column.addWidget(self.curl)
         column.addWidget(self.copy_curl)
+        column.addStretch(1)  # the parts keep together at the top of a taller dialog
 
     def _switched(self, on: bool) -> None:
         if on:
@@ -120,11 +125,14 @@ class ServerDialog(QDialog):
             self.switch.blockSignals(False)
             return
         self.port.setEnabled(False)
-        kept = "kept in the system keyring" if token.kept == "keyring" else "for this run only (no system keyring)"
+        kept = {"keyring": "kept in the system keyring", "environment": "from PARLOUR_SERVER_TOKEN"}.get(
+            token.kept, "for this run only (no system keyring)"
+        )
         self.status.setText(f"Serving at {url}, on this computer only. The key is {kept}.")
         self.address.setText(url)
         self.key.setText(token.value)
-        self.curl.setPlainText(example_curl(url, token.value, self._loaded_name() or "MODEL"))
+        self._example = example_curl(url, token.value, self._loaded_name() or "MODEL")
+        self._show_example()
         self.serving_changed.emit(url)
 
     def stop(self) -> None:
@@ -132,6 +140,7 @@ class ServerDialog(QDialog):
         self.port.setEnabled(True)
         self.status.setText("Stopped.")
         self.address.clear()
+        self._example = ""
         self.curl.clear()
         self.serving_changed.emit("")
 
@@ -139,3 +148,10 @@ class ServerDialog(QDialog):
         hidden = self.key.echoMode() == QLineEdit.EchoMode.Password
         self.key.setEchoMode(QLineEdit.EchoMode.Normal if hidden else QLineEdit.EchoMode.Password)
         self.show_key.setText("Hide" if hidden else "Show")
+        self._show_example()
+
+    def _show_example(self) -> None:
+        """The example as it is copied, with the key hidden while the key field hides it."""
+        hidden = self.key.echoMode() == QLineEdit.EchoMode.Password
+        key = self.key.text()
+        self.curl.setPlainText(self._example.replace(key, "•" * 12) if hidden and key else self._example)

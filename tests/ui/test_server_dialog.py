@@ -24,6 +24,13 @@ def test_the_switch_serves_the_windows_model_from_its_own_engine_host(
     assert dialog.address.text() == url and dialog.key.text() == "window-token"
     assert f"curl {url}/chat/completions" in dialog.curl.toPlainText()
     assert window.session.name in dialog.curl.toPlainText()
+    assert "window-token" not in dialog.curl.toPlainText()  # hidden on screen while the key field hides it
+    dialog.copy_curl.click()
+    from PySide6.QtGui import QGuiApplication
+
+    assert "Bearer window-token" in QGuiApplication.clipboard().text()  # the copy works as it is
+    dialog.show_key.click()
+    assert "Bearer window-token" in dialog.curl.toPlainText()
     assert window.status_line.text() == f"Serving the API at {url}."
     client = openai.OpenAI(base_url=url, api_key="window-token", max_retries=0, timeout=120)
     answer = client.chat.completions.create(
