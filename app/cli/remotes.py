@@ -37,7 +37,8 @@ def cmd_remotes(args: argparse.Namespace) -> int:
         if args.action == "add":
             key = sys.stdin.readline().strip() if args.key_stdin else None
             endpoint = remotes.add_endpoint(args.name, args.url, key)
-            print(f"Added {endpoint.name} ({endpoint.base_url}): {len(endpoint.models)} models.")
+            count = f"{len(endpoint.models)} model{'' if len(endpoint.models) == 1 else 's'}"
+            print(f"Added {endpoint.name} ({endpoint.base_url}): {count}.")
             for model in endpoint.models:
                 print(f"  remote:{endpoint.name}/{printable(model)}")
             print(f"Its replies are written on {endpoint.base_url}: what you send there {remotes.LEAVES}.")

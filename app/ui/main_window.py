@@ -266,6 +266,16 @@ class MainWindow(QMainWindow):
 
         self._show_window("server", make, (620, 420))
 
+    def show_add_remote(self) -> None:
+        from app.ui.remote_dialog import RemoteDialog
+
+        def make() -> QWidget:
+            dialog = RemoteDialog(self)
+            dialog.added.connect(lambda _name: self.picker.refresh())
+            return dialog
+
+        self._show_window("remote", make, (520, 220))
+
     def show_shortcuts(self) -> None:
         from app.ui.shortcuts_dialog import ShortcutsDialog
 

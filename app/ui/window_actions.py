@@ -71,6 +71,7 @@ class WindowActions(QObject):
         self.zoom_reset = self._make("Actual size", lambda: self.set_text_size(0.0), "Ctrl+0")
         self.browser = self._make("Find models on the Hub…", w.show_browser)
         self.api_server = self._make("API server…", w.show_server)
+        self.add_remote = self._make("Add a remote endpoint…", w.show_add_remote)
         self.library = self._make("Library…", w.show_library)
         self.refresh_models = self._make("Refresh the model list", w.picker.refresh)
         self.shortcuts = self._make("Keyboard shortcuts", w.show_shortcuts, ["Ctrl+/", Key.HelpContents], "keyboard")
@@ -104,7 +105,7 @@ class WindowActions(QObject):
             "&File": [self.new_chat, self.export, None, self.quit],
             "&Edit": [self.search, None, self.copy_reply, self.edit_last, self.regenerate, self.show_prompt],
             "&View": [self.toggle_sidebar, self.toggle_params, None, self.zoom_in, self.zoom_out, self.zoom_reset],
-            "&Models": [self.browser, self.library, self.refresh_models, None, self.api_server],
+            "&Models": [self.browser, self.library, self.refresh_models, None, self.add_remote, self.api_server],
             "&Help": [self.shortcuts, self.about],
         }
         for title, actions in menus.items():

@@ -79,7 +79,10 @@ def test_every_interactive_widget_of_every_window_has_a_name_and_a_description(q
     window.show_browser()
     window.show_library()
     window.show_shortcuts()
+    window.show_server()
+    window.show_add_remote()
     tops = [window, *window.tool_windows.values()]
+    assert {"browser", "library", "shortcuts", "server", "remote"} <= set(window.tool_windows)
     qtbot.waitUntil(lambda: window.tool_windows["browser"].results.rowCount() > 0, timeout=30_000)
     assert len(interactive_widgets(window)) > 40  # the walk finds the window's controls
     missing = [line for top in tops for line in unnamed(top)]

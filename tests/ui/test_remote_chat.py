@@ -51,3 +51,24 @@ def test_a_remote_model_chats_in_the_window(
     finally:
         remotes.remove_endpoint("box")
         assert keyring.get_password("parlour-remote", "box") is None
+
+
+def test_an_endpoint_is_added_from_the_window(qtbot, test_keyring, llama_server: str, window: MainWindow) -> None:  # noqa: ANN001
+    window.show_add_remote()
+    dialog = window.tool_windows["remote"]
+    dialog.name.setText("box")
+    dialog.url.setText("ftp://not-http")
+    dialog.add_button.click()
+    qtbot.waitUntil(lambda: "is not an http:// or https:// address" in dialog.note.text(), timeout=LOAD_TIMEOUT_MS)
+    assert remotes.list_endpoints() == []  # nothing kept
+    dialog.url.setText(llama_server)
+    dialog.key.setText(KEY)
+    with qtbot.waitSignal(window.picker.listed, timeout=LOAD_TIMEOUT_MS):
+        dialog.add_button.click()
+    try:
+        assert dialog.note.text() == "Added box: 1 model." and dialog.key.text() == ""
+        assert keyring.get_password("parlour-remote", "box") == KEY
+        names = [window.picker.box.itemText(i) for i in range(window.picker.box.count())]
+        assert any("on box · remote: leaves this computer" in name for name in names)
+    finally:
+        remotes.remove_endpoint("box")
