@@ -1,0 +1,1 @@
+"""The evaluation set Parlour ships (starter.jsonl)."""
