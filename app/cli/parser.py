@@ -33,6 +33,7 @@ COMMANDS = (
     Command("conversations", "conversations", "list or search conversations"),
     Command("templates", "templates", "chat templates: your library and per-model overrides"),
     Command("serve", "serve", "serve the local models over the OpenAI and Anthropic APIs"),
+    Command("eval", "evals", "run an evaluation set over models and print the scoreboard"),
     Command("remotes", "remotes", "OpenAI-compatible servers elsewhere whose models Parlour can use"),
 )
 
