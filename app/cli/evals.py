@@ -1,8 +1,13 @@
 """`parlour eval`: run an evaluation set over models and print the scoreboard.
 
-    parlour eval list                                  # the sets Parlour has (the starter set)
-    parlour eval run SET --models A,B [--json]         # SET: starter, or a .jsonl file
+    parlour eval list                                  # the starter set and the sets you imported
+    parlour eval import FILE.jsonl [--name NAME]       # check a set and keep it in the store
+    parlour eval run SET --models A,B [--json]         # SET: a kept set's name, starter, or a .jsonl file
+    parlour eval runs [SET] [--json]                   # earlier runs and their scoreboards
     parlour eval export SET [-o FILE]                  # the set as JSONL
+
+Every run is kept in the store (the set as it was, the parameters, each reply and check), so a
+new model can be compared with the runs of others on the same set.
 
 Models are named as `parlour models` lists them, as paths, or as remote:NAME/MODEL. Replies are
 greedy, with the same parameters and seed for every model (shown with the scoreboard).
@@ -11,6 +16,7 @@ greedy, with the same parameters and seed for every model (shown with the scoreb
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -26,6 +32,12 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     run.add_argument("set", help="starter, or a .jsonl file")
     run.add_argument("--models", required=True, help="comma-separated model names, paths or remote:NAME/MODEL")
     run.add_argument("--json", action="store_true", help="one JSON line per case, then the scoreboard")
+    imported = actions.add_parser("import", help="check a set (JSONL) and keep it")
+    imported.add_argument("file")
+    imported.add_argument("--name", help="the name to keep it under (default: its own, or the file's)")
+    earlier = actions.add_parser("runs", help="earlier runs and their scoreboards")
+    earlier.add_argument("set", nargs="?")
+    earlier.add_argument("--json", action="store_true")
     export = actions.add_parser("export", help="write a set as JSONL")
     export.add_argument("set")
     export.add_argument("-o", "--output", help="the file to write (default: standard output)")
@@ -33,31 +45,46 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
+    from app.cli.store_access import opened_store
     from app.evals.checks import EvalSetError
     from app.evals.sets import starter_set, to_jsonl
+    from app.store import evals as kept
 
-    if args.action == "list":
-        starter = starter_set()
-        print(f"{starter.name}  {len(starter.cases)} cases, {starter.checks_total} checks  {starter.description}")
-        return EXIT_OK
-    try:
-        evals = _read_set(args.set)
-    except (EvalSetError, OSError) as err:
-        return fail(str(err) if isinstance(err, EvalSetError) else f"Cannot read {args.set}: {err}", EXIT_BAD_INPUT)
-    if args.action == "export":
+    with opened_store() as store:
+        if args.action == "list":
+            for evals in [starter_set(), *(_read_set(name, store) for name in kept.set_names(store))]:
+                print(f"{evals.name}  {len(evals.cases)} cases, {evals.checks_total} checks  {evals.description}")
+            return EXIT_OK
+        if args.action == "runs":
+            return _print_runs(store, args.set, args.json)
+        try:
+            evals = _read_set(args.file if args.action == "import" else args.set, store)
+        except (EvalSetError, OSError) as err:
+            return fail(str(err) if isinstance(err, EvalSetError) else f"Cannot read it: {err}", EXIT_BAD_INPUT)
+        if args.action == "import":
+            name = (args.name or evals.name).strip()
+            kept.save_set(store, name, to_jsonl(dataclasses.replace(evals, name=name)))
+            print(f"Kept {name}: {len(evals.cases)} cases, {evals.checks_total} checks.")
+            return EXIT_OK
+        if args.action == "run":
+            return _run(evals, args, store)
+    if args.action == "export":  # the store is closed: writing the file needs none of it
         if args.output:
             Path(args.output).write_text(to_jsonl(evals), encoding="utf-8")
         else:
             sys.stdout.write(to_jsonl(evals))
         return EXIT_OK
-    return _run(evals, args)
+    return EXIT_OK
 
 
-def _read_set(name: str):  # noqa: ANN202 - app.evals.sets.EvalSet
+def _read_set(name: str, store):  # noqa: ANN001, ANN202 - a Store; app.evals.sets.EvalSet
     from app.evals.sets import STARTER_SET, parse_jsonl, starter_set
+    from app.store import evals as kept
 
     if name == STARTER_SET:
         return starter_set()
+    if name in kept.set_names(store):
+        return parse_jsonl(kept.set_jsonl(store, name), name)
     path = Path(name)
     if not path.is_file():
         from app.evals.checks import EvalSetError
@@ -70,7 +97,7 @@ def _read_set(name: str):  # noqa: ANN202 - app.evals.sets.EvalSet
     return parse_jsonl(path.read_text(encoding="utf-8", errors="replace"), path.stem)
 
 
-def _run(evals, args: argparse.Namespace) -> int:  # noqa: ANN001
+def _run(evals, args: argparse.Namespace, store) -> int:  # noqa: ANN001
     from app.cli.chat_setup import locate_model
     from app.evals.runner import EVAL_PARAMS, ModelUnderTest, run_set, scoreboard
     from engines.base import EngineError
@@ -86,16 +113,22 @@ def _run(evals, args: argparse.Namespace) -> int:  # noqa: ANN001
         models.append(ModelUnderTest(label or ref, str(path)))
     if not models:
         return fail("Name at least one model with --models.", EXIT_BAD_INPUT)
+    from app.evals.sets import to_jsonl
+    from app.store import evals as kept
+
+    settings = {"temperature": EVAL_PARAMS.temperature, "max_tokens": EVAL_PARAMS.max_tokens, "seed": EVAL_PARAMS.seed}
+    run_id = kept.start_run(store, evals.name, to_jsonl(evals), settings)
     results = []
     for result in run_set(evals, models):
         results.append(result)
+        kept.add_result(store, run_id, result)  # as each case finishes: an interrupted run keeps them
         if args.json:
             print(json.dumps(_case_line(result)), flush=True)
         else:
             mark = "failed" if result.error else f"{result.passed}/{len(result.verdicts)}"
             print(f"{printable(result.model)}  {printable(result.case)}  {mark}", file=sys.stderr, flush=True)
+    kept.finish_run(store, run_id)
     board = scoreboard(evals, results)
-    settings = {"temperature": EVAL_PARAMS.temperature, "max_tokens": EVAL_PARAMS.max_tokens, "seed": EVAL_PARAMS.seed}
     if args.json:
         print(json.dumps({"set": evals.name, "parameters": settings, "scoreboard": board}))
     else:
@@ -127,3 +160,28 @@ def _print_board(name: str, settings: dict[str, object], board: list[dict[str, o
         failed = f"  ({row['failed_cases']} cases failed)" if row["failed_cases"] else ""
         model = printable(str(row["model"]))[:40]
         print(f"{model:40} {row['score']!s:>8} {ttft!s:>9} {speed!s:>9} {memory:>8}{failed}")
+
+
+def _print_runs(store, set_name: str | None, as_json: bool) -> int:  # noqa: ANN001 - a Store
+    """Every kept run (of one set, or all), oldest first, with its scoreboard."""
+    from app.evals.runner import stored_scoreboard
+    from app.store import evals as kept
+
+    for run in kept.runs(store, set_name):
+        board = stored_scoreboard(run.set_jsonl, run.set_name, kept.results(store, run.id))
+        if as_json:
+            print(
+                json.dumps(
+                    {
+                        "run": run.id,
+                        "set": run.set_name,
+                        "started_at": run.started_at,
+                        "parameters": run.parameters,
+                        "scoreboard": board,
+                    }
+                )
+            )
+        else:
+            print(f"Run {run.id} · {run.started_at}")
+            _print_board(run.set_name, run.parameters, board)
+    return EXIT_OK

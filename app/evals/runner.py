@@ -144,3 +144,32 @@ def scoreboard(evals: EvalSet, results: list[CaseResult]) -> list[dict[str, obje
     for result in results:
         scores.setdefault(result.model, ModelScore(result.model)).add(result, checks[result.case])
     return [score.summary() for score in scores.values()]
+
+
+def stored_scoreboard(set_jsonl: str, set_name: str, rows: list[dict[str, object]]) -> list[dict[str, object]]:
+    """The scoreboard of a kept run, from its results as the store gives them back."""
+    from app.evals.checks import parse_check
+    from app.evals.sets import parse_jsonl
+
+    evals = parse_jsonl(set_jsonl, set_name)
+    results = []
+    for row in rows:
+        raw_verdicts = row["verdicts"]
+        assert isinstance(raw_verdicts, list)
+        verdicts = tuple(
+            Verdict(parse_check(v["check"], str(row["case"])), bool(v["passed"]), str(v["detail"]))
+            for v in raw_verdicts
+        )
+        stats = row["stats"]
+        assert isinstance(stats, dict)
+        results.append(
+            CaseResult(
+                str(row["model"]),
+                str(row["case"]),
+                str(row["reply"]),
+                verdicts,
+                GenerationStats(**stats),
+                row["error"] if isinstance(row["error"], str) else None,
+            )
+        )
+    return scoreboard(evals, results)

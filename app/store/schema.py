@@ -205,11 +205,52 @@ _GENERATION_STATS = Migration(
     ),
 )
 
+_EVALUATIONS = Migration(
+    5,
+    "evaluation sets, and the runs of them kept with each reply and check",
+    (
+        # A set is kept as the JSONL it is imported and exported as: one format, checked on the way in.
+        """
+        CREATE TABLE eval_sets (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE CHECK (trim(name) != ''),
+            jsonl TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )
+        """,
+        # A run keeps the set as it was then, so a later edit never rewrites an old scoreboard.
+        """
+        CREATE TABLE eval_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            set_name TEXT NOT NULL,
+            set_jsonl TEXT NOT NULL,
+            parameters TEXT NOT NULL CHECK (json_valid(parameters)),
+            started_at TEXT NOT NULL,
+            finished_at TEXT
+        )
+        """,
+        """
+        CREATE TABLE eval_results (
+            run_id INTEGER NOT NULL REFERENCES eval_runs(id) ON DELETE CASCADE,
+            model TEXT NOT NULL,
+            case_id TEXT NOT NULL,
+            reply TEXT NOT NULL,
+            error TEXT,
+            verdicts TEXT NOT NULL CHECK (json_valid(verdicts)),
+            stats TEXT NOT NULL CHECK (json_valid(stats)),
+            PRIMARY KEY (run_id, model, case_id)
+        )
+        """,
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CONVERSATIONS_AND_MESSAGES,
     _SEARCH,
     _PRESETS_TEMPLATES_SETTINGS,
     _GENERATION_STATS,
+    _EVALUATIONS,
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

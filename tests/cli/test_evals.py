@@ -47,3 +47,26 @@ def test_bad_sets_and_models_are_sentences(parlour_cmd: list[str], tmp_path: Pat
     assert unknown.returncode == 2 and "No local model is called 'no-such-model'" in unknown.stderr
     for result in (refused, missing, unknown):
         assert "Traceback" not in result.stderr
+
+
+def test_sets_are_kept_and_runs_come_back_later(parlour_cmd: list[str], tmp_path: Path) -> None:
+    mine = tmp_path / "mine.jsonl"
+    mine.write_text(
+        '{"set": "ignored header name"}\n'
+        '{"id": "capital", "prompt": "What is the capital of France? Answer in one sentence.",'
+        ' "checks": [{"type": "contains_all", "words": ["Paris"]}]}\n'
+    )
+    kept = parlour(parlour_cmd, "eval", "import", str(mine), "--name", "capitals")
+    assert kept.returncode == 0 and kept.stdout.strip() == "Kept capitals: 1 cases, 1 checks."
+    assert any(
+        line.startswith("capitals  1 cases") for line in parlour(parlour_cmd, "eval", "list").stdout.splitlines()
+    )
+    run = parlour(parlour_cmd, "eval", "run", "capitals", "--models", STARTER, "--json")
+    assert run.returncode == 0, run.stderr
+    board = json.loads(run.stdout.splitlines()[-1])["scoreboard"]
+    # Another process, later: the run is read back from the store with the same scoreboard.
+    runs = [json.loads(line) for line in parlour(parlour_cmd, "eval", "runs", "capitals", "--json").stdout.splitlines()]
+    assert runs and runs[-1]["set"] == "capitals" and runs[-1]["scoreboard"] == board
+    assert runs[-1]["parameters"] == {"temperature": 0.0, "max_tokens": 256, "seed": 0}
+    shown = parlour(parlour_cmd, "eval", "runs", "capitals")
+    assert f"Run {runs[-1]['run']}" in shown.stdout and board[0]["score"] in shown.stdout
