@@ -4,6 +4,7 @@
     parlour eval import FILE.jsonl [--name NAME]       # check a set and keep it in the store
     parlour eval run SET --models A,B [--json]         # SET: a kept set's name, starter, or a .jsonl file
     parlour eval runs [SET] [--json]                   # earlier runs and their scoreboards
+    parlour eval report RUN -o FOLDER                  # a run as CSV, Markdown, JSON and two PNG charts
     parlour eval export SET [-o FILE]                  # the set as JSONL
 
 Every run is kept in the store (the set as it was, the parameters, each reply and check), so a
@@ -38,6 +39,9 @@ def add_arguments(parser: argparse.ArgumentParser, command: str) -> None:
     earlier = actions.add_parser("runs", help="earlier runs and their scoreboards")
     earlier.add_argument("set", nargs="?")
     earlier.add_argument("--json", action="store_true")
+    report = actions.add_parser("report", help="write a kept run as CSV, Markdown, JSON and PNG charts")
+    report.add_argument("run", type=int)
+    report.add_argument("-o", "--output", required=True, help="the folder to write the files into")
     export = actions.add_parser("export", help="write a set as JSONL")
     export.add_argument("set")
     export.add_argument("-o", "--output", help="the file to write (default: standard output)")
@@ -57,6 +61,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
             return EXIT_OK
         if args.action == "runs":
             return _print_runs(store, args.set, args.json)
+        if args.action == "report":
+            return _write_report(store, args.run, Path(args.output))
         try:
             evals = _read_set(args.file if args.action == "import" else args.set, store)
         except (EvalSetError, OSError) as err:
@@ -184,4 +190,36 @@ def _print_runs(store, set_name: str | None, as_json: bool) -> int:  # noqa: ANN
         else:
             print(f"Run {run.id} · {run.started_at}")
             _print_board(run.set_name, run.parameters, board)
+    return EXIT_OK
+
+
+def _write_report(store, run_id: int, folder: Path) -> int:  # noqa: ANN001 - a Store
+    """The run's CSV, Markdown and JSON, and its two charts as PNG, into `folder`."""
+    import os
+
+    from app.evals.report import report_files
+    from app.evals.runner import stored_scoreboard
+    from app.evals.sets import parse_jsonl
+    from app.store import evals as kept
+
+    run = next((r for r in kept.runs(store) if r.id == run_id), None)
+    if run is None:
+        return fail(f"There is no run {run_id}; `parlour eval runs` lists them.", EXIT_BAD_INPUT)
+    rows = kept.results(store, run.id)
+    board = stored_scoreboard(run.set_jsonl, run.set_name, rows)
+    case_ids = [case.id for case in parse_jsonl(run.set_jsonl, run.set_name).cases]
+    info = {"id": run.id, "set": run.set_name, "started_at": run.started_at, "parameters": run.parameters}
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in report_files(info, board, rows, case_ids).items():
+        (folder / name).write_text(text, encoding="utf-8")
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # pictures only: no window, no display needed
+    from PySide6.QtGui import QGuiApplication
+
+    from app.ui.eval_charts import case_grid, score_chart
+
+    _app = QGuiApplication.instance() or QGuiApplication(["parlour"])
+    passed = {(r["model"], r["case"]): (sum(1 for v in r["verdicts"] if v["passed"]), len(r["verdicts"])) for r in rows}
+    score_chart(board).save(str(folder / "score.png"))
+    case_grid(case_ids, [str(row["model"]) for row in board], passed).save(str(folder / "cases.png"))
+    print(f"Wrote run {run.id} to {folder}: scoreboard.csv, cases.csv, report.md, run.json, score.png, cases.png")
     return EXIT_OK

@@ -70,3 +70,23 @@ def test_sets_are_kept_and_runs_come_back_later(parlour_cmd: list[str], tmp_path
     assert runs[-1]["parameters"] == {"temperature": 0.0, "max_tokens": 256, "seed": 0}
     shown = parlour(parlour_cmd, "eval", "runs", "capitals")
     assert f"Run {runs[-1]['run']}" in shown.stdout and board[0]["score"] in shown.stdout
+
+
+def test_a_run_is_written_out_as_files_and_pictures(parlour_cmd: list[str], tmp_path: Path) -> None:
+    run = parlour(parlour_cmd, "eval", "run", "starter", "--models", STARTER, "--json")
+    assert run.returncode == 0, run.stderr
+    runs = [json.loads(line) for line in parlour(parlour_cmd, "eval", "runs", "starter", "--json").stdout.splitlines()]
+    folder = tmp_path / "report"
+    written = parlour(parlour_cmd, "eval", "report", str(runs[-1]["run"]), "-o", str(folder))
+    assert written.returncode == 0, written.stderr
+    names = {p.name for p in folder.iterdir()}
+    assert names == {"scoreboard.csv", "cases.csv", "report.md", "run.json", "score.png", "cases.png"}
+    assert (folder / "scoreboard.csv").read_text().startswith("model,score,passed,checks")
+    report = (folder / "report.md").read_text()
+    assert "## meeting-date" in report and "![Score against speed](score.png)" in report
+    from PySide6.QtGui import QImage
+
+    assert QImage(str(folder / "score.png")).size().toTuple() == (800, 500)
+    assert QImage(str(folder / "cases.png")).height() == 28 * (len(starter_set().cases) + 1)
+    missing = parlour(parlour_cmd, "eval", "report", "99999", "-o", str(folder))
+    assert missing.returncode == 2 and "There is no run 99999" in missing.stderr
