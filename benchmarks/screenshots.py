@@ -1,6 +1,6 @@
 """A gallery of the window for people to look at: first run, a long chat with code and a table, the
-parameters panel open, the Hub browser, the library; light and dark (switched live in one window);
-at 1x and 2x (QT_SCALE_FACTOR=2, each scale in a process of its own).
+parameters panel open, the Hub browser, the library, the API server and remote endpoint dialogs; light
+and dark (switched live in one window); at 1x and 2x (QT_SCALE_FACTOR=2, each scale in a process of its own).
 
 Run under a virtual screen (Debian's xvfb):
     xvfb-run -a -s "-screen 0 2800x1800x24" .venv/bin/python benchmarks/screenshots.py [--out DIR]
@@ -131,9 +131,30 @@ def take_gallery(out: Path, scale: int) -> dict[str, str]:
         apply_theme(app, "light")
         window.show_shortcuts()
         shoot("shortcuts-light", window.tool_windows["shortcuts"])
+        shoot_dialogs(window, shoot)
     window.close()
     store.close()
     return shots
+
+
+def shoot_dialogs(window: Any, shoot: Any) -> None:
+    """The API server's dialog, serving, and the remote endpoint dialog."""
+    window.show_server()
+    server = window.tool_windows["server"]
+    server.port.setValue(free_port())
+    server.switch.setChecked(True)
+    shoot("api-server-light", server)
+    server.stop()
+    window.show_add_remote()
+    shoot("add-remote-light", window.tool_windows["remote"])
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def store_long_chat(store: Any) -> int:

@@ -27,11 +27,10 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from engines.base import (
-    Delta,
     EngineCrashedError,
     EngineError,
     Finished,
@@ -40,7 +39,6 @@ from engines.base import (
     LoadSettings,
     Message,
     ModelInfo,
-    ReplyEvent,
 )
 from engines.child_process import module_command, spawn_child
 from engines.protocol import (
@@ -70,6 +68,7 @@ from engines.protocol import (
     encode_request,
     is_final,
 )
+from engines.reply_stream import Reply
 
 log = logging.getLogger("parlour.client")
 Listener = Callable[[Event], None]
@@ -93,42 +92,6 @@ def describe_exit(returncode: int | None) -> str:
             name = "an unknown signal"
         return f"was killed by signal {-returncode} ({name})"
     return f"exited with status {returncode}"
-
-
-class Reply:
-    """One generate request: iterate it for events; cancel() stops it within a token."""
-
-    def __init__(self, client: EngineClient) -> None:
-        self._client = client
-        self.id = ""  # set as soon as the request is sent; events queue up until iterated
-        self._events: queue.Queue[Event] = queue.Queue()
-
-    def _deliver(self, event: Event) -> None:
-        self._events.put(event)
-
-    def cancel(self) -> None:
-        self._client.cancel(self.id)
-
-    def __iter__(self) -> Iterator[ReplyEvent]:
-        while True:
-            event = self._client.wait_on(self._events)
-            if isinstance(event, Failure):  # a generate request always ends with Finished; be safe
-                event = Finished("error", GenerationStats(), event.message, event.code, event.detail)
-            if not isinstance(event, ReplyEvent):
-                continue
-            yield event
-            if isinstance(event, Finished):
-                return
-
-    def text(self) -> tuple[str, Finished]:
-        """Wait for the whole reply."""
-        parts: list[str] = []
-        for event in self:
-            if isinstance(event, Finished):
-                return "".join(parts), event
-            if isinstance(event, Delta) and event.text:
-                parts.append(event.text)
-        raise AssertionError("unreachable: a reply always ends with Finished")
 
 
 class EngineClient:

@@ -25,7 +25,7 @@ from app.cli.terminal_text import note
 
 if TYPE_CHECKING:
     from engines.base import Delta, Finished
-    from engines.host_client import Reply
+    from engines.reply_stream import Reply
 
 log = logging.getLogger(__name__)
 

@@ -3,6 +3,7 @@ its stream of named events (message_start, content_block_start, content_block_de
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -53,7 +54,7 @@ def usage(finished: Finished) -> dict[str, int]:
 async def messages_endpoint(request: Request) -> Response:
     body = request.state.body
     registry: ModelRegistry = request.app.state.registry
-    model = registry.find(body.get("model"))
+    model = await asyncio.to_thread(registry.find, body.get("model"))
     if "max_tokens" not in body:
         raise ApiError(400, "max_tokens: Field required.", "max_tokens")
     messages, params = anthropic_messages(body), sampling(body)
@@ -62,7 +63,9 @@ async def messages_endpoint(request: Request) -> Response:
         registry.check_room(model)
         return EventSourceResponse(stream(registry, model, messages, params, message_id))
     async with registry.turn(model) as client:
-        text, finished = await whole_reply(client, messages, params, template=registry.template_for(model))
+        text, finished = await whole_reply(
+            client, messages, params, template=await asyncio.to_thread(registry.template_for, model)
+        )
     if finished.finish_reason == "error":
         raise ApiError(500, finished.error or "The engine failed to write a reply.")
     return JSONResponse(
@@ -92,7 +95,7 @@ async def stream(
         async with registry.turn(model) as client:
             yield event("message_start", {"message": {**start, "stop_reason": None, "usage": empty_usage}})
             yield event("content_block_start", {"index": 0, "content_block": {"type": "text", "text": ""}})
-            template = registry.template_for(model)
+            template = await asyncio.to_thread(registry.template_for, model)
             async for reply_event in reply_events(client, messages, params, template=template):
                 if isinstance(reply_event, Delta) and reply_event.text and not reply_event.reasoning:
                     text = {"type": "text_delta", "text": reply_event.text}

@@ -3,6 +3,7 @@ over server-sent events or not, with usage (cached prompt tokens included)."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 import uuid
@@ -52,7 +53,7 @@ async def list_models(request: Request) -> Response:
             "engine": m.engine,
             "state": "loaded" if registry.is_loaded(m.path) else "not-loaded",
         }
-        for m in registry.models()
+        for m in await asyncio.to_thread(registry.models)
     ]
     return JSONResponse({"object": "list", "data": data})
 
@@ -60,7 +61,7 @@ async def list_models(request: Request) -> Response:
 async def chat_completions(request: Request) -> Response:
     body = request.state.body
     registry: ModelRegistry = request.app.state.registry
-    model = registry.find(body.get("model"))
+    model = await asyncio.to_thread(registry.find, body.get("model"))
     messages, params = openai_messages(body), sampling(body)
     tools = body.get("tools")
     variables = {"tools": tools} if isinstance(tools, list) and tools else {}
@@ -71,7 +72,9 @@ async def chat_completions(request: Request) -> Response:
         registry.check_room(model)
         return EventSourceResponse(answer.chat_chunks(registry, messages, params, variables, with_usage))
     async with registry.turn(model) as client:
-        text, finished = await whole_reply(client, messages, params, variables, registry.template_for(model))
+        text, finished = await whole_reply(
+            client, messages, params, variables, await asyncio.to_thread(registry.template_for, model)
+        )
     if finished.finish_reason == "error":
         raise failed(finished)
     choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason(finished)}
@@ -81,7 +84,7 @@ async def chat_completions(request: Request) -> Response:
 async def completions(request: Request) -> Response:
     body = request.state.body
     registry: ModelRegistry = request.app.state.registry
-    model = registry.find(body.get("model"))
+    model = await asyncio.to_thread(registry.find, body.get("model"))
     prompt = body.get("prompt")
     if isinstance(prompt, list) and len(prompt) == 1:
         prompt = prompt[0]
@@ -127,7 +130,7 @@ class Answer:
         try:
             async with registry.turn(self.model) as client:
                 yield self._chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
-                template = registry.template_for(self.model)
+                template = await asyncio.to_thread(registry.template_for, self.model)
                 async for event in reply_events(client, messages, params, variables, template):
                     if isinstance(event, Delta) and event.text:
                         key = "reasoning_content" if event.reasoning else "content"

@@ -1,8 +1,9 @@
 """Which local model a request names, loaded just in time, and the queues in front of the engines.
 
-Ids are looked up among the models `parlour models` lists (by name, or a file or folder name),
-never joined into a path. Each loaded model has an engine host of its own and a fair queue (first
-come, first served) of bounded length; past it the answer is "busy" (503 with Retry-After). Models
+Ids are looked up among the models `parlour models` lists (by name, or a file or folder name), never
+joined into a path; the endpoints do that off the event loop, since the listing reads the disk. Each
+loaded model has an engine host of its own and a fair queue (first come, first served) of bounded
+length; past it the answer is "busy" (503 with Retry-After). Models
 stay loaded side by side while the fit estimate says they fit together in the memory budget
 (what was available when the server started, or --memory); a model that does not fit beside the
 others makes room by unloading the least recently used ones, each in its turn after the requests

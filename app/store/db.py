@@ -358,6 +358,20 @@ def _probe(path: Path) -> str | None:
         connection.close()
 
 
+def _journal_mode_wal(connection: sqlite3.Connection) -> str:
+    """Switch to WAL and return the mode in effect. SQLite does not call the busy handler for this switch:
+    when two first opens of a new store race (two threads of one window, say), one gets "database is
+    locked" at once. That one waits and tries again, as the busy timeout would have it."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
     connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
@@ -369,7 +383,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         # since our probe, and a newer store must stay exactly as it is.
         if schema_version(connection) > LATEST_VERSION:
             raise StoreTooNewError(_TOO_NEW)
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _journal_mode_wal(connection)
         if mode.lower() != "wal":
             # Some network file systems cannot share WAL memory; rollback journaling is still safe.
             log.warning("conversation store %s runs in %s mode, not WAL", path, mode)

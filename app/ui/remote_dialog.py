@@ -40,6 +40,7 @@ class RemoteDialog(QDialog):
         column = QVBoxLayout(self)
         column.addLayout(form)
         column.addWidget(self.note)
+        column.addStretch(1)  # the buttons at the foot, the note under the fields
         column.addWidget(self.buttons)
         self.buttons.accepted.connect(self.add)
         self.buttons.rejected.connect(self.reject)

@@ -21,9 +21,10 @@ def test_listing_again_keeps_the_loaded_model(qtbot, window: MainWindow) -> None
 def test_opening_the_library_does_not_reload_the_model(qtbot, window: MainWindow) -> None:
     starts: list[str] = []
     window.session.load_started.connect(starts.append)
-    window.show_library()
+    # The library's listing makes the picker list again; wait for that listing, then look.
+    with qtbot.waitSignal(window.picker.listed, timeout=30_000):
+        window.show_library()
     library = window.tool_windows["library"]
-    qtbot.waitUntil(lambda: library.table.rowCount() > 0, timeout=30_000)
-    qtbot.wait(300)
+    assert library.table.rowCount() > 0
     assert starts == [] and window.session.is_loaded
     library.close()

@@ -65,9 +65,10 @@ def stored(tmp_path: Path):
 
 
 def _settle(qtbot) -> None:
+    """Deliver what the view posted (resizes, layout requests), a few rounds deep."""
     for _ in range(3):
+        QApplication.sendPostedEvents()
         QApplication.processEvents()
-        qtbot.wait(20)
 
 
 def _check_message(view: ChatView, widget: MessageWidget, position: int) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
 
 from app.store.db import open_store
 from app.ui.chat_theme import TEXT_COLUMN_PX
@@ -34,7 +35,9 @@ def test_the_text_column_stays_within_its_maximum_width_and_centred(qtbot, windo
     window.chat.open_conversation(conversation)
     window.resize(width, 900)
     qtbot.waitUntil(lambda: window.view.widget_for(window.chat.messages.row_at(1).id) is not None)
-    qtbot.wait(50)
+    for _ in range(3):  # the resize's layout requests, delivered
+        QApplication.sendPostedEvents()
+        QApplication.processEvents()
     viewport = window.view.viewport()
     shown = [w for w in viewport.findChildren(type(window.view.widget_for(window.chat.messages.row_at(1).id)))]
     assert shown
