@@ -16,6 +16,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from app import __version__
+from app.store.comparisons import TIE, ComparisonFacts, comparison_facts, rounds_from
 from app.store.db import Store
 from app.store.errors import NotFoundError
 from app.store.records import (
@@ -48,23 +49,28 @@ def export_json(store: Store, conversation_ids: Iterable[int]) -> Iterator[str]:
         ensure_ascii=False,
     )[:-1]
     yield ', "conversations": ['
-    for index, (conversation, messages) in enumerate(_snapshot(store, conversation_ids)):
+    for index, (conversation, messages, facts) in enumerate(_snapshot(store, conversation_ids)):
         yield ("\n" if index == 0 else ",\n") + json.dumps(
-            conversation_to_json(conversation, messages), ensure_ascii=False, allow_nan=False
+            conversation_to_json(conversation, messages, facts), ensure_ascii=False, allow_nan=False
         )
     yield "\n]}\n"
 
 
 def export_markdown(store: Store, conversation_ids: Iterable[int]) -> Iterator[str]:
     """The export as Markdown text chunks; conversations are separated by a rule."""
-    for index, (conversation, messages) in enumerate(_snapshot(store, conversation_ids)):
+    for index, (conversation, messages, facts) in enumerate(_snapshot(store, conversation_ids)):
         if index:
             yield "\n---\n\n"
-        yield conversation_to_markdown(conversation, messages)
+        if facts is not None:
+            yield comparison_to_markdown(conversation, messages, facts)
+        else:
+            yield conversation_to_markdown(conversation, messages)
 
 
-def conversation_to_json(conversation: Conversation, messages: list[Message]) -> dict[str, Any]:
-    return {
+def conversation_to_json(
+    conversation: Conversation, messages: list[Message], facts: ComparisonFacts | None = None
+) -> dict[str, Any]:
+    shape = {
         "id": conversation.id,
         "title": conversation.title,
         "title_is_custom": conversation.title_is_custom,
@@ -80,6 +86,17 @@ def conversation_to_json(conversation: Conversation, messages: list[Message]) ->
         "current_leaf": shown_leaf(conversation, messages),
         "messages": [_message_to_json(message) for message in messages],
     }
+    if facts is not None:
+        shape["kind"] = "comparison"
+        shape["comparison"] = {
+            "columns": [
+                {"model": c.model.name, "path": c.model.path, "engine": c.model.engine, "leaf": c.leaf_id}
+                for c in facts.columns
+            ],
+            # Per round (from 0): the winning column's position, or -1 for a tie.
+            "verdicts": {str(turn): winner for turn, winner in sorted(facts.verdicts.items())},
+        }
+    return shape
 
 
 def _message_to_json(message: Message) -> dict[str, Any]:
@@ -125,6 +142,32 @@ def conversation_to_markdown(conversation: Conversation, messages: list[Message]
         ]
     for message in thread:
         lines += _message_to_markdown(message)
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def comparison_to_markdown(conversation: Conversation, messages: list[Message], facts: ComparisonFacts) -> str:
+    """A comparison round by round: the prompt, then each model's reply with its figures and the verdict."""
+    names = [column.model.name for column in facts.columns]
+    lines = [f"# Comparison: {conversation.title or 'untitled'}", ""]
+    lines += ["*Models: " + ", ".join(names) + f" · created {_readable_time(conversation.created_at)}*", ""]
+    if conversation.parameters:
+        lines += ["Parameters (the same for every model): `" + json.dumps(conversation.parameters) + "`", ""]
+    if conversation.system_prompt:
+        lines += ["**System prompt**", "", *_quoted(conversation.system_prompt), ""]
+    for one in rounds_from(messages, facts):
+        lines += [f"## Round {one.number + 1}", "", *_quoted(one.prompt), ""]
+        if one.winner == TIE:
+            lines += ["*Your verdict: a tie.*", ""]
+        for position, reply in enumerate(one.replies):
+            best = " — your pick" if one.winner == position else ""
+            lines += [f"### {names[position]}{best}", ""]
+            if reply is None:
+                lines += ["*No reply.*", ""]
+                continue
+            lines += [reply.content or "*(empty)*", ""]
+            notes = _stats_notes(reply)
+            if notes:
+                lines += ["*" + " · ".join(notes) + "*", ""]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -201,8 +244,11 @@ def shown_thread(conversation: Conversation, messages: list[Message]) -> list[Me
     return thread
 
 
-def _snapshot(store: Store, conversation_ids: Iterable[int]) -> Iterator[tuple[Conversation, list[Message]]]:
-    """Each conversation with all its messages (oldest first), read in one read transaction."""
+def _snapshot(
+    store: Store, conversation_ids: Iterable[int]
+) -> Iterator[tuple[Conversation, list[Message], ComparisonFacts | None]]:
+    """Each conversation with all its messages (oldest first) and, for a comparison, its columns and
+    verdicts, read in one read transaction."""
     with store.snapshot() as connection:
         for conversation_id in conversation_ids:
             row = connection.execute(
@@ -214,4 +260,6 @@ def _snapshot(store: Store, conversation_ids: Iterable[int]) -> Iterator[tuple[C
                 f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE conversation_id = ? ORDER BY id",
                 (conversation_id,),
             ).fetchall()
-            yield conversation_from_row(row), [message_from_row(message) for message in messages]
+            conversation = conversation_from_row(row)
+            facts = comparison_facts(connection, conversation_id) if conversation.kind == "comparison" else None
+            yield conversation, [message_from_row(message) for message in messages], facts

@@ -40,11 +40,21 @@ class _MessagePlan:
     values: dict[str, Any]
 
 
+_COLUMN_TEXTS = (("model", ""), ("path", ""), ("engine", "auto"))
+
+
+@dataclass
+class _ComparisonPlan:
+    columns: list[tuple[str, str, str, Any]]  # model name, path, engine, leaf key
+    verdicts: list[tuple[int, int]]
+
+
 @dataclass
 class _ConversationPlan:
     values: dict[str, Any]
     current_leaf_key: Any
     messages: list[_MessagePlan] = field(default_factory=list)
+    comparison: _ComparisonPlan | None = None
 
 
 def import_file(store: Store, path: Path) -> list[int]:
@@ -103,8 +113,53 @@ def import_document(store: Store, document: Any, source: str = "The file") -> li
             if leaf is None and ids:
                 leaf = max(ids.values())
             connection.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id))
+            if plan.comparison is not None:
+                _write_comparison(connection, conversation_id, plan.comparison, ids)
             new_ids.append(conversation_id)
     return new_ids
+
+
+def _write_comparison(connection: Any, conversation_id: int, plan: _ComparisonPlan, ids: dict[Any, int]) -> None:
+    connection.execute("UPDATE conversations SET kind = 'comparison' WHERE id = ?", (conversation_id,))
+    connection.executemany(
+        "INSERT INTO comparison_columns (conversation_id, position, model_name, model_path, engine, leaf_id) "
+        "VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            (conversation_id, position, name, path, engine, None if leaf is None else ids[leaf])
+            for position, (name, path, engine, leaf) in enumerate(plan.columns)
+        ],
+    )
+    connection.executemany(
+        "INSERT INTO comparison_verdicts (conversation_id, turn, winner) VALUES (?, ?, ?)",
+        [(conversation_id, turn, winner) for turn, winner in plan.verdicts],
+    )
+
+
+def _plan_comparison(data: Any, seen: set[Any]) -> _ComparisonPlan:
+    """A comparison's columns and verdicts (export.py writes them beside the messages)."""
+    if not isinstance(data, dict) or not isinstance(data.get("columns"), list) or not 2 <= len(data["columns"]) <= 4:
+        raise _Problem("is a comparison without 2 to 4 columns")
+    columns = []
+    for column in data["columns"]:
+        if not isinstance(column, dict):
+            raise _Problem("has a comparison column that is not an object")
+        leaf = _key(column.get("leaf"), "leaf", optional=True)
+        if leaf is not None and leaf not in seen:
+            raise _Problem("has a comparison column ending at a message that is not in it")
+        name, path, engine = (_text(column, key, default=default) or default for key, default in _COLUMN_TEXTS)
+        columns.append((name, path, engine, leaf))
+    verdicts = data.get("verdicts") or {}
+    if not isinstance(verdicts, dict):
+        raise _Problem("has comparison verdicts that are not an object")
+    kept: dict[int, int] = {}
+    for turn, winner in verdicts.items():
+        # A round number of a few digits: "00" and "0" are the same round, and a huge one is no round.
+        if not (
+            turn.isascii() and turn.isdigit() and len(turn) <= 6 and _is_integer(winner) and -1 <= winner < len(columns)
+        ):
+            raise _Problem("has a comparison verdict that is not a round and a column")
+        kept[int(turn)] = winner
+    return _ComparisonPlan(columns, list(kept.items()))
 
 
 def _refuse_constant(name: str) -> None:
@@ -174,6 +229,8 @@ def _plan_conversation(data: Any) -> _ConversationPlan:
         plan.messages.append(planned)
     if plan.current_leaf_key is not None and plan.current_leaf_key not in seen:
         raise _Problem("shows a message that is not in it")
+    if data.get("kind") == "comparison":
+        plan.comparison = _plan_comparison(data.get("comparison"), seen)
     return plan
 
 

@@ -50,6 +50,7 @@ class Conversation:
     folder: str | None
     pinned: bool
     current_leaf_id: int | None
+    kind: str = "chat"  # "chat", or "comparison": several models answering the same prompts side by side
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +77,7 @@ MESSAGE_COLUMNS = (
 
 CONVERSATION_COLUMNS = (
     "id, title, title_is_custom, created_at, updated_at, model, engine, system_prompt, parameters, "
-    "template, folder, pinned, current_leaf_id"
+    "template, folder, pinned, current_leaf_id, kind"
 )
 
 
@@ -119,4 +120,5 @@ def conversation_from_row(row: sqlite3.Row) -> Conversation:
         folder=row["folder"],
         pinned=bool(row["pinned"]),
         current_leaf_id=row["current_leaf_id"],
+        kind=row["kind"],
     )

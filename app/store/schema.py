@@ -245,12 +245,43 @@ _EVALUATIONS = Migration(
     ),
 )
 
+_COMPARISONS = Migration(
+    6,
+    "comparisons: a conversation kind whose columns are models answering the same prompts",
+    (
+        "ALTER TABLE conversations ADD COLUMN kind TEXT NOT NULL DEFAULT 'chat' CHECK (kind IN ('chat', 'comparison'))",
+        # A column's messages are a path in the conversation's message tree (the first prompt is shared,
+        # each follow-up is asked once per column); leaf_id is the column's last message.
+        """
+        CREATE TABLE comparison_columns (
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            position INTEGER NOT NULL CHECK (position >= 0),
+            model_name TEXT NOT NULL,
+            model_path TEXT NOT NULL,
+            engine TEXT NOT NULL DEFAULT 'auto',
+            leaf_id INTEGER,
+            PRIMARY KEY (conversation_id, position)
+        )
+        """,
+        # The person's verdict on each round of prompts: the winning column's position, or -1 for a tie.
+        """
+        CREATE TABLE comparison_verdicts (
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            turn INTEGER NOT NULL CHECK (turn >= 0),
+            winner INTEGER NOT NULL CHECK (winner >= -1),
+            PRIMARY KEY (conversation_id, turn)
+        )
+        """,
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CONVERSATIONS_AND_MESSAGES,
     _SEARCH,
     _PRESETS_TEMPLATES_SETTINGS,
     _GENERATION_STATS,
     _EVALUATIONS,
+    _COMPARISONS,
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
