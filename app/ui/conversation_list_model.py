@@ -59,15 +59,21 @@ def grouped_rows(conversations: list[Any], now: datetime | None = None) -> list[
     pinned = [c for c in conversations if c.pinned]
     if pinned:
         rows.append(ConversationRow("header", "Pinned"))
-        rows.extend(ConversationRow("conversation", c.title or "New chat", c.id, True) for c in pinned)
+        rows.extend(ConversationRow("conversation", row_label(c), c.id, True) for c in pinned)
     current = None
     for conversation in (c for c in conversations if not c.pinned):
         group = date_group(conversation.updated_at, now)
         if group != current:
             rows.append(ConversationRow("header", group))
             current = group
-        rows.append(ConversationRow("conversation", conversation.title or "New chat", conversation.id))
+        rows.append(ConversationRow("conversation", row_label(conversation), conversation.id))
     return rows
+
+
+def row_label(conversation: Any) -> str:
+    """The line a conversation is listed under; a comparison says it is one."""
+    title = conversation.title or "New chat"
+    return f"Comparison · {title}" if getattr(conversation, "kind", "chat") == "comparison" else title
 
 
 class ConversationListModel(QAbstractListModel):

@@ -145,7 +145,7 @@ class MainWindow(QMainWindow):
         conversations.status.connect(self.status_line.show_message)
         self.params_presenter.status.connect(self.status_line.show_message)
         self.params.show_prompt_requested.connect(chat.show_prompt)
-        self.sidebar.conversation_chosen.connect(chat.open_conversation)
+        self.sidebar.conversation_chosen.connect(self.open_conversation)
         self.system_prompt.editingFinished.connect(lambda: chat.set_system_prompt(self.system_prompt.text()))
         view.regenerate.connect(chat.regenerate)
         view.edit_submitted.connect(chat.edit)
@@ -275,6 +275,59 @@ class MainWindow(QMainWindow):
             return dialog
 
         self._show_window("remote", make, (520, 220))
+
+    def open_conversation(self, conversation_id: int) -> None:
+        """A chat opens in the chat pane; a comparison in the Compare view."""
+        from app.store.conversations import get_conversation
+        from app.store.errors import StoreError
+
+        try:
+            kind = get_conversation(self.store, conversation_id).kind
+        except StoreError as err:
+            self.status_line.show_message(str(err), True)
+            return
+        if kind == "comparison":
+            self.show_compare(conversation_id)
+        else:
+            self.chat.open_conversation(conversation_id)
+
+    def comparable_models(self) -> list[Any]:
+        """The usable models the picker lists (local on either engine, and remote), as ComparedModels."""
+        from app.store.comparisons import ComparedModel
+
+        return [ComparedModel(m.name, str(m.path), m.info.engine) for m in self.picker.models if m.info is not None]
+
+    def show_compare(self, conversation_id: int | None = None) -> None:
+        """The Compare view; with an ID, that kept comparison."""
+        from app.ui.compare_window import CompareWindow
+
+        def make() -> QWidget:
+            compare = CompareWindow(self.store, self.comparable_models, lambda: self.chat.params)
+            compare.conversation_saved.connect(self.conversations.conversation_saved)
+            compare.continue_requested.connect(self._continue_compared)
+            return compare
+
+        self._show_window("compare", make, (1280, 820))
+        if conversation_id is not None:
+            self.tool_windows["compare"].open_comparison(conversation_id)  # type: ignore[attr-defined]
+
+    def _continue_compared(self, chat_id: int, model: Any) -> None:
+        """A column of a comparison goes on as a chat: open it, with its model loaded."""
+        self.conversations.refresh()
+        self.chat.open_conversation(chat_id)
+        if self.session.path != model.path:
+            engine = model.engine if model.engine in ("llamacpp", "mlx") else "auto"
+            self.session.load(model.path, engine, model.name)
+        self.bring_forward()
+
+    def show_evals(self) -> None:
+        """Evaluation sets: make and edit them, run them over models, and read the scoreboards."""
+        from app.ui.eval_window import EvalWindow
+
+        def models() -> list[tuple[str, str]]:
+            return [(model.name, model.path) for model in self.comparable_models()]
+
+        self._show_window("evals", lambda: EvalWindow(self.store, models), (1200, 800))
 
     def show_shortcuts(self) -> None:
         from app.ui.shortcuts_dialog import ShortcutsDialog

@@ -73,6 +73,8 @@ class WindowActions(QObject):
         self.api_server = self._make("API server…", w.show_server)
         self.add_remote = self._make("Add a remote endpoint…", w.show_add_remote)
         self.library = self._make("Library…", w.show_library)
+        self.compare = self._make("Compare models…", w.show_compare, "Ctrl+Shift+M")
+        self.evals = self._make("Evaluation sets…", w.show_evals)
         self.refresh_models = self._make("Refresh the model list", w.picker.refresh)
         self.shortcuts = self._make("Keyboard shortcuts", w.show_shortcuts, ["Ctrl+/", Key.HelpContents], "keyboard")
         self.about = self._make("About Parlour", w.show_about)
@@ -105,7 +107,17 @@ class WindowActions(QObject):
             "&File": [self.new_chat, self.export, None, self.quit],
             "&Edit": [self.search, None, self.copy_reply, self.edit_last, self.regenerate, self.show_prompt],
             "&View": [self.toggle_sidebar, self.toggle_params, None, self.zoom_in, self.zoom_out, self.zoom_reset],
-            "&Models": [self.browser, self.library, self.refresh_models, None, self.add_remote, self.api_server],
+            "&Models": [
+                self.browser,
+                self.library,
+                self.refresh_models,
+                None,
+                self.compare,
+                self.evals,
+                None,
+                self.add_remote,
+                self.api_server,
+            ],
             "&Help": [self.shortcuts, self.about],
         }
         for title, actions in menus.items():
@@ -133,8 +145,11 @@ class WindowActions(QObject):
         models.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         models.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(models)
-        for action in (self.browser, self.library, self.refresh_models):
-            menu.addAction(action)
+        for action in (self.browser, self.library, self.refresh_models, None, self.compare, self.evals):
+            if action is None:
+                menu.addSeparator()
+            else:
+                menu.addAction(action)
         models.setMenu(menu)
         toolbar.addWidget(models)
         for action in toolbar.actions():
