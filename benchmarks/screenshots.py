@@ -1,6 +1,6 @@
 """A gallery of the window for people to look at: first run, a long chat with code and a table, the
-parameters panel open, the Hub browser, the library, the API server and remote endpoint dialogs; light
-and dark (switched live in one window); at 1x and 2x (QT_SCALE_FACTOR=2, each scale in a process of its own).
+parameters panel open, the Hub browser, the library, the API server and remote endpoint dialogs, the
+Compare view; light and dark (switched live in one window); at 1x and 2x (QT_SCALE_FACTOR=2, each scale in a process of its own).
 
 Run under a virtual screen (Debian's xvfb):
     xvfb-run -a -s "-screen 0 2800x1800x24" .venv/bin/python benchmarks/screenshots.py [--out DIR]
@@ -132,6 +132,7 @@ def take_gallery(out: Path, scale: int) -> dict[str, str]:
         window.show_shortcuts()
         shoot("shortcuts-light", window.tool_windows["shortcuts"])
         shoot_dialogs(window, shoot)
+        shoot_compare(app, window, shoot)
     window.close()
     store.close()
     return shots
@@ -147,6 +148,22 @@ def shoot_dialogs(window: Any, shoot: Any) -> None:
     server.stop()
     window.show_add_remote()
     shoot("add-remote-light", window.tool_windows["remote"])
+
+
+def shoot_compare(app: Any, window: Any, shoot: Any) -> None:
+    """The Compare view with three columns after a round, one reply picked as the best."""
+    window.show_compare()
+    compare = window.tool_windows["compare"]
+    compare.resize(1280, 820)
+    starter = window.comparable_models()[0]
+    compare.choose([starter, starter, starter])
+    compare.system_prompt.setText("Answer briefly.")
+    compare.prompt.setPlainText("Give me three tips for writing a clear email.")
+    compare.send()
+    wait_until(app, lambda: not compare.session.busy, 120)
+    compare.columns[1].best.click()
+    shoot("compare-light", compare)
+    compare.close()
 
 
 def free_port() -> int:

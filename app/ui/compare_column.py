@@ -77,6 +77,7 @@ class CompareColumn(QFrame):
         self.best.setCheckable(True)
         self.best.setToolTip("Mark this reply as the best of this round")
         self.best.clicked.connect(lambda: self.best_clicked.emit(self.position))
+        self.best.toggled.connect(self._show_pick)
         self.continue_button = QPushButton("Continue as chat")
         self.continue_button.setToolTip("Open a normal chat with this model, holding this column's messages")
         self.continue_button.clicked.connect(lambda: self.continue_clicked.emit(self.position))
@@ -111,6 +112,8 @@ class CompareColumn(QFrame):
         self._flush.start()
 
     def add_text(self, text: str) -> None:
+        if not self._reply and not self._pending:
+            self.state.setText("Writing…")
         self._pending += text
 
     def _draw_pending(self) -> None:
@@ -133,6 +136,12 @@ class CompareColumn(QFrame):
         self.body.verticalScrollBar().setValue(self.body.verticalScrollBar().maximum())
         self.state.setText("")
         self.figures.setText(column_figures(stats, finish_reason, error))
+
+    def _show_pick(self, picked: bool) -> None:
+        """The person's pick of the round stands out: a marked button and a highlighted frame."""
+        self.best.setText("★ Best" if picked else "Best")
+        name = self.objectName()
+        self.setStyleSheet(f"QFrame#{name} {{ border: 2px solid palette(highlight); }}" if picked else "")
 
     def set_state(self, text: str) -> None:
         self.state.setText(text)
