@@ -1,6 +1,7 @@
 """A gallery of the window for people to look at: first run, a long chat with code and a table, the
 parameters panel open, the Hub browser, the library, the API server and remote endpoint dialogs, the
-Compare view; light and dark (switched live in one window); at 1x and 2x (QT_SCALE_FACTOR=2, each scale in a process of its own).
+Compare view; light and dark (switched live in one window); at 1x and 2x (QT_SCALE_FACTOR=2, each
+scale in a process of its own).
 
 Run under a virtual screen (Debian's xvfb):
     xvfb-run -a -s "-screen 0 2800x1800x24" .venv/bin/python benchmarks/screenshots.py [--out DIR]

@@ -105,7 +105,7 @@ def _read_set(name: str, store):  # noqa: ANN001, ANN202 - a Store; app.evals.se
 
 def _run(evals, args: argparse.Namespace, store) -> int:  # noqa: ANN001
     from app.cli.chat_setup import locate_model
-    from app.evals.runner import EVAL_PARAMS, ModelUnderTest, run_set, scoreboard
+    from app.evals.runner import EVAL_PARAMS, ModelUnderTest, run_parameters, run_set, scoreboard
     from engines.base import EngineError
 
     models = []
@@ -122,7 +122,7 @@ def _run(evals, args: argparse.Namespace, store) -> int:  # noqa: ANN001
     from app.evals.sets import to_jsonl
     from app.store import evals as kept
 
-    settings = {"temperature": EVAL_PARAMS.temperature, "max_tokens": EVAL_PARAMS.max_tokens, "seed": EVAL_PARAMS.seed}
+    settings = run_parameters(EVAL_PARAMS)
     run_id = kept.start_run(store, evals.name, to_jsonl(evals), settings)
     results = []
     for result in run_set(evals, models):
@@ -197,29 +197,19 @@ def _write_report(store, run_id: int, folder: Path) -> int:  # noqa: ANN001 - a 
     """The run's CSV, Markdown and JSON, and its two charts as PNG, into `folder`."""
     import os
 
-    from app.evals.report import report_files
-    from app.evals.runner import stored_scoreboard
-    from app.evals.sets import parse_jsonl
+    from app.evals.report import kept_run
     from app.store import evals as kept
 
     run = next((r for r in kept.runs(store) if r.id == run_id), None)
     if run is None:
         return fail(f"There is no run {run_id}; `parlour eval runs` lists them.", EXIT_BAD_INPUT)
-    rows = kept.results(store, run.id)
-    board = stored_scoreboard(run.set_jsonl, run.set_name, rows)
-    case_ids = [case.id for case in parse_jsonl(run.set_jsonl, run.set_name).cases]
-    info = {"id": run.id, "set": run.set_name, "started_at": run.started_at, "parameters": run.parameters}
-    folder.mkdir(parents=True, exist_ok=True)
-    for name, text in report_files(info, board, rows, case_ids).items():
-        (folder / name).write_text(text, encoding="utf-8")
+    report = kept_run(run, kept.results(store, run.id))
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")  # pictures only: no window, no display needed
     from PySide6.QtGui import QGuiApplication
 
-    from app.ui.eval_charts import case_grid, score_chart
+    from app.ui.eval_report_export import write_report
 
     _app = QGuiApplication.instance() or QGuiApplication(["parlour"])
-    passed = {(r["model"], r["case"]): (sum(1 for v in r["verdicts"] if v["passed"]), len(r["verdicts"])) for r in rows}
-    score_chart(board).save(str(folder / "score.png"))
-    case_grid(case_ids, [str(row["model"]) for row in board], passed).save(str(folder / "cases.png"))
-    print(f"Wrote run {run.id} to {folder}: scoreboard.csv, cases.csv, report.md, run.json, score.png, cases.png")
+    names = write_report(folder, report)
+    print(f"Wrote run {run.id} to {folder}: {', '.join(names)}")
     return EXIT_OK

@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from dataclasses import dataclass
 from typing import Any
 
 BOARD_COLUMNS = (
@@ -93,3 +94,45 @@ def _mark(verdict: dict[str, Any]) -> str:
         what = "check"
     detail = f" ({verdict['detail']})" if verdict.get("detail") else ""
     return ("✓ " if verdict["passed"] else "✗ ") + what + detail
+
+
+def verdict_line(verdict: dict[str, Any]) -> str:
+    """One stored verdict as a person reads it: ✓ or ✗, what was checked, and why it failed."""
+    return _mark(verdict)
+
+
+def passed_counts(rows: list[dict[str, Any]]) -> dict[tuple[str, str], tuple[int, int]]:
+    """{(model, case): (checks passed, checks)} of stored results, as the case grid draws them."""
+    return {
+        (str(r["model"]), str(r["case"])): (sum(1 for v in r["verdicts"] if v["passed"]), len(r["verdicts"]))
+        for r in rows
+    }
+
+
+@dataclass(frozen=True)
+class KeptRun:
+    """A run read back from the store with what every view of it needs: its scoreboard and case order."""
+
+    info: dict[str, Any]  # id, set, started_at, parameters: what report_files puts at the top
+    board: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+    case_ids: list[str]
+    cases: tuple[Any, ...]  # the set's EvalCases, as the run kept the set
+
+    @property
+    def models(self) -> list[str]:
+        return [str(row["model"]) for row in self.board]
+
+    def files(self) -> dict[str, str]:
+        return report_files(self.info, self.board, self.rows, self.case_ids)
+
+
+def kept_run(run: Any, rows: list[dict[str, Any]]) -> KeptRun:
+    """`run` (an app.store.evals.StoredRun) and its stored results; EvalSetError when its set cannot be read."""
+    from app.evals.runner import stored_scoreboard
+    from app.evals.sets import parse_jsonl
+
+    evals = parse_jsonl(run.set_jsonl, run.set_name)
+    info = {"id": run.id, "set": run.set_name, "started_at": run.started_at, "parameters": run.parameters}
+    board = stored_scoreboard(run.set_jsonl, run.set_name, rows)
+    return KeptRun(info, board, rows, [case.id for case in evals.cases], evals.cases)

@@ -24,6 +24,11 @@ EVAL_PARAMS = GenerationParams(
 )
 
 
+def run_parameters(params: GenerationParams = EVAL_PARAMS) -> dict[str, object]:
+    """What a kept run records of its parameters, and the scoreboard shows."""
+    return {"temperature": params.temperature, "max_tokens": params.max_tokens, "seed": params.seed}
+
+
 @dataclass(frozen=True)
 class ModelUnderTest:
     name: str  # as the scoreboard shows it

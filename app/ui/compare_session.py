@@ -106,9 +106,14 @@ class CompareSession(QObject):
     def _set_columns(self, models: list[ComparedModel]) -> None:
         self.columns = [ColumnRun(i, model, self._template_for(model)) for i, model in enumerate(models)]
         self.plan = plan_comparison(models, self.memory_budget)
-        count = len(models) if self.plan.together else 1
-        self._bridges = [self._new_bridge(i) for i in range(count)]
+        self._start_hosts()
         self.plan_changed.emit(self.plan)
+
+    def _start_hosts(self) -> None:
+        """An engine bridge per column when the models run together, else one for all; each host process
+        starts with its first request."""
+        count = len(self.columns) if self.plan is not None and self.plan.together else 1
+        self._bridges = [self._new_bridge(i) for i in range(count)]
 
     def _template_for(self, model: ComparedModel) -> str | None:
         from app.store.templates import override_for
@@ -150,6 +155,8 @@ class CompareSession(QObject):
             return False
         for column, parent in zip(self.columns, parents, strict=True):
             column.parent_id = parent
+        if not self._bridges:  # the window was closed and opened again
+            self._start_hosts()
         if self.plan is not None and self.plan.together:
             for column in self.columns:
                 self._ask(column)
@@ -308,6 +315,8 @@ class CompareSession(QObject):
                     log.warning("could not end a comparison reply: %s", err)
                 column.writer = None
         self._active.clear()
+        for column in self.columns:
+            column.loaded = False
         for bridge in self._bridges:
             bridge.shutdown()
             bridge.deleteLater()

@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QCloseEvent, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QComboBox,
+    QFileDialog,
     QHBoxLayout,
     QLabel,
     QLineEdit,
@@ -56,8 +57,6 @@ class CompareWindow(QWidget):
     ) -> None:
         super().__init__(parent, Qt.WindowType.Window)
         self.setWindowTitle("Compare models")
-        # Closing ends the comparison's engine hosts; the next Compare opens a fresh window.
-        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._models = models
         self._params = params
         self.session = CompareSession(store, memory_budget, engine_log, self)
@@ -76,7 +75,10 @@ class CompareWindow(QWidget):
             chooser.setMinimumContentsLength(18)
             choose.addWidget(chooser, 1)
         self.new_button = QPushButton("New comparison")
+        self.export_button = QPushButton("Export…")
+        self.export_button.setToolTip("Save this comparison round by round (Markdown) or whole (JSON)")
         choose.addWidget(self.new_button)
+        choose.addWidget(self.export_button)
         self.system_prompt = QLineEdit()
         self.system_prompt.setPlaceholderText("System prompt (optional, the same for every model)")
         self.plan_line = QLabel("")
@@ -118,6 +120,7 @@ class CompareWindow(QWidget):
         for chooser in self.choosers:
             chooser.currentIndexChanged.connect(self._models_chosen)
         self.new_button.clicked.connect(self.new_comparison)
+        self.export_button.clicked.connect(self._ask_export)
         self.send_button.clicked.connect(self.send)
         self.stop_button.clicked.connect(session.stop)
         self.tie_button.clicked.connect(lambda: self._mark(TIE))
@@ -160,10 +163,14 @@ class CompareWindow(QWidget):
         return [chooser.currentData() for chooser in self.choosers if chooser.currentData() is not None]
 
     def choose(self, models: list[ComparedModel]) -> None:
-        """Pick these models (by path) in the first choosers, the rest left empty."""
+        """Pick these models in the first choosers (a listed one with the same file where it is not
+        listed itself), the rest left empty."""
         for number, chooser in enumerate(self.choosers):
-            wanted = models[number].path if number < len(models) else None
-            index = next((i for i in range(chooser.count()) if getattr(chooser.itemData(i), "path", None) == wanted), 0)
+            wanted = models[number] if number < len(models) else None
+            listed = [chooser.itemData(i) for i in range(chooser.count())]
+            same = [i for i, model in enumerate(listed) if model == wanted]
+            same_file = [i for i, model in enumerate(listed) if wanted and getattr(model, "path", None) == wanted.path]
+            index = (same or same_file or [0])[0]
             chooser.blockSignals(True)
             chooser.setCurrentIndex(index)
             chooser.blockSignals(False)
@@ -235,6 +242,7 @@ class CompareWindow(QWidget):
 
     def _show_busy(self, busy: bool) -> None:
         self.send_button.setEnabled(not busy and len(self.columns) >= 2)
+        self.export_button.setEnabled(not busy and self.session.conversation_id is not None)
         self.stop_button.setEnabled(busy)
         done = not busy and self._rounds > 0
         self.tie_button.setEnabled(done)
@@ -265,7 +273,33 @@ class CompareWindow(QWidget):
         if chat_id is not None:
             self.continue_requested.emit(chat_id, self.session.columns[position].model)
 
+    def _ask_export(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(
+            self, "Export comparison", "comparison.md", "Markdown (*.md);;JSON (*.json)"
+        )
+        if path:
+            self.export(path)
+
+    def export(self, path: str) -> None:
+        """Write the shown comparison to `path`: JSON (lossless) for a .json name, else Markdown."""
+        from app.store.errors import StoreError
+        from app.store.export import export_json, export_markdown
+        from app.store.files import write_atomically
+
+        if self.session.conversation_id is None:
+            return
+        ids = [self.session.conversation_id]
+        try:
+            store = self.session.store
+            write_atomically(path, export_json(store, ids) if path.endswith(".json") else export_markdown(store, ids))
+        except (StoreError, OSError) as err:
+            self._show_status(f"Could not export the comparison: {err}", True)
+            return
+        self._show_status(f"Exported to {path}", False)
+
     def closeEvent(self, event: QCloseEvent) -> None:
+        # The engine hosts end with the window; opened again, it shows the same comparison and starts
+        # them again for the next prompt.
         self.session.shutdown()
         super().closeEvent(event)
 

@@ -81,3 +81,20 @@ def test_stopping_keeps_what_finished(starter_gguf: Path) -> None:
     for result in run_set(starter, model, should_stop=lambda: len(results) >= 2):
         results.append(result)
     assert len(results) == 2 and all(r.error is None for r in results)
+
+
+def test_a_remote_model_is_judged_beside_a_local_one(test_keyring, llama_server: str, starter_gguf: Path) -> None:  # noqa: ANN001
+    from app.library import remotes
+    from tests.support.remote_servers import KEY, served_model
+
+    endpoint = remotes.add_endpoint("box", llama_server, KEY)
+    remote = remotes.model_of(endpoint, served_model(llama_server))
+    try:
+        models = [ModelUnderTest("local", str(starter_gguf)), ModelUnderTest("remote", str(remote.path))]
+        results = list(run_set(ONE_CASE, models))
+    finally:
+        remotes.remove_endpoint("box")
+    assert [(r.model, r.error) for r in results] == [("local", None), ("remote", None)]
+    assert all("Paris" in r.reply and r.passed == 2 for r in results)  # the remote server runs the same model
+    board = scoreboard(ONE_CASE, results)
+    assert [row["model"] for row in board] == ["local", "remote"] and all(row["tokens_per_s"] for row in board)

@@ -140,6 +140,11 @@ def test_verdicts_and_the_comparison_come_back_after_a_restart(qtbot, tmp_path: 
     assert not again.choosers[0].isEnabled()  # a kept comparison keeps its models
     _ask(qtbot, again, "And of Italy?")  # and goes on where it was
     assert len(comparisons.rounds(store, comparison_id)) == 2
+    again.export(str(tmp_path / "comparison.md"))
+    exported = (tmp_path / "comparison.md").read_text(encoding="utf-8")
+    assert "## Round 2" in exported and exported.count("### a") == 2 and "Could not" not in again.status_line.text()
+    again.export(str(tmp_path / "missing-folder" / "comparison.md"))
+    assert again.status_line.text().startswith("Could not export the comparison")
     again.close()
     store.close()
 
@@ -160,6 +165,13 @@ def test_a_column_continues_as_a_chat_in_the_window(qtbot, window: MainWindow, s
     assert thread.messages[1].model == compare.session.columns[1].model.name
     assert thread.messages[1].stats == column_reply.stats
     assert window.chat.messages.rowCount() == 2
+    # Closed (its engine hosts end) and opened again, the view shows the same comparison and goes on.
+    compare.close()
+    assert not compare.session._bridges
+    window.show_compare()
+    assert window.tool_windows["compare"] is compare
+    _ask(qtbot, compare, "And of Italy?")
+    assert len(comparisons.rounds(window.store, compare.session.conversation_id)) == 2
 
 
 def test_a_model_that_cannot_load_fails_its_column_only(
@@ -226,3 +238,19 @@ def test_a_remote_model_takes_part(qtbot, test_keyring, llama_server: str, store
         assert all("Paris" in column.text for column in window.columns)
     finally:
         remotes.remove_endpoint("box")
+
+
+def test_the_models_menu_opens_the_compare_view_and_the_evaluation_sets(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    models_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Models")
+    texts = [action.text() for action in models_menu.actions()]
+    assert "Compare models…" in texts and "Evaluation sets…" in texts
+    window.actions.compare.trigger()
+    compare = window.tool_windows["compare"]
+    listed = window.comparable_models()
+    assert compare.isVisible() and compare.chosen_models() == listed[:2]
+    if len(listed) < 2:  # the starter alone: nothing to compare it with yet
+        assert compare.plan_line.text() == "Choose at least two models to compare." and not compare.columns
+        assert not compare.send_button.isEnabled()
+    window.actions.evals.trigger()
+    evals = window.tool_windows["evals"]
+    assert evals.isVisible() and evals.windowTitle()
