@@ -57,16 +57,25 @@ def score_chart(board: Sequence[dict[str, Any]], size: tuple[int, int] = CHART_S
     painter = QPainter(image)
     painter.setRenderHint(QPainter.RenderHint.Antialiasing)
     _axes(painter, plot_area(size), max([float(row["tokens_per_s"] or 0) for row in board] + [1.0]) * 1.15)
+    placed: list[QRectF] = []
+    line = painter.fontMetrics().height()
     for centre, radius, label in points(board, size):
         painter.setPen(QPen(INK, 1))
         painter.setBrush(POINT)
         painter.drawEllipse(centre, radius, radius)
         width = painter.fontMetrics().horizontalAdvance(label)
-        # Beside the point, on whichever side the name fits.
-        if centre.x() + radius + 4 + width > size[0] - 4:
-            painter.drawText(centre + QPointF(-radius - 4 - width, 4), label)
-        else:
-            painter.drawText(centre + QPointF(radius + 4, 4), label)
+        # Beside the point, on whichever side the name fits; below an earlier name it would cover (two
+        # models with the same score and speed).
+        left = (
+            centre.x() - radius - 4 - width
+            if centre.x() + radius + 4 + width > size[0] - 4
+            else centre.x() + radius + 4
+        )
+        box = QRectF(left, centre.y() + 4 - line, width, line)
+        while any(box.intersects(other) for other in placed):
+            box.translate(0, line)
+        placed.append(box)
+        painter.drawText(box.bottomLeft(), label)
     painter.end()
     return image
 
