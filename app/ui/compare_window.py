@@ -27,17 +27,12 @@ from PySide6.QtWidgets import (
 from app.store.comparisons import TIE, ComparedModel, Round
 from app.store.db import Store
 from app.ui.compare_column import CompareColumn
+from app.ui.compare_params import CompareParams
 from app.ui.compare_session import CompareSession
 from engines.base import GenerationParams
 
 MAX_COLUMNS = 4
 NO_MODEL = "—"
-
-
-def parameters_line(params: GenerationParams) -> str:
-    """The settings every column shares, in words."""
-    sampling = "greedy" if params.temperature == 0 else f"temperature {params.temperature:g}, top-p {params.top_p:g}"
-    return f"Same for every model: {sampling} · seed {params.seed} · at most {params.max_tokens} tokens"
 
 
 class CompareWindow(QWidget):
@@ -84,8 +79,7 @@ class CompareWindow(QWidget):
         self.plan_line = QLabel("")
         self.plan_line.setObjectName("comparePlan")
         self.plan_line.setWordWrap(True)
-        self.params_line = QLabel("")
-        self.params_line.setObjectName("compareParameters")
+        self.settings = CompareParams()
         self.status_line = QLabel("")
         self.status_line.setWordWrap(True)
         self.split = QSplitter(Qt.Orientation.Horizontal)
@@ -110,7 +104,7 @@ class CompareWindow(QWidget):
         layout.addLayout(choose)
         layout.addWidget(self.system_prompt)
         layout.addWidget(self.plan_line)
-        layout.addWidget(self.params_line)
+        layout.addWidget(self.settings)
         layout.addWidget(self.split, 1)
         layout.addWidget(self.status_line)
         layout.addLayout(ask)
@@ -184,7 +178,7 @@ class CompareWindow(QWidget):
             self._show_columns([])
             return
         self.session.start(models, self.system_prompt.text(), self._params())
-        self.params_line.setText(parameters_line(self.session.params))
+        self.settings.show_params(self.session.params, locked=False)
         self._show_columns(models)
 
     def _show_columns(self, models: list[ComparedModel]) -> None:
@@ -214,7 +208,7 @@ class CompareWindow(QWidget):
             chooser.blockSignals(False)
         self.system_prompt.setText(self.session.system_prompt)
         self.system_prompt.setReadOnly(True)
-        self.params_line.setText(parameters_line(self.session.params))
+        self.settings.show_params(self.session.params, locked=True)
         self._rounds = len(rounds)
         self._show_columns(models)
         for column in self.columns:
@@ -228,11 +222,13 @@ class CompareWindow(QWidget):
         if not text:
             return
         if self.session.conversation_id is None:
-            # The system prompt may have been typed after the models were chosen.
+            # The system prompt and settings may have been changed after the models were chosen.
             self.session.system_prompt = self.system_prompt.text()
+            self.session.params = self.settings.params()
         self._prompt_sent = text
         if self.session.send(text):
             self._rounds += 1
+            self.settings.show_params(self.session.params, locked=True)
             self.prompt.clear()
             self.system_prompt.setReadOnly(True)
             for chooser in self.choosers:

@@ -61,7 +61,8 @@ def test_two_engines_stream_side_by_side_with_their_figures(
     models = [ComparedModel("gguf", str(starter_gguf), "llamacpp"), ComparedModel("mlx twin", str(mlx_dir), "mlx")]
     window = _window(qtbot, store, models)
     assert window.plan_line.text().startswith("At the same time")
-    assert "seed 0" in window.params_line.text() and "greedy" in window.params_line.text()
+    settings = window.settings
+    assert (settings.temperature.value(), settings.seed.value(), settings.max_tokens.value()) == (0.0, 0, 24)
     ended = _ask(qtbot, window)
     assert sorted(position for position, *_ in ended) == [0, 1]
     assert all(reason in ("stop", "length") and not error for _, _, reason, error in ended)
@@ -85,8 +86,13 @@ def test_a_low_budget_runs_the_models_one_after_another(qtbot, store: Store, sta
     events: list[str] = []
     window.session.column_started.connect(lambda p: events.append(f"start {p}"))
     window.session.column_finished.connect(lambda p, *_: events.append(f"end {p}"))
+    window.settings.seed.setValue(42)  # changed in the view before the first prompt: every model gets it
+    window.settings.max_tokens.setValue(16)
     _ask(qtbot, window)
     assert events == ["start 0", "end 0", "start 1", "end 1"]
+    stored = get_conversation(store, window.session.conversation_id).parameters
+    assert (stored["seed"], stored["max_tokens"], stored["temperature"]) == (42, 16, 0.0)
+    assert not window.settings.seed.isEnabled()  # a comparison keeps the settings it was run with
     assert window.columns[0].text == window.columns[1].text  # the same model, greedy: the same reply
 
 
