@@ -63,6 +63,7 @@ TESTED = {
     "Smaller text",
     "Actual size",
     "Keyboard shortcuts",
+    "Compare models…",
 }
 
 
@@ -105,6 +106,12 @@ def test_the_shortcuts_window_opens_from_the_keyboard(qtbot, window: MainWindow)
     press(qtbot, window, "Ctrl+/")
     qtbot.waitUntil(lambda: "shortcuts" in window.tool_windows and window.tool_windows["shortcuts"].isVisible())
     window.tool_windows["shortcuts"].close()
+
+
+def test_the_compare_view_opens_from_the_keyboard(qtbot, window: MainWindow) -> None:
+    press(qtbot, window, "Ctrl+Shift+M")
+    qtbot.waitUntil(lambda: "compare" in window.tool_windows and window.tool_windows["compare"].isVisible())
+    window.tool_windows["compare"].close()
 
 
 def test_copy_edit_and_regenerate_the_latest(qtbot, window: MainWindow) -> None:
