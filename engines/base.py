@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from engines.response_format import response_format_problem
+
 Role = Literal["system", "user", "assistant", "tool"]
 FinishReason = Literal["stop", "length", "cancelled", "error"]
 EngineName = Literal["mlx", "llamacpp", "remote"]
@@ -61,6 +63,8 @@ class GenerationParams:
     stop: tuple[str, ...] = ()
     # When prompt + reply would pass the context window: "drop_oldest" turns, or "stop" with a message.
     context_policy: str = "drop_oldest"
+    # Structured output: the reply must match a JSON Schema, a pattern or a choice (engines/constraints.py).
+    response_format: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         problems = []
@@ -90,6 +94,9 @@ class GenerationParams:
             problems.append(f"each stop string must be text of 1 to {MAX_STOP_CHARS} characters")
         if self.context_policy not in ("drop_oldest", "stop"):
             problems.append("the context policy must be drop_oldest or stop")
+        if self.response_format is not None:
+            problems.append(response_format_problem(self.response_format) or "")
+        problems = [problem for problem in problems if problem]
         if problems:
             raise InvalidRequestError("Invalid generation settings: " + "; ".join(problems) + ".")
 

@@ -33,6 +33,7 @@ from engines.base import (
     ReplyEvent,
     Started,
 )
+from engines.constraints import TokenConstraint, checked_grammar
 from engines.context import check_context_length, default_context_length, kv_bytes_per_token
 from engines.hardware import memory
 from engines.process_memory import peak_resident_bytes
@@ -123,6 +124,7 @@ class LlamaCppEngine:
         self._states = StateCache(0)
         self._reuse = True
         self._threads = ThreadChoice(fixed=1)
+        self._grammar_tokens: Any = None  # llguidance's token table of the loaded model, built when first needed
 
     def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
         progress(0.05, "Starting llama.cpp")
@@ -165,6 +167,7 @@ class LlamaCppEngine:
         except (ValueError, RuntimeError, OSError) as err:
             raise ModelFileError(f"llama.cpp could not load this model ({err}).") from None
         self._states = StateCache(settings.prompt_cache_bytes)
+        self._grammar_tokens = None
         self._reuse = settings.prompt_cache_bytes > 0
         self._info = ModelInfo(**{**info.to_dict(), "context_length": self._llm.n_ctx()})
         self._threads.start()
@@ -182,7 +185,7 @@ class LlamaCppEngine:
         if self._llm is not None:
             self._llm.close()
         self._states.clear()
-        self._llm = self._info = None
+        self._llm = self._info = self._grammar_tokens = None
 
     def _special_token_text(self, token_id: int) -> str:
         if token_id < 0:
@@ -272,6 +275,7 @@ class LlamaCppEngine:
         if llm is None:
             raise NotLoadedError("No model is loaded.")
         start = time.perf_counter()
+        constraint = self._constraint(request.params)  # first: a schema it cannot use costs no prefill
         prompt = self.prompt(request)
         cached = self._reuse_prefix(prompt.ids)
         self._threads.update(llm._ctx.ctx, force=True)  # others' load may have changed since the last reply
@@ -281,8 +285,19 @@ class LlamaCppEngine:
         if (yield from self._prefill(prompt.ids, cached, should_stop)):
             yield Finished("cancelled", _reply_stats(prompt, cached, start, _DecodeRun(finish="cancelled")))
             return
-        run = yield from self._decode(prompt, params, ReplyShaper(params, prompt.text), should_stop)
+        run = yield from self._decode(prompt, params, ReplyShaper(params, prompt.text), should_stop, constraint)
         yield Finished(run.finish, _reply_stats(prompt, cached, start, run))
+
+    def _constraint(self, params: GenerationParams) -> TokenConstraint | None:
+        """The grammar state for a reply with a response format; None (and no cost) for any other."""
+        if params.response_format is None:
+            return None
+        from llguidance.llamacpp import lltokenizer_from_vocab
+
+        if self._grammar_tokens is None:
+            self._grammar_tokens = lltokenizer_from_vocab(self._llm._model.vocab)
+        grammar = checked_grammar(params.response_format, self._grammar_tokens)
+        return TokenConstraint(self._grammar_tokens, grammar, self._llm.n_vocab())
 
     def _prefill(
         self, ids: list[int], cached: int, should_stop: Callable[[], bool]
@@ -310,9 +325,15 @@ class LlamaCppEngine:
         return False
 
     def _decode(
-        self, prompt: Prompt, params: GenerationParams, shaper: ReplyShaper, should_stop: Callable[[], bool]
+        self,
+        prompt: Prompt,
+        params: GenerationParams,
+        shaper: ReplyShaper,
+        should_stop: Callable[[], bool],
+        constraint: TokenConstraint | None = None,
     ) -> Generator[ReplyEvent, None, _DecodeRun]:
-        """Sample tokens until the end of the turn, a stop string, the length limit or a cancel."""
+        """Sample tokens until the end of the turn, a stop string, the length limit, a cancel, or the end of
+        what the response format allows."""
         import llama_cpp
 
         llm = self._llm
@@ -330,6 +351,8 @@ class LlamaCppEngine:
             frequency_penalty=params.frequency_penalty,
             presence_penalty=params.presence_penalty,
             reset=True,
+            # Only a constrained reply pays for a logits processor: the free path is llama.cpp's own.
+            logits_processor=None if constraint is None else [lambda _ids, logits: constraint.mask(logits)],
         )
         try:
             for token in tokens:
@@ -339,7 +362,9 @@ class LlamaCppEngine:
                     break
                 run.generated += 1
                 yield from shaper.feed(decoder.decode(llm.detokenize([token])))
-                if shaper.stopped:
+                if constraint is not None:
+                    constraint.take(token)
+                if shaper.stopped or (constraint is not None and constraint.finished):
                     run.finish = "stop"
                     break
                 if run.generated >= prompt.max_tokens:

@@ -30,6 +30,7 @@ from engines.base import (
     ReplyEvent,
     Started,
 )
+from engines.constraints import TokenConstraint, checked_grammar
 from engines.context import check_context_length, default_context_length, kv_bytes_per_token
 from engines.hardware import memory
 from engines.prompting import ModelVocabulary, Prompt, ReplyShaper, build_prompt
@@ -67,6 +68,27 @@ def logits_processors_for(params: GenerationParams) -> list[Any]:
     )
 
 
+def grammar_processor(constraint: TokenConstraint) -> Any:
+    """An mlx-lm logits processor that lets only the tokens the grammar allows next be sampled.
+
+    mlx-lm calls it with every token so far: first the prompt, then one sampled token per step, which the
+    grammar takes in before the next mask is made.
+    """
+    import mlx.core as mx
+
+    calls = 0
+
+    def process(tokens: Any, logits: Any) -> Any:
+        nonlocal calls
+        if calls:
+            constraint.take(int(tokens[-1].item()))
+        calls += 1
+        allowed = mx.array(constraint.allowed(int(logits.shape[-1])))
+        return mx.where(allowed[None], logits, mx.array(float("-inf"), dtype=logits.dtype))
+
+    return process
+
+
 class MlxEngine:
     name: EngineName = "mlx"
 
@@ -77,6 +99,7 @@ class MlxEngine:
         self._context_length = 4096
         self._cache: Any = None  # mlx-lm's LRUPromptCache: longest-prefix reuse with a byte budget
         self._cache_key = ""
+        self._grammar_tokens: Any = None  # llguidance's token table of the loaded model, built when first needed
 
     def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
         # A local folder never needs the Hub; this stops mlx-lm from ever trying it.
@@ -100,6 +123,7 @@ class MlxEngine:
             raise ModelFileError(f"MLX could not load this model: {err}") from None
         mx.eval(model.parameters())
         self._model, self._tokenizer = model, tokenizer
+        self._grammar_tokens = None
         self._context_length = settings.context_length or default_context_length(
             info.context_length,
             info.file_size,
@@ -130,7 +154,7 @@ class MlxEngine:
         return self._info
 
     def unload(self) -> None:
-        self._model = self._tokenizer = self._info = self._cache = None
+        self._model = self._tokenizer = self._info = self._cache = self._grammar_tokens = None
         try:
             import mlx.core as mx
 
@@ -211,6 +235,7 @@ class MlxEngine:
             raise NotLoadedError("No model is loaded.")
         params = request.params
         start = time.perf_counter()
+        constraint = self._constraint(params)  # first: a schema it cannot use costs no prefill
         prompt = self.prompt(request)
         cache, rest = self._cached_prefix(prompt.ids)
         cached = len(prompt.ids) - len(rest)
@@ -224,11 +249,24 @@ class MlxEngine:
             stats.peak_memory_bytes = int(mx.get_peak_memory())
             yield Finished("cancelled", stats)
             return
-        finish, cache_tokens = yield from self._decode(prompt, rest, cache, params, stats, start, should_stop)
+        finish, cache_tokens = yield from self._decode(
+            prompt, rest, cache, params, stats, start, should_stop, constraint
+        )
         self._keep_cache(cache_tokens, cache)
         stats.prompt_tps = (len(prompt.ids) - cached) / (stats.ttft_ms / 1000) if stats.ttft_ms else 0.0
         stats.peak_memory_bytes = int(mx.get_peak_memory())
         yield Finished(finish, stats)
+
+    def _constraint(self, params: GenerationParams) -> TokenConstraint | None:
+        """The grammar state for a reply with a response format; None (and no cost) for any other."""
+        if params.response_format is None:
+            return None
+        from llguidance.hf import from_tokenizer
+
+        if self._grammar_tokens is None:
+            self._grammar_tokens = from_tokenizer(self._tokenizer._tokenizer)
+        grammar = checked_grammar(params.response_format, self._grammar_tokens)
+        return TokenConstraint(self._grammar_tokens, grammar, self._grammar_tokens.vocab_size)
 
     def _prefill(
         self, ids: list[int], rest: list[int], cache: Any, should_stop: Callable[[], bool]
@@ -261,8 +299,10 @@ class MlxEngine:
         stats: GenerationStats,
         start: float,
         should_stop: Callable[[], bool],
+        constraint: TokenConstraint | None = None,
     ) -> Generator[ReplyEvent, None, tuple[FinishReason, list[int]]]:
-        """Sample tokens until the end of the turn, a stop string, the length limit or a cancel."""
+        """Sample tokens until the end of the turn, a stop string, the length limit or a cancel (a reply with a
+        response format ends when the grammar allows only the end of the turn)."""
         from mlx_lm import stream_generate
 
         shaper = ReplyShaper(params, prompt.text)
@@ -275,7 +315,7 @@ class MlxEngine:
             rest,
             max_tokens=prompt.max_tokens,
             sampler=sampler_for(params),
-            logits_processors=logits_processors_for(params),
+            logits_processors=logits_processors_for(params) + ([grammar_processor(constraint)] if constraint else []),
             prompt_cache=cache,
         ):
             cache_tokens.append(int(response.token))
