@@ -37,14 +37,45 @@ def grammar_of(fmt: dict[str, Any]) -> str:
         return str(LLMatcher.grammar_from_json_schema(fmt["schema"], defaults={"whitespace_flexible": False}))
     if kind == "regex":
         return str(LLMatcher.grammar_from_regex(fmt["pattern"]))
+    if kind == "tool_call":
+        return str(LLMatcher.grammar_from_lark(tool_call_lark(fmt)))
     return str(LLMatcher.grammar_from_lark("start: " + " | ".join(json.dumps(c) for c in fmt["choices"])))
+
+
+def tool_call_lark(fmt: dict[str, Any]) -> str:
+    """A grammar for one call of one of the offered tools, written the way the model's format writes it:
+    Hermes/Qwen's tags around {"name", "arguments"}, or Llama 3's bare {"name", "parameters"}."""
+    llama = fmt["format"] == "llama3_json"
+    arguments = "parameters" if llama else "arguments"
+    options = []
+    for tool in fmt["tools"]:
+        function = tool["function"]
+        parameters = dict(function.get("parameters") or {"type": "object"})
+        # As OpenAI's strict mode does: arguments the schema does not name cannot be invented, so a small
+        # model cannot wander through made-up keys until the reply runs out.
+        parameters.setdefault("additionalProperties", False)
+        options.append(
+            {
+                "type": "object",
+                "properties": {"name": {"const": function["name"]}, arguments: parameters},
+                "required": ["name", arguments],
+                "additionalProperties": False,
+            }
+        )
+    call = "call: %json " + json.dumps({"anyOf": options, "x-guidance": {"whitespace_flexible": False}})
+    if llama:
+        return "start: call\n" + call
+    return 'start: "<tool_call>\\n" call "\\n</tool_call>"\n' + call
 
 
 def refusal(fmt: dict[str, Any], message: str) -> str:
     """The sentence for a response format the library cannot compile, naming the part it stopped at."""
-    what = {"json_object": "JSON", "json_schema": "The JSON Schema", "regex": "The regular expression"}.get(
-        fmt["type"], "The list of choices"
-    )
+    what = {
+        "json_object": "JSON",
+        "json_schema": "The JSON Schema",
+        "regex": "The regular expression",
+        "tool_call": "The tools' parameters",
+    }.get(fmt["type"], "The list of choices")
     # The library's message is its first line, then an echo of the source with a caret, then the cause.
     lines = [line.strip() for line in message.strip().splitlines() if line.strip()]
     detail = " ".join(lines[:1] + [line for line in lines[1:] if line.startswith("error:")]).rstrip(".")

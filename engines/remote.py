@@ -176,6 +176,8 @@ class RemoteEngine:
             body["presence_penalty"] = params.presence_penalty
         if params.frequency_penalty:
             body["frequency_penalty"] = params.frequency_penalty
+        if params.response_format is not None:
+            body["response_format"] = openai_response_format(params.response_format)
         return body
 
     # --- HTTP --------------------------------------------------------------------------------------
@@ -264,3 +266,18 @@ def _few(ids: list[str]) -> str:
         return "none"
     shown = ", ".join(f"'{i}'" for i in ids[:5])
     return shown + (f" and {len(ids) - 5} more" if len(ids) > 5 else "")
+
+
+def openai_response_format(fmt: dict[str, Any]) -> dict[str, Any]:
+    """Parlour's response format in the OpenAI shape a remote server takes (patterns and choices as schemas:
+    the OpenAI API has no other kind)."""
+    kind = fmt["type"]
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind == "json_schema":
+        schema = fmt["schema"]
+    elif kind == "regex":
+        schema = {"type": "string", "pattern": fmt["pattern"]}
+    else:
+        schema = {"enum": list(fmt["choices"])}
+    return {"type": "json_schema", "json_schema": {"name": "reply", "schema": schema, "strict": True}}

@@ -41,6 +41,7 @@ def add_arguments(chat: argparse.ArgumentParser, command: str) -> None:
         help="context window in tokens (default: the model's own, as much as free memory holds)",
     )
     add_sampling_options(chat)
+    add_format_options(chat)
     chat.add_argument("--template", metavar="FILE", help="a Jinja chat template to use instead of the model's")
     chat.add_argument("--thinking", choices=["on", "off"], help="for reasoning models whose template supports it")
     chat.add_argument(
@@ -55,6 +56,15 @@ def add_arguments(chat: argparse.ArgumentParser, command: str) -> None:
     )
     chat.add_argument("--json", action="store_true", help="print one JSON object per line (deltas, then stats)")
     chat.set_defaults(func=cmd_chat)
+
+
+def add_format_options(chat: argparse.ArgumentParser) -> None:
+    """Structured output: the reply is made to match (one of these at a time)."""
+    shape = chat.add_mutually_exclusive_group()
+    shape.add_argument("--json-schema", metavar="FILE", help="the reply is JSON matching this JSON Schema")
+    shape.add_argument("--json-object", action="store_true", help="the reply is a JSON object")
+    shape.add_argument("--regex", metavar="PATTERN", help="the reply matches this regular expression")
+    shape.add_argument("--choice", action="append", metavar="TEXT", help="the reply is one of these (repeatable)")
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from engines.base import GenerationParams
 
 SAMPLING_OPTIONS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
+SCHEMA_FILE_LIMIT = 1 << 20  # a JSON Schema file is read whole; far past any real one
 
 
 @dataclass
@@ -64,7 +65,34 @@ def params_from_args(args: argparse.Namespace, stored: dict[str, Any] | None = N
         values["stop"] = tuple(args.stop)
     if getattr(args, "context_policy", None):
         values["context_policy"] = args.context_policy
+    chosen_format = response_format_from_args(args)
+    if chosen_format is not None:
+        values["response_format"] = chosen_format
     return GenerationParams.from_dict(values)
+
+
+def response_format_from_args(args: argparse.Namespace) -> dict[str, Any] | None:
+    """--json-schema FILE, --json-object, --regex or --choice as a response format; FileRefusedError or
+    InvalidRequestError with a sentence for a schema file that cannot be read or is not JSON."""
+    import json
+
+    from engines.base import InvalidRequestError
+    from engines.bounded_files import read_bounded_text
+
+    if getattr(args, "json_schema", None):
+        text = read_bounded_text(Path(args.json_schema), SCHEMA_FILE_LIMIT, what="The JSON Schema file")
+        try:
+            schema = json.loads(text)
+        except (ValueError, RecursionError) as err:
+            raise InvalidRequestError(f"{args.json_schema} is not valid JSON ({err}).") from None
+        return {"type": "json_schema", "schema": schema}
+    if getattr(args, "json_object", False):
+        return {"type": "json_object"}
+    if getattr(args, "regex", None):
+        return {"type": "regex", "pattern": args.regex}
+    if getattr(args, "choice", None):
+        return {"type": "choice", "choices": list(args.choice)}
+    return None
 
 
 def prepare_chat(

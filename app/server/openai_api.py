@@ -7,7 +7,7 @@ import asyncio
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from sse_starlette.sse import EventSourceResponse
@@ -18,7 +18,17 @@ from app.server.errors import ApiError
 from app.server.registry import ModelRegistry, ServedModel
 from app.server.replies import reply_events, whole_reply
 from app.server.request_fields import openai_messages, sampling, text_of
+from app.server.tool_replies import (
+    CallCollector,
+    ToolRequest,
+    call_format,
+    collector,
+    constrained,
+    split_reply,
+    tool_request,
+)
 from engines.base import Delta, Finished, GenerationParams, GenerationStats, Message
+from engines.tool_calls import ToolCall, tool_calls_to_openai
 
 # A raw prompt for /v1/completions: the text itself, no chat template around it.
 RAW_PROMPT_TEMPLATE = "{{ messages[0]['content'] }}"
@@ -38,7 +48,9 @@ def usage(stats: GenerationStats) -> dict[str, Any]:
 
 
 def failed(finished: Finished) -> ApiError:
-    return ApiError(500, finished.error or "The engine failed to write a reply.")
+    # A request the engine refused (a schema it cannot compile, say) is the client's to fix.
+    status = 400 if finished.error_code == "invalid_request" else 500
+    return ApiError(status, finished.error or "The engine failed to write a reply.")
 
 
 async def list_models(request: Request) -> Response:
@@ -62,22 +74,32 @@ async def chat_completions(request: Request) -> Response:
     body = request.state.body
     registry: ModelRegistry = request.app.state.registry
     model = await asyncio.to_thread(registry.find, body.get("model"))
-    messages, params = openai_messages(body), sampling(body)
-    tools = body.get("tools")
-    variables = {"tools": tools} if isinstance(tools, list) and tools else {}
+    messages, params, tools = openai_messages(body), sampling(body), tool_request(body)
     answer = Answer("chatcmpl", "chat.completion", model)
     if body.get("stream"):
         options = body.get("stream_options") or {}
         with_usage = isinstance(options, dict) and bool(options.get("include_usage"))
         registry.check_room(model)
-        return EventSourceResponse(answer.chat_chunks(registry, messages, params, variables, with_usage))
+        return EventSourceResponse(answer.chat_chunks(registry, messages, params, tools, with_usage))
     async with registry.turn(model) as client:
-        text, finished = await whole_reply(
-            client, messages, params, variables, await asyncio.to_thread(registry.template_for, model)
-        )
+        template = await asyncio.to_thread(registry.template_for, model)
+        fmt = call_format(template or (client.model.chat_template if client.model else None), model.id)
+        params = constrained(params, tools, fmt)
+        text, finished = await whole_reply(client, messages, params, tools.variables(), template)
     if finished.finish_reason == "error":
         raise failed(finished)
-    choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": finish_reason(finished)}
+    message: dict[str, Any] = {"role": "assistant", "content": text}
+    reason = finish_reason(finished)
+    if tools.offered:
+        content, calls = split_reply(text, fmt)
+        if calls:
+            message = {
+                "role": "assistant",
+                "content": content.strip() or None,
+                "tool_calls": tool_calls_to_openai(calls),
+            }
+            reason = "tool_calls"
+    choice = {"index": 0, "message": message, "finish_reason": reason}
     return JSONResponse({**answer.head("chat.completion"), "choices": [choice], "usage": usage(finished.stats)})
 
 
@@ -124,22 +146,28 @@ class Answer:
         registry: ModelRegistry,
         messages: list[Message],
         params: GenerationParams,
-        variables: dict[str, Any],
+        tools: ToolRequest,
         with_usage: bool,
     ) -> AsyncIterator[dict[str, str]]:
         try:
             async with registry.turn(self.model) as client:
                 yield self._chunk([{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}])
                 template = await asyncio.to_thread(registry.template_for, self.model)
-                async for event in reply_events(client, messages, params, variables, template):
+                fmt = call_format(template or (client.model.chat_template if client.model else None), self.model.id)
+                calls = collector(fmt) if tools.offered else None
+                params = constrained(params, tools, fmt)
+                async for event in reply_events(client, messages, params, tools.variables(), template):
                     if isinstance(event, Delta) and event.text:
-                        key = "reasoning_content" if event.reasoning else "content"
-                        yield self._chunk([{"index": 0, "delta": {key: event.text}, "finish_reason": None}])
+                        for chunk in self._delta_chunks(event, calls):
+                            yield chunk
                     elif isinstance(event, Finished):
                         if event.finish_reason == "error":
                             yield {"data": json.dumps({"error": {"message": event.error, "type": "server_error"}})}
                             return
-                        end = {"index": 0, "delta": {}, "finish_reason": finish_reason(event)}
+                        for chunk in self._tail_chunks(calls):
+                            yield chunk
+                        reason = "tool_calls" if calls and calls.calls else finish_reason(event)
+                        end = {"index": 0, "delta": {}, "finish_reason": reason}
                         yield self._chunk([end], usage=None) if with_usage else self._chunk([end])
                         if with_usage:
                             yield self._chunk([], usage=usage(event.stats))
@@ -147,6 +175,28 @@ class Answer:
             yield {"data": json.dumps({"error": {"message": err.message, "type": "server_error"}})}
             return
         yield {"data": "[DONE]"}
+
+    def _delta_chunks(self, event: Delta, calls: CallCollector | None) -> Iterator[dict[str, str]]:
+        """A streamed piece as chunks: reasoning, text, or (with tools offered) each call once it is whole."""
+        if event.reasoning or calls is None:
+            key = "reasoning_content" if event.reasoning else "content"
+            yield self._chunk([{"index": 0, "delta": {key: event.text}, "finish_reason": None}])
+            return
+        yield from self._pieces(calls, calls.feed(event.text))
+
+    def _tail_chunks(self, calls: CallCollector | None) -> Iterator[dict[str, str]]:
+        if calls is not None:
+            yield from self._pieces(calls, calls.finish())
+
+    def _pieces(self, calls: CallCollector, pieces: Iterator[str | ToolCall]) -> Iterator[dict[str, str]]:
+        for piece in pieces:
+            if isinstance(piece, str):
+                if piece:
+                    yield self._chunk([{"index": 0, "delta": {"content": piece}, "finish_reason": None}])
+                continue
+            (call,) = tool_calls_to_openai([piece])
+            delta = {"tool_calls": [{"index": len(calls.calls) - 1, **call}]}
+            yield self._chunk([{"index": 0, "delta": delta, "finish_reason": None}])
 
     async def text_chunks(
         self, registry: ModelRegistry, messages: list[Message], params: GenerationParams

@@ -77,9 +77,35 @@ def sampling(body: dict[str, Any], max_tokens_field: str = "max_tokens", default
         "frequency_penalty": _number(body, "frequency_penalty", 0.0),
     }
     try:
-        return GenerationParams(**values, max_tokens=max_tokens, seed=seed, stop=tuple(stops))  # type: ignore[arg-type]
+        return GenerationParams(
+            **values,  # type: ignore[arg-type]
+            max_tokens=max_tokens,
+            seed=seed,
+            stop=tuple(stops),
+            response_format=response_format(body),
+        )
     except InvalidRequestError as err:
         raise ApiError(400, str(err)) from err
+
+
+def response_format(body: dict[str, Any]) -> dict[str, Any] | None:
+    """OpenAI's response_format as Parlour's: {"type": "json_object"}, or {"type": "json_schema",
+    "json_schema": {"name", "schema", "strict"}}; "text" (or nothing) leaves the reply free."""
+    value = body.get("response_format")
+    if value is None:
+        return None
+    kind = value.get("type") if isinstance(value, dict) else None
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return {"type": "json_object"}
+    if kind == "json_schema":
+        spec = value.get("json_schema")
+        schema = spec.get("schema") if isinstance(spec, dict) else None
+        if not isinstance(schema, dict):
+            raise ApiError(400, "response_format.json_schema needs a schema object.", "response_format")
+        return {"type": "json_schema", "schema": schema}
+    raise ApiError(400, "response_format.type must be text, json_object or json_schema.", "response_format")
 
 
 def _number(body: dict[str, Any], name: str, default: float) -> float:

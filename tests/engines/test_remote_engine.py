@@ -103,3 +103,27 @@ def test_a_damaged_reference_is_a_sentence() -> None:
     with EngineClient() as client, pytest.raises(Exception, match="remote model reference is damaged"):
         client.load("remote:{not json")
     assert os.environ.get("PARLOUR_TEST_KEYRING") is None  # no test keyring leaked out of its fixture
+
+
+def test_a_response_format_reaches_the_remote_server(test_keyring, llama_server: str) -> None:  # noqa: ANN001
+    import json
+
+    keyring.set_password(KEYRING_SERVICE, "box", KEY)
+    target = RemoteTarget("box", llama_server, served_model(llama_server))
+    schema = {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}
+    with EngineClient() as client:
+        client.load(target.ref())
+        any_object = GenerationParams(temperature=0.0, max_tokens=48, response_format={"type": "json_object"})
+        text, finished = client.generate(FRANCE, any_object).text()
+        assert finished.finish_reason in ("stop", "length"), finished.error
+        # The server's own grammar holds the reply to an object (a long one may run out of tokens).
+        assert text.lstrip().startswith("{") and (
+            finished.finish_reason == "length" or isinstance(json.loads(text), dict)
+        )
+        # It is sent in the OpenAI shape, which this server does not take for schemas: its refusal is a
+        # sentence naming the endpoint, and the next request works.
+        with_schema = GenerationParams(max_tokens=48, response_format={"type": "json_schema", "schema": schema})
+        text, finished = client.generate(FRANCE, with_schema).text()
+        assert finished.finish_reason == "error" and finished.error.startswith("box answered")
+        assert "json_schema" in finished.error
+        assert client.generate(FRANCE, GREEDY).text()[1].finish_reason in ("stop", "length")
