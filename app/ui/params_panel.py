@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.accessible import describe, name_form_fields
+from app.ui.response_format_field import ResponseFormatField
 from app.ui.theme import error_style
 from engines.base import GenerationParams, InvalidRequestError
 
@@ -131,6 +132,9 @@ class ParamsPanel(QWidget):
             self.fields[spec.name] = field
             form.addRow(spec.label, field)
         self._add_seed_and_stop(form)
+        self.response_format = ResponseFormatField()
+        self.response_format.changed.connect(self._emit_params)
+        form.addRow("Response format", self.response_format)
         self._add_context(form)
         name_form_fields(form)
         self.template_label = QLabel("Template: —")
@@ -215,6 +219,7 @@ class ParamsPanel(QWidget):
         values["seed"] = int(self.seed.value()) if self.fixed_seed.isChecked() else None
         values["stop"] = tuple(s.strip() for s in self.stop_strings.text().split(",") if s.strip())
         values["context_policy"] = self.context_policy.currentData()
+        values["response_format"] = self.response_format.value()
         return GenerationParams(**values)
 
     def set_params(self, params: GenerationParams) -> None:
@@ -226,6 +231,7 @@ class ParamsPanel(QWidget):
             self.seed.setValue(params.seed or 0)
             self.stop_strings.setText(", ".join(params.stop))
             self.context_policy.setCurrentIndex(max(0, self.context_policy.findData(params.context_policy)))
+            self.response_format.set_value(params.response_format)
         finally:
             self._updating = False
         self._select_matching_preset(params)

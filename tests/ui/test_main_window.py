@@ -60,6 +60,39 @@ def test_max_tokens_from_the_panel_reaches_the_engine(qtbot, window: MainWindow)
     assert reply.stats is not None and reply.stats.generated_tokens == 5 and reply.finish_reason == "length"
 
 
+def test_a_response_format_from_the_panel_holds_the_reply(qtbot, window: MainWindow) -> None:
+    import json
+    import re
+
+    field = window.params.response_format
+    field.kind.setCurrentIndex(field.kind.findData("json_schema"))
+    field.kind.activated.emit(field.kind.currentIndex())
+    assert window.chat.params.response_format is None  # nothing is used until the schema is typed and Used
+    field.text.setPlainText("{not json")
+    field.use.click()
+    assert window.params.problem.text().startswith("The JSON Schema is not valid JSON")
+    schema = {"type": "object", "properties": {"city": {"type": "string", "maxLength": 30}}, "required": ["city"]}
+    field.text.setPlainText(json.dumps(schema))
+    field.use.click()
+    assert window.params.problem.text() == "" and window.chat.params.response_format == {
+        "type": "json_schema",
+        "schema": schema,
+    }
+    send(qtbot, window, "Where is the Eiffel Tower?")
+    assert "city" in json.loads(rows(window)[-1].content)
+    field.kind.setCurrentIndex(field.kind.findData("regex"))
+    field.kind.activated.emit(field.kind.currentIndex())
+    field.text.setPlainText("[0-9]{4}")
+    field.use.click()
+    send(qtbot, window, "In which year was it built?")
+    assert re.fullmatch("[0-9]{4}", rows(window)[-1].content)
+    # The chat keeps its format: reopened, the panel shows it again.
+    conversation = window.chat.conversation_id
+    window.new_chat()
+    window.chat.open_conversation(conversation)
+    assert field.kind.currentData() == "regex" and field.text.toPlainText() == "[0-9]{4}"
+
+
 def test_regenerate_adds_a_branch_and_the_switcher_moves(qtbot, window: MainWindow) -> None:
     window.chat.set_params(GenerationParams(temperature=1.0, seed=3, max_tokens=16))
     send(qtbot, window, "Name an animal.")
