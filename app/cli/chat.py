@@ -13,6 +13,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from app.cli.chat_setup import add_sampling_options
+from app.cli.chat_tools import add_tool_options, tools_reply
 from app.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, exit_code_for
 from app.cli.terminal_text import fail, json_text, printable
 
@@ -42,6 +43,7 @@ def add_arguments(chat: argparse.ArgumentParser, command: str) -> None:
     )
     add_sampling_options(chat)
     add_format_options(chat)
+    add_tool_options(chat)
     chat.add_argument("--template", metavar="FILE", help="a Jinja chat template to use instead of the model's")
     chat.add_argument("--thinking", choices=["on", "off"], help="for reasoning models whose template supports it")
     chat.add_argument(
@@ -72,6 +74,8 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from app.store.errors import StoreError
     from engines.base import EngineError
 
+    if args.tools and (args.prompt is None or args.continue_id is not None or args.json):
+        return fail("--tools works with one PROMPT (not with --continue or --json) for now.")
     if args.prompt is None and (args.json or args.show_prompt):
         option = "--json" if args.json else "--show-prompt"
         return fail(f"{option} needs a PROMPT; the conversation in the terminal prints plain text.")
@@ -107,6 +111,8 @@ def _one_shot(args: argparse.Namespace, engine_log: str | None) -> int:
         load_model(client, setup)
         if args.show_prompt:
             return show_prompt(client.render(messages, setup.params, setup.template, setup.template_vars), args.json)
+        if args.tools:
+            return tools_reply(args, client, setup, messages)
         with interrupts_ignored():
             reply = client.generate(messages, setup.params, setup.template, setup.template_vars)
         return report_reply(stream_reply(reply, as_json=args.json), args.json, client)
