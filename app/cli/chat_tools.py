@@ -38,7 +38,10 @@ def tools_reply(args: argparse.Namespace, client: Any, setup: Any, messages: lis
     except McpConfigError as err:
         return fail(str(err))
     if not config.servers:
-        return fail(f"No MCP servers are configured; add one in {config_path()} or in the window (Models → Tools).")
+        return fail(
+            f"No MCP servers are configured; add one in {config_path()} "
+            "or in the window (Models → Tools (MCP servers)…)."
+        )
     with ToolServers(config) as servers:
         servers.start()
         for server, problem in servers.problems().items():

@@ -15,6 +15,7 @@ itself, and the person fixes mcp.json and reloads.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import copy
 import logging
 import threading
@@ -112,6 +113,8 @@ class ToolServers:
             self._submit(self._start_all()).result(self._start_timeout_s + STOP_TIMEOUT_S + _BACKSTOP_S)
         except TimeoutError:
             log.warning("tool servers took longer than their start timeout")
+        except concurrent.futures.CancelledError:
+            log.info("tool servers were closed while starting")  # close() from another thread: nothing to do
 
     def tools(self, include_disabled: bool = False) -> list[ToolInfo]:
         """The tools of the servers that are running (or restarting), in mcp.json's order of servers."""

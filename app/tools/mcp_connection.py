@@ -108,6 +108,12 @@ class ServerConnection:
         task = self._task
         if task is None or task.done():
             return
+        if self._session is None:
+            # Still starting: the task is not watching for the stop, so cancel it now, while the SDK's
+            # own clean-up (which ends the child process) still has the time to run.
+            task.cancel()
+            await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
+            return
         done, _ = await asyncio.wait({task}, timeout=STOP_TIMEOUT_S)
         if not done:
             log.warning("tool server %s did not stop in time; abandoning it", self.name)
@@ -129,7 +135,9 @@ class ServerConnection:
                 ready.set_result(None)
                 await self._stopping.wait()
         except BaseException as err:
-            if not ready.done():
+            if not ready.done() and isinstance(err, asyncio.CancelledError):
+                ready.cancel()  # stopped while starting: nobody waits for the answer any more
+            elif not ready.done():
                 ready.set_exception(err if isinstance(err, Exception) else RuntimeError(repr(err)))
             else:
                 log.info("tool server %s ended with %r", self.name, err)

@@ -329,6 +329,12 @@ class MainWindow(QMainWindow):
 
         self._show_window("evals", lambda: EvalWindow(self.store, models), (1200, 800))
 
+    def show_tools(self) -> None:
+        """The MCP servers in mcp.json, their tools switched on and off, servers added and removed."""
+        from app.ui.tools_window import ToolsWindow
+
+        self._show_window("tools", lambda: ToolsWindow(self), (820, 560))
+
     def show_shortcuts(self) -> None:
         from app.ui.shortcuts_dialog import ShortcutsDialog
 

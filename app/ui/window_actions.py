@@ -75,6 +75,7 @@ class WindowActions(QObject):
         self.library = self._make("Library…", w.show_library)
         self.compare = self._make("Compare models…", w.show_compare, "Ctrl+Shift+M")
         self.evals = self._make("Evaluation sets…", w.show_evals)
+        self.tools = self._make("Tools (MCP servers)…", w.show_tools)
         self.refresh_models = self._make("Refresh the model list", w.picker.refresh)
         self.shortcuts = self._make("Keyboard shortcuts", w.show_shortcuts, ["Ctrl+/", Key.HelpContents], "keyboard")
         self.about = self._make("About Parlour", w.show_about)
@@ -115,6 +116,7 @@ class WindowActions(QObject):
                 self.compare,
                 self.evals,
                 None,
+                self.tools,
                 self.add_remote,
                 self.api_server,
             ],

@@ -12,6 +12,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from mcp import types
@@ -315,3 +316,30 @@ def test_result_text_of_every_kind_of_content() -> None:
     assert result_text(types.CallToolResult(content=[types.TextContent(text="abcdef")]), limit=3) == (
         "abc\n\n[The result was cut to its first 3 of 6 characters.]"
     )
+
+
+def test_closing_while_a_server_hangs_at_start_leaves_no_process(tmp_path: Path) -> None:
+    marker = f"parlour-hangs-at-start-{os.getpid()}"
+    hangs = StdioServer("hangs", sys.executable, ("-c", f"import time; time.sleep(999)  # {marker}"), {})
+    tools = ToolServers(McpConfig((hangs,)), log_folder=tmp_path)
+    starting = threading.Thread(target=tools.start)
+    starting.start()
+
+    def running() -> list[str]:
+        return subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
+
+    wait_for(lambda: bool(running()))
+    tools.close()
+    starting.join(timeout=60)
+    assert not starting.is_alive()  # start() returns once closed, without an error
+    wait_for(lambda: not running())
+
+
+def wait_for(condition: Any, deadline_s: float = 30.0) -> None:
+    """Poll a condition about another process (nothing here can signal it), with a generous deadline."""
+    import time
+
+    end = time.monotonic() + deadline_s
+    while not condition():
+        assert time.monotonic() < end, "the condition did not hold within the deadline"
+        time.sleep(0.05)

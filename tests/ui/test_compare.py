@@ -249,7 +249,7 @@ def test_a_remote_model_takes_part(qtbot, test_keyring, llama_server: str, store
 def test_the_models_menu_opens_the_compare_view_and_the_evaluation_sets(qtbot, window: MainWindow) -> None:  # noqa: ANN001
     models_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&Models")
     texts = [action.text() for action in models_menu.actions()]
-    assert "Compare models…" in texts and "Evaluation sets…" in texts
+    assert "Compare models…" in texts and "Evaluation sets…" in texts and "Tools (MCP servers)…" in texts
     window.actions.compare.trigger()
     compare = window.tool_windows["compare"]
     listed = window.comparable_models()
@@ -260,3 +260,5 @@ def test_the_models_menu_opens_the_compare_view_and_the_evaluation_sets(qtbot, w
     window.actions.evals.trigger()
     evals = window.tool_windows["evals"]
     assert evals.isVisible() and evals.windowTitle()
+    window.actions.tools.trigger()
+    assert window.tool_windows["tools"].isVisible() and window.tool_windows["tools"].windowTitle() == "Tool servers"
