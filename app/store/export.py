@@ -112,6 +112,7 @@ def _message_to_json(message: Message) -> dict[str, Any]:
         "stats": None if message.stats is None else message.stats.to_dict(),
         "reasoning": message.reasoning,
         "content": message.content,
+        **({"tool_calls": list(message.tool_calls)} if message.tool_calls else {}),
     }
 
 
@@ -187,7 +188,12 @@ def _message_to_markdown(message: Message) -> list[str]:
             "</details>",
             "",
         ]
-    lines += [message.content.strip("\n") or "*(empty)*", ""]
+    if message.role == "tool" and message.tool_calls:
+        lines += [f"Result of {_call_line(message.tool_calls[0])}:", ""]
+    if message.content.strip("\n") or not message.tool_calls:
+        lines += [message.content.strip("\n") or "*(empty)*", ""]
+    if message.role == "assistant" and message.tool_calls:
+        lines += ["Tool calls: " + "; ".join(_call_line(call) for call in message.tool_calls), ""]
     notes = _stats_notes(message)
     if message.status == "interrupted":
         notes.append("interrupted: Parlour stopped before this reply was finished")
@@ -198,6 +204,12 @@ def _message_to_markdown(message: Message) -> list[str]:
     if notes:
         lines += ["*" + " · ".join(notes) + "*", ""]
     return lines
+
+
+def _call_line(call: dict[str, Any]) -> str:
+    """A call as `name(arguments)`, the arguments as the model wrote them (JSON)."""
+    function = call.get("function") or {}
+    return f"`{function.get('name', '?')}({function.get('arguments', '')})`"
 
 
 def _stats_notes(message: Message) -> list[str]:

@@ -265,8 +265,25 @@ def _plan_message(data: Any, seen: set[Any]) -> _MessagePlan:
         "reasoning": _text(data, "reasoning", default=""),
         "content": _text(data, "content"),
         **_stats(data.get("stats")),
+        "tool_calls": _tool_calls(data.get("tool_calls")),
     }
     return _MessagePlan(key, parent, values)
+
+
+def _tool_calls(calls: Any) -> str | None:
+    """A message's tool calls, kept as the export wrote them (a list of objects, each with a function name)."""
+    if calls is None or calls == []:
+        return None
+    if not isinstance(calls, list) or len(calls) > 64:
+        raise _Problem("has tool calls that are not a list of at most 64")
+    for call in calls:
+        function = call.get("function") if isinstance(call, dict) else None
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise _Problem("has a tool call without a function name")
+    try:
+        return json.dumps(calls, ensure_ascii=False, allow_nan=False)
+    except (ValueError, TypeError, RecursionError):
+        raise _Problem("has tool calls that are not plain JSON") from None
 
 
 def _stats(stats: Any) -> dict[str, Any]:

@@ -7,7 +7,9 @@ user message adds a sibling, so the original and everything after it stay.
 
 from __future__ import annotations
 
+import json
 import sqlite3
+from typing import Any
 
 from app.store.conversations import title_from_text
 from app.store.db import Store, inserted_id
@@ -44,13 +46,29 @@ def add_message(
     *,
     reasoning: str = "",
     model: str | None = None,
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> Message:
-    """Any finished message under an explicit parent (None for a new root)."""
+    """Any finished message under an explicit parent (None for a new root); a tool result with the call it
+    answers, as `tool_calls=[call]`."""
     with store.transaction(durable=True) as connection:
         message_id = insert_message(
             connection, conversation_id, role, content, parent_id=parent_id, reasoning=reasoning, model=model
         )
+        if tool_calls:
+            set_tool_calls(connection, message_id, tool_calls)
     return get_message(store, message_id)
+
+
+def set_tool_calls(connection: sqlite3.Connection, message_id: int, calls: list[dict[str, Any]]) -> None:
+    """Keep the calls a reply made (OpenAI-shaped) with it, inside the caller's transaction."""
+    connection.execute(
+        "UPDATE messages SET tool_calls = ? WHERE id = ?", (json.dumps(calls, ensure_ascii=False), message_id)
+    )
+
+
+def keep_tool_calls(store: Store, message_id: int, calls: list[dict[str, Any]]) -> None:
+    with store.transaction(durable=True) as connection:
+        set_tool_calls(connection, message_id, calls)
 
 
 def edit_user_message(store: Store, message_id: int, content: str) -> Message:

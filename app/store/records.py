@@ -33,6 +33,8 @@ class Message:
     stats: GenerationStats | None = None  # the engine's figures for a reply; None where it gave none
     finish_reason: str | None = None
     error: str | None = None
+    # OpenAI-shaped calls: those an assistant message made, or the one a tool message answers.
+    tool_calls: tuple[dict[str, Any], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +74,7 @@ STATS_COLUMNS = tuple(f.name for f in fields(GenerationStats))
 MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, reasoning, status, created_at, model, "
     + ", ".join(STATS_COLUMNS)
-    + ", finish_reason, error"
+    + ", finish_reason, error, tool_calls"
 )
 
 CONVERSATION_COLUMNS = (
@@ -95,7 +97,15 @@ def message_from_row(row: sqlite3.Row) -> Message:
         stats=stats_from_row(row),
         finish_reason=row["finish_reason"],
         error=row["error"],
+        tool_calls=_tool_calls(row["tool_calls"]),
     )
+
+
+def _tool_calls(stored: str | None) -> tuple[dict[str, Any], ...]:
+    if not stored:
+        return ()
+    calls = json.loads(stored)
+    return tuple(call for call in calls if isinstance(call, dict)) if isinstance(calls, list) else ()
 
 
 def stats_from_row(row: sqlite3.Row) -> GenerationStats | None:

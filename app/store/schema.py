@@ -275,6 +275,16 @@ _COMPARISONS = Migration(
     ),
 )
 
+_TOOL_CALLS = Migration(
+    7,
+    "tool calls kept with their messages",
+    (
+        # JSON, in the OpenAI shape: on an assistant message the calls it made; on a tool message the one
+        # call its content answers (so a result always says which tool, with which arguments, it came from).
+        "ALTER TABLE messages ADD COLUMN tool_calls TEXT CHECK (tool_calls IS NULL OR json_valid(tool_calls))",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CONVERSATIONS_AND_MESSAGES,
     _SEARCH,
@@ -282,6 +292,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _GENERATION_STATS,
     _EVALUATIONS,
     _COMPARISONS,
+    _TOOL_CALLS,
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 
