@@ -25,10 +25,13 @@ from app.store import branches, conversations, messages, replies
 from app.store.db import Store
 from app.store.errors import StoreError
 from app.store.records import Thread
+from app.ui.chat_branch_actions import BranchActions
 from app.ui.message_model import DONE, ERROR, STREAMING, MessageModel, MessageRow
-from app.ui.message_rows import row_from_message, row_status, rows_from_thread
+from app.ui.message_rows import engine_message, row_from_message, row_status, rows_from_thread, store_call
 from app.ui.message_stats import reply_summary
 from app.ui.model_session import ModelSession
+from app.ui.tool_rounds import ToolRounds
+from app.ui.tool_session import ToolSession
 from engines.base import Delta, Finished, GenerationParams, Message, ModelInfo, PromptProgress, Started
 from engines.protocol import Event
 
@@ -45,7 +48,7 @@ class ReplyInFlight:
     shown: bool = True  # False once another thread is shown: its deltas no longer go to the model
 
 
-class ChatController(QObject):
+class ChatController(BranchActions, QObject):
     """The shown conversation (its id, system prompt, parameters and MessageModel) and the reply
     being written into it."""
 
@@ -62,11 +65,15 @@ class ChatController(QObject):
     status = Signal(str, bool)  # text, is_error
     prompt_shown = Signal(object)  # PromptRendered (or Failure) for "View prompt"
 
-    def __init__(self, store: Store, session: ModelSession, parent: QObject | None = None) -> None:
+    def __init__(
+        self, store: Store, session: ModelSession, parent: QObject | None = None, tools: ToolSession | None = None
+    ) -> None:
         super().__init__(parent)
         self.store = store
         self.session = session
         self.messages = MessageModel(self)
+        self.tool_rounds = ToolRounds(self, tools or ToolSession(self))
+        self.tool_rounds.status.connect(self.status)
         session.bridge.engine_event.connect(self._on_engine_event)
         session.load_started.connect(self.stop)
         session.unloaded.connect(self.stop)
@@ -86,7 +93,7 @@ class ChatController(QObject):
 
     @property
     def busy(self) -> bool:
-        return self._reply is not None
+        return self._reply is not None or self.tool_rounds.running
 
     def _on_model_loaded(self, info: ModelInfo, engine: str) -> None:
         """A new chat takes the model's saved defaults over the current parameters."""
@@ -178,6 +185,7 @@ class ChatController(QObject):
         if saved is not None:
             self.conversation_saved.emit(saved)  # its time, and its title if this message gave it one
         self.messages.append_row(row_from_message(user))
+        self.tool_rounds.begin_turn()
         writer = self._store_call(
             replies.start_reply, self.store, self.conversation_id, user.id, model=self.session.name
         )
@@ -199,53 +207,22 @@ class ChatController(QObject):
         self.conversation_shown.emit(created)
         return True
 
-    def regenerate(self, message_id: int) -> None:
-        if self.busy:
-            return
-        writer = self._store_call(replies.regenerate, self.store, message_id, model=self.session.name)
-        if writer is not None:
-            self._reload_thread()  # the new reply is a branch beside the old one
-        self._start(writer)
-
-    def edit(self, message_id: int, text: str) -> None:
-        if self.busy or not text.strip():
-            return
-        edited = self._store_call(messages.edit_user_message, self.store, message_id, text.strip())
-        if edited is None:
-            return
-        writer = self._store_call(
-            replies.start_reply, self.store, edited.conversation_id, edited.id, model=self.session.name
-        )
-        self._reload_thread()
-        saved = self._store_call(conversations.get_conversation, self.store, edited.conversation_id)
-        if saved is not None:
-            self.conversation_saved.emit(saved)  # editing the first message may retitle it
-        self._start(writer)
-
-    def continue_reply(self, message_id: int) -> None:
-        if self.busy:
-            return
-        writer = self._store_call(replies.continue_reply, self.store, message_id)
-        self._start(writer, continue_final=True)
-
-    def delete(self, message_id: int) -> None:
-        if self.busy:
-            return
-        self._store_call(branches.delete_branch, self.store, message_id)
-        self._reload_thread()
-
-    def switch_branch(self, message_id: int, step: int) -> None:
-        """Show the previous (step -1) or next (+1) sibling of a message."""
-        siblings = self._alternatives.get(message_id)
-        if self.busy or not siblings or message_id not in siblings:
-            return
-        target = siblings[(siblings.index(message_id) + step) % len(siblings)]
-        self._store_call(branches.switch_to, self.store, target)
-        self._reload_thread()
-
     def stop(self) -> None:
         if self._reply is not None:
             self.session.bridge.cancel(self._reply.request_id)
+        self.tool_rounds.stop()
+
+    def continue_after_tools(self, parent_id: int) -> None:
+        """The calls of a reply have their results: the reply goes on under the last of them."""
+        assert self.conversation_id is not None
+        writer = self._store_call(
+            replies.start_reply, self.store, self.conversation_id, parent_id, model=self.session.name
+        )
+        if not self._start(writer):
+            self.tools_stopped()
+
+    def tools_stopped(self) -> None:
+        self.busy_changed.emit(False)
 
     def show_prompt(self) -> None:
         if not self.session.is_loaded:
@@ -266,8 +243,8 @@ class ChatController(QObject):
         count = self.messages.rowCount() - (1 if leave_out_last else 0)
         for position in range(max(count, 0)):
             row = self.messages.row_at(position)
-            if row.role in ("user", "assistant", "system") and (row.content or row.status != STREAMING):
-                out.append({"role": row.role, "content": row.content})
+            if row.role in ("user", "assistant", "system", "tool") and (row.content or row.status != STREAMING):
+                out.append(engine_message(row))
         return out
 
     def _start(self, writer: replies.ReplyWriter | None, continue_final: bool = False) -> bool:
@@ -280,7 +257,9 @@ class ChatController(QObject):
             self.messages.append_row(MessageRow(id=writer.message_id, role="assistant", status=STREAMING))
         conversation = self.engine_messages(leave_out_last=not continue_final)
         bridge, template = self.session.bridge, self.session.template_override
-        request_id = bridge.generate(conversation, self.params, template, continue_final)
+        self.tool_rounds.begin_reply()
+        variables = self.tool_rounds.variables()
+        request_id = bridge.generate(conversation, self.params, template, continue_final, variables)
         self._reply = ReplyInFlight(writer, request_id)
         self._checkpoint.start()
         self.session.set_generating(True)
@@ -299,24 +278,31 @@ class ChatController(QObject):
         if reply.shown and isinstance(event, Started | PromptProgress | Delta | Finished):
             self.reply_event.emit(event)  # the status line's progress, the notice included
         if isinstance(event, Delta):
-            if event.reasoning:
-                reply.writer.append(reasoning=event.text)
-            else:
-                reply.writer.append(event.text)
-            if reply.shown:
-                self.messages.append_text(event.text, event.reasoning)
-            self.reply_delta.emit(event.text, event.reasoning)
+            self._append(reply, event.text if event.reasoning else self.tool_rounds.feed(event.text), event.reasoning)
         elif isinstance(event, Finished):
+            self._append(reply, self.tool_rounds.finish_text(), False)
             self._finish(reply, event)
+
+    def _append(self, reply: ReplyInFlight, text: str, reasoning: bool) -> None:
+        if not text:
+            return
+        reply.writer.append(reasoning=text) if reasoning else reply.writer.append(text)
+        if reply.shown:
+            self.messages.append_text(text, reasoning)
+        self.reply_delta.emit(text, reasoning)
 
     def _finish(self, reply: ReplyInFlight, event: Finished) -> None:
         self._reply = None
         if event.detail:
             log.warning("reply failed: %s (%s)", event.error, event.detail)
         saved = self._save_ending(reply.writer, event)
+        calls = self.tool_rounds.keep_calls(reply.writer.message_id, event.finish_reason)
         if reply.shown:
             self._settle_row(reply.writer, event, saved)
         self.session.set_generating(False)
+        if calls:
+            self.tool_rounds.run_calls()
+            return  # busy still: the calls run, then the reply goes on
         self.busy_changed.emit(False)
         used = event.stats.prompt_tokens + event.stats.generated_tokens
         self.context_used.emit(used, self.session.context_length, self.params.context_policy)
@@ -358,6 +344,7 @@ class ChatController(QObject):
                 error=stored.error,
                 stats=stored.stats,
                 finish_reason=stored.finish_reason,
+                tool_calls=stored.tool_calls,
             )
         else:  # the reply got its id only now (the disk was full when it started)
             self._reload_thread()
@@ -376,13 +363,7 @@ class ChatController(QObject):
 
     def _store_call(self, function: Any, *args: Any, **kwargs: Any) -> Any:
         """Run a store operation; a failure a person can act on becomes a status sentence."""
-        try:
-            return function(*args, **kwargs)
-        except StoreError as err:
-            self.status.emit(str(err), True)
-        except ValueError as err:
-            self.status.emit(str(err).capitalize().rstrip(".") + ".", True)
-        return None
+        return store_call(self.status, function, *args, **kwargs)
 
     def shutdown(self) -> None:
         self._checkpoint.stop()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import itertools
+from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QObject, Signal
@@ -51,9 +52,10 @@ class EngineBridge(QObject):
         params: GenerationParams,
         template: str | None = None,
         continue_final: bool = False,
+        template_vars: dict[str, Any] | None = None,
     ) -> str:
         request_id = self._next_id()
-        reply = ReplyRequest(list(messages), params, template, {}, continue_final)
+        reply = ReplyRequest(list(messages), params, template, dict(template_vars or {}), continue_final)
         return self.client.start_generate(reply, self._listener(request_id), request_id)
 
     def render(self, messages: list[Message], params: GenerationParams, template: str | None = None) -> str:

@@ -33,6 +33,8 @@ from app.ui.params_presenter import ParamsPresenter
 from app.ui.sidebar import Sidebar
 from app.ui.status_line import StatusLine
 from app.ui.theme import follow_system_theme
+from app.ui.tool_approval_bar import ToolApprovalBar
+from app.ui.tool_session import ToolSession
 from app.ui.window_actions import WindowActions
 from app.ui.window_state import restore_window_state, save_window_state
 from engines.base import ModelInfo
@@ -50,7 +52,9 @@ class MainWindow(QMainWindow):
         self.resize(1280, 800)
         self.store = store
         self.session = ModelSession(store, engine_log, self)
-        self.chat = ChatController(store, self.session, self)
+        self.tool_session = ToolSession(self)  # MCP servers, started while tools are switched on
+        self.chat = ChatController(store, self.session, self, self.tool_session)
+        self.tool_approval = ToolApprovalBar()
         self.picker = ModelPicker()
         self.sidebar = Sidebar()
         self.conversations = ConversationListPresenter(store, self.sidebar, self)
@@ -87,7 +91,7 @@ class MainWindow(QMainWindow):
         self.actions.fill_toolbar(self.toolbar, self.picker)
         self.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self.actions.fill_menus(self.menuBar())
-        self.pane = ChatPane(self.view, [self.composer, self.context_gauge], self._welcome_page())
+        self.pane = ChatPane(self.view, [self.tool_approval, self.composer, self.context_gauge], self._welcome_page())
         self.splitter = QSplitter(Qt.Orientation.Horizontal)
         self.splitter.addWidget(self.sidebar)
         self.splitter.addWidget(self.pane)
@@ -147,6 +151,12 @@ class MainWindow(QMainWindow):
         self.params.show_prompt_requested.connect(chat.show_prompt)
         self.sidebar.conversation_chosen.connect(self.open_conversation)
         self.system_prompt.editingFinished.connect(lambda: chat.set_system_prompt(self.system_prompt.text()))
+        chat.tool_rounds.approval_needed.connect(self.tool_approval.ask)
+        chat.tool_rounds.approval_needed.connect(lambda *_: self.status_line.show_message("A tool call waits for you."))
+        self.tool_approval.answered.connect(chat.tool_rounds.answer)
+        chat.busy_changed.connect(lambda busy: busy or self.tool_approval.setVisible(False))
+        self.tool_session.ready.connect(self.status_line.show_message)
+        self.tool_session.failed.connect(lambda text: self.status_line.show_message(text, True))
         view.regenerate.connect(chat.regenerate)
         view.edit_submitted.connect(chat.edit)
         view.continue_.connect(chat.continue_reply)
@@ -333,7 +343,12 @@ class MainWindow(QMainWindow):
         """The MCP servers in mcp.json, their tools switched on and off, servers added and removed."""
         from app.ui.tools_window import ToolsWindow
 
-        self._show_window("tools", lambda: ToolsWindow(self), (820, 560))
+        def make() -> QWidget:
+            window = ToolsWindow(self)
+            window.changed.connect(self.tool_session.reload)  # the chat's tools follow the file
+            return window
+
+        self._show_window("tools", make, (820, 560))
 
     def show_shortcuts(self) -> None:
         from app.ui.shortcuts_dialog import ShortcutsDialog
@@ -378,5 +393,6 @@ class MainWindow(QMainWindow):
         save_window_state(self.store, self, self.splitter)
         self.actions.save()
         self.chat.shutdown()
+        self.tool_session.close()
         self.session.shutdown()
         super().closeEvent(event)

@@ -40,6 +40,7 @@ class MessageRow:
     finish_reason: str | None = None  # stop, length, cancelled or error; None while streaming
     sibling_position: int = 1  # this message is branch `sibling_position` of `sibling_count` (1-based)
     sibling_count: int = 1
+    tool_calls: tuple[dict[str, Any], ...] = ()  # the calls a reply made, or the one a tool result answers
 
 
 class MessageRoles(IntEnum):
@@ -54,6 +55,7 @@ class MessageRoles(IntEnum):
     SIBLING_COUNT = Qt.ItemDataRole.UserRole + 9
     ROW = Qt.ItemDataRole.UserRole + 10  # the MessageRow itself, for the view; treat it as read-only
     FINISH_REASON = Qt.ItemDataRole.UserRole + 11
+    TOOL_CALLS = Qt.ItemDataRole.UserRole + 12
 
 
 _ROLE_OF_FIELD = {
@@ -67,6 +69,7 @@ _ROLE_OF_FIELD = {
     "sibling_position": MessageRoles.SIBLING_POSITION,
     "sibling_count": MessageRoles.SIBLING_COUNT,
     "finish_reason": MessageRoles.FINISH_REASON,
+    "tool_calls": MessageRoles.TOOL_CALLS,
 }
 _FIELD_OF_ROLE = {int(role): name for name, role in _ROLE_OF_FIELD.items()}
 _FIELD_NAMES = {f.name for f in fields(MessageRow)}

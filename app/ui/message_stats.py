@@ -61,3 +61,21 @@ def reply_summary(event: Finished) -> tuple[str, bool]:
     cached = f" · {stats.cached_tokens} cached" if stats.cached_tokens else ""
     dropped = f" · {stats.dropped_turns} old turns left out" if stats.dropped_turns else ""
     return f"{ended}: {stats.generated_tokens} tokens · {stats.generation_tps:.1f} tokens/s{cached}{dropped}", False
+
+
+def call_text(call: dict) -> str:
+    """A call as `name(arguments)`, the arguments as the model wrote them."""
+    function = call.get("function") or {}
+    return f"{function.get('name', '?')}({function.get('arguments', '')})"
+
+
+def row_footer(role: str, stats: GenerationStats | None, finish_reason: str | None, tool_calls: tuple = ()) -> str:
+    """The line under a message: a reply's figures and the tools it called; what a tool result answers."""
+    if role == "tool":
+        return "Result of " + call_text(tool_calls[0]) if tool_calls else ""
+    text = format_stats(stats, finish_reason)
+    if tool_calls:
+        text = " · ".join(
+            [part for part in (text,) if part] + ["called " + ", ".join(call_text(c) for c in tool_calls)]
+        )
+    return text

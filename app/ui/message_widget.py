@@ -31,7 +31,7 @@ from app.ui.markdown import COPY_SCHEME, MarkdownDocument
 from app.ui.message_actions import MessageActions, offered_actions
 from app.ui.message_editor import MessageEditor
 from app.ui.message_model import ERROR, STREAMING, MessageRow
-from app.ui.message_stats import format_stats, row_notice
+from app.ui.message_stats import row_footer, row_notice
 from app.ui.message_text import MessageText
 from app.ui.theme import error_style
 
@@ -177,7 +177,8 @@ class MessageWidget(QFrame):
         streaming = row.status == STREAMING
         notice = row_notice(row.status, row.error)
         self._set_shown("notice", notice, lambda: self._show_notice(notice, row.status == ERROR))
-        stats = "" if streaming or row.role != "assistant" else format_stats(row.stats, row.finish_reason)
+        footer = row_footer(row.role, row.stats, row.finish_reason, row.tool_calls)
+        stats = "" if streaming or row.role not in ("assistant", "tool") else footer
         if streaming and row.role == "assistant":
             stats = "Writing…"
         self._set_shown("stats", stats, lambda: self.stats_label.setText(stats))

@@ -76,6 +76,9 @@ class WindowActions(QObject):
         self.compare = self._make("Compare models…", w.show_compare, "Ctrl+Shift+M")
         self.evals = self._make("Evaluation sets…", w.show_evals)
         self.tools = self._make("Tools (MCP servers)…", w.show_tools)
+        self.use_tools = self._make("Use tools in chats", lambda: None)
+        self.use_tools.setCheckable(True)  # off until asked: starting servers runs programs
+        self.use_tools.toggled.connect(w.tool_session.set_enabled)
         self.refresh_models = self._make("Refresh the model list", w.picker.refresh)
         self.shortcuts = self._make("Keyboard shortcuts", w.show_shortcuts, ["Ctrl+/", Key.HelpContents], "keyboard")
         self.about = self._make("About Parlour", w.show_about)
@@ -117,6 +120,7 @@ class WindowActions(QObject):
                 self.evals,
                 None,
                 self.tools,
+                self.use_tools,
                 self.add_remote,
                 self.api_server,
             ],
