@@ -79,3 +79,16 @@ def row_footer(role: str, stats: GenerationStats | None, finish_reason: str | No
             [part for part in (text,) if part] + ["called " + ", ".join(call_text(c) for c in tool_calls)]
         )
     return text
+
+
+RESULT_LINES, RESULT_CHARS = 4, 400  # of a tool's result on screen; all of it went to the model, and to exports
+
+
+def folded_result(text: str) -> str:
+    """A tool's result folded to its first lines, saying how much more the model was given."""
+    lines = text.splitlines()
+    shown = "\n".join(lines[:RESULT_LINES])[:RESULT_CHARS]
+    if shown == text.rstrip("\n"):
+        return text
+    rest = len(text) - len(shown)
+    return f"{shown}\n… {rest:,} more characters (the model was given all of it; exports keep it)"

@@ -31,7 +31,7 @@ from app.ui.markdown import COPY_SCHEME, MarkdownDocument
 from app.ui.message_actions import MessageActions, offered_actions
 from app.ui.message_editor import MessageEditor
 from app.ui.message_model import ERROR, STREAMING, MessageRow
-from app.ui.message_stats import row_footer, row_notice
+from app.ui.message_stats import folded_result, row_footer, row_notice
 from app.ui.message_text import MessageText
 from app.ui.theme import error_style
 
@@ -171,7 +171,7 @@ class MessageWidget(QFrame):
             self.markdown.set_text(row.content)
         elif self._shown.get("content") != row.content:
             self._shown["content"] = row.content
-            self.content_view.document().setPlainText(row.content)
+            self.content_view.document().setPlainText(folded_result(row.content) if row.role == "tool" else row.content)
         self._show_reasoning(row)
         self._show_branches(row)
         streaming = row.status == STREAMING

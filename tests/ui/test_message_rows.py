@@ -39,3 +39,16 @@ def test_rows_from_thread() -> None:
     assert (cut.status, cut.sibling_position, cut.sibling_count) == (INTERRUPTED, 1, 2)
     failed = rows_from_thread(Thread(conversation, [message(9, "assistant", finish_reason="error", error="Boom.")], {}))
     assert (failed[0].status, failed[0].error) == (ERROR, "Boom.")
+
+
+def test_a_long_tool_result_is_shown_folded_and_a_short_one_whole() -> None:
+    from app.ui.message_stats import folded_result, row_footer
+
+    assert folded_result("5") == "5"
+    long = "\n".join(f"line {i}" for i in range(50))
+    folded = folded_result(long)
+    assert folded.startswith("line 0\nline 1\nline 2\nline 3\n… ") and "more characters" in folded
+    assert "line 4" not in folded
+    call = {"id": "c1", "type": "function", "function": {"name": "add", "arguments": '{"a": 2}'}}
+    assert row_footer("tool", None, None, (call,)) == 'Result of add({"a": 2})'
+    assert row_footer("assistant", None, None, (call,)).endswith('called add({"a": 2})')
