@@ -361,7 +361,7 @@ class LlamaCppEngine:
                     run.finish = "stop"
                     break
                 run.generated += 1
-                yield from shaper.feed(decoder.decode(llm.detokenize([token])))
+                yield from shaper.feed(decoder.decode(token_piece(llm, token)))
                 if constraint is not None:
                     constraint.take(token)
                 if shaper.stopped or (constraint is not None and constraint.finished):
@@ -378,6 +378,21 @@ class LlamaCppEngine:
         yield from shaper.finish(decoder.decode(b"", final=True))
         run.ended_at = time.perf_counter()
         return run
+
+
+# Control tokens that open a tool call in some families (Mistral, Granite, Llama 3): llama.cpp leaves control
+# tokens out of the text, so these are written out, or the call would reach the parser without its marker.
+TOOL_CALL_MARKERS = frozenset({"[TOOL_CALLS]", "<|tool_call|>", "<|python_tag|>", "<tool_call>", "</tool_call>"})
+
+
+def token_piece(llm: Any, token: int) -> bytes:
+    """The token's text as a reply shows it: control tokens left out, except those that mark a tool call."""
+    piece = llm.detokenize([token])
+    if not piece:
+        special = llm.detokenize([token], special=True)
+        if special.decode("utf-8", errors="replace") in TOOL_CALL_MARKERS:
+            return bytes(special)
+    return bytes(piece)
 
 
 @dataclass

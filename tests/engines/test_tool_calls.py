@@ -695,3 +695,18 @@ def test_generated_ids() -> None:
     ids = {new_call_id(HERMES) for _ in range(50)}
     assert len(ids) == 50 and all(GENERATED_ID.fullmatch(i) for i in ids)
     assert all(MISTRAL_ID.fullmatch(new_call_id(MISTRAL)) for _ in range(50))
+
+
+def test_llamacpp_writes_out_the_control_tokens_that_mark_a_tool_call(starter_gguf, monkeypatch) -> None:  # noqa: ANN001
+    # The starter's vocabulary has no tool-call marker, so one of its control tokens stands in for one.
+    import llama_cpp
+
+    from engines import llamacpp_engine
+
+    llm = llama_cpp.Llama(str(starter_gguf), vocab_only=True, verbose=False)
+    start = llm.tokenize(b"<|im_start|>", add_bos=False, special=True)[0]
+    word = llm.tokenize(b"hello", add_bos=False)[0]
+    assert llamacpp_engine.token_piece(llm, start) == b""  # a control token: left out of the text
+    assert llamacpp_engine.token_piece(llm, word) == llm.detokenize([word])
+    monkeypatch.setattr(llamacpp_engine, "TOOL_CALL_MARKERS", frozenset({"<|im_start|>"}))
+    assert llamacpp_engine.token_piece(llm, start) == b"<|im_start|>"  # a marker: written out for the parser
