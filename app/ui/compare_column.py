@@ -13,6 +13,7 @@ from PySide6.QtGui import QTextCursor
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QTextBrowser, QVBoxLayout, QWidget
 
 from app.store.comparisons import ComparedModel
+from app.ui.accessible import describe
 from app.ui.message_stats import FINISH_REASONS
 from engines.base import GenerationStats
 from engines.inspect import human_size
@@ -69,17 +70,19 @@ class CompareColumn(QFrame):
         self.state.setObjectName("columnState")
         self.body = QTextBrowser()
         self.body.setOpenExternalLinks(False)
-        self.body.setAccessibleName(f"Replies of {self.model.name}")
+        describe(self.body, f"Replies of {self.model.name}", "Each round's prompt and this model's reply")
         self.figures = QLabel("")
         self.figures.setWordWrap(True)
         self.figures.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.best = QPushButton("Best")
+        self.best = describe(QPushButton("Best"), "Best", "Mark this reply as the best of this round")
         self.best.setCheckable(True)
-        self.best.setToolTip("Mark this reply as the best of this round")
         self.best.clicked.connect(lambda: self.best_clicked.emit(self.position))
         self.best.toggled.connect(self._show_pick)
-        self.continue_button = QPushButton("Continue as chat")
-        self.continue_button.setToolTip("Open a normal chat with this model, holding this column's messages")
+        self.continue_button = describe(
+            QPushButton("Continue as chat"),
+            "Continue as chat",
+            "Open a normal chat with this model, holding this column's messages",
+        )
         self.continue_button.clicked.connect(lambda: self.continue_clicked.emit(self.position))
         head = QHBoxLayout()
         head.addWidget(self.title, 1)

@@ -11,6 +11,7 @@ from dataclasses import replace
 
 from PySide6.QtWidgets import QDoubleSpinBox, QHBoxLayout, QLabel, QSpinBox, QWidget
 
+from app.ui.accessible import describe
 from engines.base import GenerationParams
 
 MAX_SEED = 2**31 - 1
@@ -36,7 +37,7 @@ class CompareParams(QWidget):
         for text, field in (("Temperature", self.temperature), ("Max tokens", self.max_tokens), ("Seed", self.seed)):
             label = QLabel(text)
             label.setBuddy(field)
-            field.setAccessibleName(text)
+            describe(field, text, f"{text}, the same for every model in this comparison")
             layout.addWidget(label)
             layout.addWidget(field)
         layout.addWidget(self.note, 1)

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 
 from app.store.comparisons import TIE, ComparedModel, Round
 from app.store.db import Store
+from app.ui.accessible import describe
 from app.ui.compare_column import CompareColumn
 from app.ui.compare_params import CompareParams
 from app.ui.compare_session import CompareSession
@@ -66,15 +67,17 @@ class CompareWindow(QWidget):
         self.choosers = [QComboBox() for _ in range(MAX_COLUMNS)]
         choose = QHBoxLayout()
         for number, chooser in enumerate(self.choosers, start=1):
-            chooser.setAccessibleName(f"Model {number}")
+            describe(chooser, f"Model {number}", f"The model of column {number}; leave it empty for fewer columns")
             chooser.setMinimumContentsLength(18)
             choose.addWidget(chooser, 1)
-        self.new_button = QPushButton("New comparison")
+        self.new_button = describe(
+            QPushButton("New comparison"), "New comparison", "Start again with the models chosen"
+        )
         self.export_button = QPushButton("Export…")
         self.export_button.setToolTip("Save this comparison round by round (Markdown) or whole (JSON)")
         choose.addWidget(self.new_button)
         choose.addWidget(self.export_button)
-        self.system_prompt = QLineEdit()
+        self.system_prompt = describe(QLineEdit(), "System prompt", "Optional, and the same for every model")
         self.system_prompt.setPlaceholderText("System prompt (optional, the same for every model)")
         self.plan_line = QLabel("")
         self.plan_line.setObjectName("comparePlan")
@@ -86,12 +89,12 @@ class CompareWindow(QWidget):
         self.split.setChildrenCollapsible(False)
         self.prompt = QPlainTextEdit()
         self.prompt.setPlaceholderText("A prompt for every model (Ctrl+Enter sends)")
-        self.prompt.setAccessibleName("Prompt for every model")
+        describe(self.prompt, "Prompt for every model", "Sent to every column at once; Ctrl+Enter sends")
         self.prompt.setMaximumHeight(96)
-        self.send_button = QPushButton("Send to all")
+        self.send_button = describe(QPushButton("Send to all"), "Send to all", "Send the prompt to every model")
         self.send_button.setDefault(True)
-        self.stop_button = QPushButton("Stop")
-        self.tie_button = QPushButton("Tie")
+        self.stop_button = describe(QPushButton("Stop"), "Stop", "Stop every reply being written")
+        self.tie_button = describe(QPushButton("Tie"), "Tie", "No reply of this round is better than the others")
         self.tie_button.setCheckable(True)
         self.tie_button.setToolTip("No reply of this round is better than the others")
         buttons = QVBoxLayout()

@@ -14,6 +14,7 @@ from typing import Any
 from PySide6.QtCore import Signal
 from PySide6.QtWidgets import QComboBox, QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
 
+from app.ui.accessible import describe
 from engines.base import InvalidRequestError
 from engines.response_format import response_format_problem
 
@@ -39,12 +40,12 @@ class ResponseFormatField(QWidget):
         self.kind = QComboBox()
         for label, kind in CHOICES:
             self.kind.addItem(label, kind)
-        self.kind.setAccessibleName("Response format")
+        describe(self.kind, "Response format", "Hold the reply to a shape: JSON, a pattern or one of a list")
         self.kind.setToolTip("Hold the reply to a shape: the model can write nothing else")
         self.text = QPlainTextEdit()
-        self.text.setAccessibleName("Schema, pattern or choices")
+        describe(self.text, "Schema, pattern or choices", "The JSON Schema, the pattern, or the choices one per line")
         self.text.setMaximumHeight(90)
-        self.use = QPushButton("Use")
+        self.use = describe(QPushButton("Use"), "Use", "Use this schema, pattern or list for the next replies")
         self.use.setToolTip("Use this schema, pattern or list for the next replies")
         row = QHBoxLayout()
         row.addWidget(self.kind, 1)

@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
 
 from app.tools.approval import Answer
+from app.ui.accessible import describe
 from engines.tool_calls import ToolCall
 
 ARGUMENTS_SHOWN = 600  # characters of the arguments on the card; the tooltip has them all
@@ -28,9 +29,13 @@ class ToolApprovalBar(QFrame):
         self.arguments = QLabel("")
         self.arguments.setWordWrap(True)
         self.arguments.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.run = QPushButton("Run")
-        self.deny = QPushButton("Deny")
-        self.always = QPushButton("Always allow in this chat")
+        self.run = describe(QPushButton("Run"), "Run", "Run this tool call once")
+        self.deny = describe(QPushButton("Deny"), "Deny", "Do not run it; the model is told you said no")
+        self.always = describe(
+            QPushButton("Always allow in this chat"),
+            "Always allow in this chat",
+            "Run it, and run this tool without asking for the rest of this chat",
+        )
         self.run.clicked.connect(lambda: self._answer(Answer.RUN))
         self.deny.clicked.connect(lambda: self._answer(Answer.DENY))
         self.always.clicked.connect(lambda: self._answer(Answer.ALWAYS))

@@ -81,8 +81,15 @@ def test_every_interactive_widget_of_every_window_has_a_name_and_a_description(q
     window.show_shortcuts()
     window.show_server()
     window.show_add_remote()
+    window.show_compare()
+    starter = window.comparable_models()[0]
+    window.tool_windows["compare"].choose([starter, starter])  # two columns, with their buttons
+    window.show_evals()
+    window.show_tools()
     tops = [window, *window.tool_windows.values()]
-    assert {"browser", "library", "shortcuts", "server", "remote"} <= set(window.tool_windows)
+    assert {"browser", "library", "shortcuts", "server", "remote", "compare", "evals", "tools"} <= set(
+        window.tool_windows
+    )
     qtbot.waitUntil(lambda: window.tool_windows["browser"].results.rowCount() > 0, timeout=30_000)
     assert len(interactive_widgets(window)) > 40  # the walk finds the window's controls
     missing = [line for top in tops for line in unnamed(top)]
