@@ -49,7 +49,7 @@ else
 	$(BIN)/python packaging/linux/build.py
 endif
 
-# Style and types: mypy's files (engines/, app/store/, app/library/) are listed in pyproject.toml.
+# Style and types: mypy's files (engines/ and the app's non-Qt packages) are listed in pyproject.toml.
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
