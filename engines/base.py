@@ -117,6 +117,11 @@ class GenerationParams:
         return cls(**values)
 
 
+# Bytes per KV-cache element of each type (q8_0 and q4_0 keep a 2-byte scale per block of 32).
+KV_CACHE_TYPES = ("f16", "q8_0", "q4_0")
+KV_CACHE_BYTES = {"f16": 2.0, "q8_0": 34 / 32, "q4_0": 18 / 32}
+
+
 @dataclass(frozen=True)
 class LoadSettings:
     """How a model is loaded; a change means a reload."""
@@ -125,6 +130,12 @@ class LoadSettings:
     gpu_layers: int | None = None  # None: all layers where a GPU is present, else 0
     threads: int | None = None
     prompt_cache_bytes: int = 1 << 30  # saved prompt caches for switching conversations; 0 turns reuse off
+    # The KV cache's element type: f16, or quantized (q8_0, q4_0 on llama.cpp; 8- and 4-bit on MLX).
+    kv_cache_type: str = "f16"
+    flash_attention: bool | None = None  # llama.cpp; None: on exactly when a quantized KV cache needs it
+    batch_size: int | None = None  # llama.cpp's prompt batch; None: 512
+    memory_map: bool = True  # read the weights through a memory map (llama.cpp)
+    memory_lock: bool = False  # keep the weights in RAM, never paged out (llama.cpp)
 
     def __post_init__(self) -> None:
         # The context length is checked against the model and free memory when loading (engines.context).
@@ -137,6 +148,10 @@ class LoadSettings:
             problems.append("threads must be a whole number from 1 to 1,024")
         if not _is_int(self.prompt_cache_bytes) or not 0 <= self.prompt_cache_bytes <= 1 << 40:
             problems.append("the prompt cache size must be between 0 and 1 TB")
+        if self.kv_cache_type not in KV_CACHE_TYPES:
+            problems.append("the KV cache type must be " + ", ".join(KV_CACHE_TYPES))
+        if self.batch_size is not None and (not _is_int(self.batch_size) or not 32 <= self.batch_size <= 8192):
+            problems.append("the batch size must be a whole number from 32 to 8,192")
         if problems:
             raise InvalidRequestError("Invalid load settings: " + "; ".join(problems) + ".")
 

@@ -7,6 +7,7 @@ with a plain message. Token counts come from the real template and tokenizer.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -101,11 +102,11 @@ def fit_conversation(
     )
 
 
-def kv_bytes_per_token(layers: int | None, kv_heads: int | None, head_dim: int | None, dtype_bytes: int = 2) -> int:
-    """Keys and values for one token across all layers (f16 by default, as both engines store them)."""
+def kv_bytes_per_token(layers: int | None, kv_heads: int | None, head_dim: int | None, dtype_bytes: float = 2) -> int:
+    """Keys and values for one token across all layers (f16 by default; a quantized cache takes fewer)."""
     if not (layers and kv_heads and head_dim):
         return 0
-    return 2 * layers * kv_heads * head_dim * dtype_bytes
+    return math.ceil(2 * layers * kv_heads * head_dim * dtype_bytes)
 
 
 def default_context_length(

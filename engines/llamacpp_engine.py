@@ -18,11 +18,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from engines.base import (
+    KV_CACHE_BYTES,
     EngineName,
     Finished,
     FinishReason,
     GenerationParams,
     GenerationStats,
+    InvalidRequestError,
     LoadSettings,
     Message,
     ModelFileError,
@@ -138,13 +140,13 @@ class LlamaCppEngine:
             settings.context_length,
             info.context_length,
             info.file_size,
-            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim),
+            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim, KV_CACHE_BYTES[settings.kv_cache_type]),
             memory()[1],
         )
         n_ctx = settings.context_length or default_context_length(
             info.context_length,
             info.file_size,
-            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim),
+            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim, KV_CACHE_BYTES[settings.kv_cache_type]),
             memory()[1],
         )
         # llama.cpp pads the context to a multiple of 256, while llama-cpp-python sizes its token
@@ -154,14 +156,21 @@ class LlamaCppEngine:
         self._threads = ThreadChoice(fixed=settings.threads)
         threads = self._threads.current
         progress(0.2, "Reading weights")
+        kv_type = {"f16": llama_cpp.GGML_TYPE_F16, "q8_0": llama_cpp.GGML_TYPE_Q8_0, "q4_0": llama_cpp.GGML_TYPE_Q4_0}
+        flash = flash_attention(settings)  # first: a combination llama.cpp cannot run is the person's to fix
         try:
             self._llm = llama_cpp.Llama(
                 model_path=info.path,
                 n_ctx=n_ctx,
-                n_batch=512,
+                n_batch=settings.batch_size or 512,
                 n_gpu_layers=gpu_layers,
                 n_threads=threads,
                 n_threads_batch=threads,
+                flash_attn=flash,
+                type_k=kv_type[settings.kv_cache_type],
+                type_v=kv_type[settings.kv_cache_type],
+                use_mmap=settings.memory_map,
+                use_mlock=settings.memory_lock,
                 verbose=False,
             )
         except (ValueError, RuntimeError, OSError) as err:
@@ -378,6 +387,20 @@ class LlamaCppEngine:
         yield from shaper.finish(decoder.decode(b"", final=True))
         run.ended_at = time.perf_counter()
         return run
+
+
+def flash_attention(settings: LoadSettings) -> bool:
+    """Whether llama.cpp runs flash attention: as asked, or (when not asked) exactly when the KV cache is
+    quantized, since llama.cpp keeps a quantized V cache only with flash attention."""
+    quantized = settings.kv_cache_type != "f16"
+    if settings.flash_attention is None:
+        return quantized
+    if quantized and not settings.flash_attention:
+        raise InvalidRequestError(
+            f"A {settings.kv_cache_type} KV cache needs flash attention on llama.cpp: "
+            "switch flash attention on, or keep the KV cache at f16."
+        )
+    return settings.flash_attention
 
 
 # Control tokens that open a tool call in some families (Mistral, Granite, Llama 3): llama.cpp leaves control

@@ -99,6 +99,7 @@ class MlxEngine:
         self._context_length = 4096
         self._cache: Any = None  # mlx-lm's LRUPromptCache: longest-prefix reuse with a byte budget
         self._cache_key = ""
+        self._kv_bits: int | None = None  # a quantized KV cache: 8 or 4 bits (mlx-lm's QuantizedKVCache)
         self._grammar_tokens: Any = None  # llguidance's token table of the loaded model, built when first needed
 
     def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
@@ -131,6 +132,7 @@ class MlxEngine:
             memory()[1],
         )
         self._cache = LRUPromptCache(max_size=16, max_bytes=settings.prompt_cache_bytes)
+        self._kv_bits = {"q8_0": 8, "q4_0": 4}.get(settings.kv_cache_type)
         self._reuse = settings.prompt_cache_bytes > 0
         # The cache lives in this engine instance, so it can only ever hold this model; the key
         # still names the model and its load settings, as mlx-lm's cache expects.
@@ -317,6 +319,8 @@ class MlxEngine:
             sampler=sampler_for(params),
             logits_processors=logits_processors_for(params) + ([grammar_processor(constraint)] if constraint else []),
             prompt_cache=cache,
+            kv_bits=self._kv_bits,
+            quantized_kv_start=0,  # quantized from the first token, so the cache's memory is what was asked
         ):
             cache_tokens.append(int(response.token))
             if stats.ttft_ms == 0.0:

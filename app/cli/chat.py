@@ -12,7 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
-from app.cli.chat_setup import add_sampling_options
+from app.cli.chat_setup import add_load_options, add_sampling_options
 from app.cli.chat_tools import add_tool_options, tools_reply
 from app.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, exit_code_for
 from app.cli.terminal_text import fail, json_text, printable
@@ -42,6 +42,7 @@ def add_arguments(chat: argparse.ArgumentParser, command: str) -> None:
         help="context window in tokens (default: the model's own, as much as free memory holds)",
     )
     add_sampling_options(chat)
+    add_load_options(chat)
     add_format_options(chat)
     add_tool_options(chat)
     chat.add_argument("--template", metavar="FILE", help="a Jinja chat template to use instead of the model's")
@@ -96,7 +97,7 @@ def load_model(client: EngineClient, setup: ChatSetup) -> None:
 
     with interrupts_ignored():
         client.submit(PingRequest(), lambda event: None)  # starts the host now, while SIGINT is ignored
-    client.load(str(setup.path), setup.engine, LoadSettings(context_length=setup.context_length))
+    client.load(str(setup.path), setup.engine, LoadSettings(context_length=setup.context_length, **setup.load_options))
 
 
 def _one_shot(args: argparse.Namespace, engine_log: str | None) -> int:

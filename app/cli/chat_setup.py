@@ -31,6 +31,7 @@ class ChatSetup:
     engine: str  # "auto", "mlx" or "llamacpp", as asked for
     context_length: int | None
     params: GenerationParams
+    load_options: dict[str, Any] = field(default_factory=dict)  # LoadSettings' fields the person set
     system_prompt: str = ""
     template: str | None = None  # the person's template, if any: --template, else their override
     template_vars: dict[str, Any] | None = field(default=None)
@@ -39,6 +40,35 @@ class ChatSetup:
         """A new conversation of one prompt, after the system prompt if there is one."""
         system = [{"role": "system", "content": self.system_prompt}] if self.system_prompt else []
         return [*system, {"role": "user", "content": prompt}]
+
+
+def add_load_options(parser: argparse.ArgumentParser) -> None:
+    """How the model is loaded: the KV cache, flash attention, batch, memory map and lock, threads."""
+    parser.add_argument("--kv-cache", choices=["f16", "q8_0", "q4_0"], help="the KV cache's type (default f16)")
+    parser.add_argument(
+        "--flash-attn", choices=["on", "off"], help="llama.cpp's flash attention (on for a quantized KV)"
+    )
+    parser.add_argument("--batch-size", type=int, help="llama.cpp's prompt batch in tokens (default 512)")
+    parser.add_argument("--threads", type=int, help="CPU threads (default: chosen by the load on the machine)")
+    parser.add_argument("--gpu-layers", type=int, help="layers on the GPU, -1 for all (llama.cpp)")
+    parser.add_argument("--no-mmap", action="store_true", help="read the weights into memory instead of mapping them")
+    parser.add_argument("--mlock", action="store_true", help="keep the weights in RAM, never paged out")
+
+
+def load_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    if getattr(args, "kv_cache", None):
+        options["kv_cache_type"] = args.kv_cache
+    if getattr(args, "flash_attn", None):
+        options["flash_attention"] = args.flash_attn == "on"
+    for name, field_name in (("batch_size", "batch_size"), ("threads", "threads"), ("gpu_layers", "gpu_layers")):
+        if getattr(args, name, None) is not None:
+            options[field_name] = getattr(args, name)
+    if getattr(args, "no_mmap", False):
+        options["memory_map"] = False
+    if getattr(args, "mlock", False):
+        options["memory_lock"] = True
+    return options
 
 
 def add_sampling_options(parser: argparse.ArgumentParser) -> None:
@@ -119,6 +149,7 @@ def prepare_chat(
         model_label=label,
         engine=args.engine,
         context_length=args.context_length,
+        load_options=load_options_from_args(args),
         params=params,
         system_prompt=system or "",
         template=template,

@@ -23,9 +23,12 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from engines.base import KV_CACHE_BYTES
+
 MB = 1_000_000
 LLAMACPP_UBATCH = 512
-LLAMACPP_KV_BYTES = 2  # f16 cache
+# MLX's quantized caches keep a scale and a bias (16-bit each) per group of 64 values.
+MLX_KV_BYTES = {"q8_0": 1 + 4 / 64, "q4_0": 0.5 + 4 / 64}
 # Parlour reads MLX prompts in steps of its own (engines/mlx_engine.py), smaller on the CPU.
 MLX_PREFILL_STEP_GPU = 512
 MLX_PREFILL_STEP_CPU = 32
@@ -165,8 +168,11 @@ def shape_from_config(config: dict[str, Any]) -> ModelShape | None:
 # --- the estimate -----------------------------------------------------------------------------------------
 
 
-def estimate_memory(engine: str, shape: ModelShape, weights_bytes: int, context: int, gpu: bool = False) -> FitEstimate:
-    """Bytes needed to run a model with `context` tokens on `engine` ("llamacpp" or "mlx")."""
+def estimate_memory(
+    engine: str, shape: ModelShape, weights_bytes: int, context: int, gpu: bool = False, kv_cache_type: str = "f16"
+) -> FitEstimate:
+    """Bytes needed to run a model with `context` tokens on `engine` ("llamacpp" or "mlx"), its KV cache of
+    `kv_cache_type` (f16, q8_0 or q4_0; on MLX the last two are its 8- and 4-bit caches)."""
     kv_per_token = shape.layers * shape.kv_heads * (shape.key_length + shape.value_length)
     if engine == "mlx":
         chunk = min(MLX_PREFILL_STEP_GPU if gpu else MLX_PREFILL_STEP_CPU, context)
@@ -182,12 +188,13 @@ def estimate_memory(engine: str, shape: ModelShape, weights_bytes: int, context:
             engine="mlx",
             context=context,
             weights=weights_bytes,
-            kv_cache=cached * kv_per_token * shape.dtype_bytes,
+            kv_cache=int(cached * kv_per_token * MLX_KV_BYTES.get(kv_cache_type, shape.dtype_bytes)),
             compute=attention + chunk * per_token + shape.vocab * 4,
             runtime=MLX_RUNTIME,
         )
     batch = min(LLAMACPP_UBATCH, context)
-    scores = batch * context * (shape.heads + 1) * 4  # KQ in f32, and the f32 mask
+    flash = kv_cache_type != "f16"  # a quantized cache runs with flash attention: no score matrix, an f16 mask
+    scores = batch * context * 2 if flash else batch * context * (shape.heads + 1) * 4  # KQ in f32, the f32 mask
     mlp = batch * (2 * shape.feed_forward + shape.embedding) * 4
     # With a GPU llama.cpp turns flash attention on (no score matrix, an f16 mask), and its whole reserved
     # buffer is real memory, which holds a batch's logits. On the CPU (no flash attention) only written
@@ -198,7 +205,7 @@ def estimate_memory(engine: str, shape: ModelShape, weights_bytes: int, context:
         engine="llamacpp",
         context=context,
         weights=weights_bytes,
-        kv_cache=context * kv_per_token * LLAMACPP_KV_BYTES,
+        kv_cache=int(context * kv_per_token * KV_CACHE_BYTES[kv_cache_type]),
         compute=compute,
         runtime=LLAMACPP_RUNTIME + shape.vocab * LLAMACPP_BYTES_PER_VOCAB_ENTRY,
     )

@@ -56,3 +56,29 @@ def test_what_cannot_be_used_is_one_sentence(parlour_cmd: list[str], tmp_path: P
     )
     said = one_sentence(run_in(tmp_path, parlour_cmd, "chat", "--regex", "(ab", "Hi"))
     assert said.startswith("The regular expression cannot be used") and "unclosed group" in said
+
+
+def test_load_options_reach_the_engine_and_a_bad_combination_is_a_sentence(
+    parlour_cmd: list[str], tmp_path: Path
+) -> None:
+    done = run_in(
+        tmp_path,
+        parlour_cmd,
+        "chat",
+        "--kv-cache",
+        "q4_0",
+        "--batch-size",
+        "128",
+        "--no-mmap",
+        "--threads",
+        "1",
+        "--temperature",
+        "0",
+        "--max-tokens",
+        "12",
+        "What is the capital of France?",
+    )
+    assert done.returncode == 0 and "Paris" in done.stdout, done.stderr
+    said = one_sentence(run_in(tmp_path, parlour_cmd, "chat", "--kv-cache", "q8_0", "--flash-attn", "off", "Hi"))
+    assert said.startswith("A q8_0 KV cache needs flash attention on llama.cpp")
+    assert "batch size" in one_sentence(run_in(tmp_path, parlour_cmd, "chat", "--batch-size", "5", "Hi"))

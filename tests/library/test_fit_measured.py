@@ -66,6 +66,27 @@ def test_llamacpp_prefill_of_2000_tokens_matches_the_estimate(starter_gguf: Path
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("kv_cache_type", ["f16", "q8_0"])
+def test_llamacpp_at_a_long_context_matches_the_estimate_for_each_kv_cache(
+    starter_gguf: Path, kv_cache_type: str
+) -> None:
+    context = 8192  # the starter's longest: its KV cache is then a large part of the whole
+    header = read_gguf_header(starter_gguf)
+    shape = shape_from_gguf(header.metadata, header.array_lengths)
+    assert shape is not None
+    with EngineClient() as client:
+        client.load(str(starter_gguf), "llamacpp", LoadSettings(context_length=context, kv_cache_type=kv_cache_type))
+        messages, count = prompt_of(client, 7800)  # the context nearly full, as the estimate assumes
+        assert 7500 <= count < context
+        _, finished = client.generate(messages, ONE_TOKEN).text()
+    assert finished.finish_reason in ("length", "stop"), finished.error
+    measured = finished.stats.peak_memory_bytes
+    estimate = estimate_memory("llamacpp", shape, starter_gguf.stat().st_size, context, kv_cache_type=kv_cache_type)
+    line = report(f"llama.cpp, {kv_cache_type} KV, {count} tokens in a {context} context", measured, estimate.total)
+    assert abs(estimate.total - measured) <= TOLERANCE * measured, line
+
+
+@pytest.mark.slow
 @pytest.mark.mlx
 def test_mlx_prefill_matches_the_estimate(mlx_dir: Path) -> None:
     import json
