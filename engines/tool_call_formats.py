@@ -154,6 +154,12 @@ def _call_from_value(item: Any, fmt: ToolCallFormat) -> ToolCall | str:
     return ToolCall(call_id, name, arguments)
 
 
+def call_summary(call: dict[str, Any]) -> str:
+    """An OpenAI-shaped call as `name(arguments)`, the arguments as the model wrote them (JSON)."""
+    function = call.get("function") or {}
+    return f"{function.get('name', '?')}({function.get('arguments', '')})"
+
+
 def tool_calls_to_openai(calls: list[ToolCall]) -> list[dict[str, Any]]:
     """The calls in OpenAI chat-completions shape, arguments as a JSON string."""
     return [

@@ -25,6 +25,7 @@ from engines.tool_call_formats import (
     PYTHON_TAG,
     ToolCall,
     ToolCallFormat,
+    call_summary,
     calls_from_json,
     calls_from_value,
     detect_format,
@@ -40,6 +41,7 @@ __all__ = [
     "ToolCallEvent",
     "ToolCallFormat",
     "ToolCallParser",
+    "call_summary",
     "detect_format",
     "tool_calls_to_openai",
 ]

@@ -28,6 +28,7 @@ from app.store.records import (
     message_from_row,
 )
 from app.store.timestamps import now_text, to_text
+from engines.tool_call_formats import call_summary
 
 FORMAT_NAME = "parlour-conversations"
 # 2: a message's stats are the engine's GenerationStats, whole and under its names (1 had five of
@@ -207,9 +208,7 @@ def _message_to_markdown(message: Message) -> list[str]:
 
 
 def _call_line(call: dict[str, Any]) -> str:
-    """A call as `name(arguments)`, the arguments as the model wrote them (JSON)."""
-    function = call.get("function") or {}
-    return f"`{function.get('name', '?')}({function.get('arguments', '')})`"
+    return f"`{call_summary(call)}`"
 
 
 def _stats_notes(message: Message) -> list[str]:

@@ -102,6 +102,19 @@ def override_for(path: Path, store: Store | None = None) -> str | None:
         opened.close()
 
 
+def person_template(model: str, store: Store) -> str | None:
+    """The person's template for a model the engine host loads (a path, or a remote reference), or None:
+    a remote model's server applies its own template, and a store that cannot be read means no override."""
+    from engines.remote_target import is_remote_ref
+
+    if is_remote_ref(model):
+        return None
+    try:
+        return override_for(Path(model), store)
+    except StoreError:
+        return None
+
+
 def model_template_overrides(store: Store) -> dict[str, str]:
     return {row[0]: row[1] for row in store.read("SELECT model, source FROM model_template_overrides")}
 

@@ -147,14 +147,15 @@ def _one_reply(
         if isinstance(event, Delta) and event.reasoning:
             yield ReplyText(event.text, True)
         elif isinstance(event, Delta):
-            yield from _sorted(parser.feed(event.text), parts, calls)
+            yield from sorted_events(parser.feed(event.text), parts, calls)
         elif isinstance(event, Finished):
             finished = event
-    yield from _sorted(parser.finish(), parts, calls)
+    yield from sorted_events(parser.finish(), parts, calls)
     return "".join(parts), calls, finished
 
 
-def _sorted(events: Iterator[Any], parts: list[str], calls: list[ToolCall]) -> Iterator[ToolTurnEvent]:
+def sorted_events(events: Iterator[Any], parts: list[str], calls: list[ToolCall]) -> Iterator[ToolTurnEvent]:
+    """A tool-call parser's events as the reply's text (kept in `parts`) and notices; the calls go to `calls`."""
     for event in events:
         if isinstance(event, TextPiece):
             parts.append(event.text)

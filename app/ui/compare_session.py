@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import random
 from dataclasses import dataclass, replace
-from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 
@@ -22,10 +21,10 @@ from app.store import comparisons, replies
 from app.store.comparisons import ComparedModel
 from app.store.db import Store
 from app.store.errors import StoreError
+from app.store.templates import person_template
 from app.ui.engine_bridge import EngineBridge
 from engines.base import GenerationParams, GenerationStats, LoadSettings, Message
 from engines.protocol import Delta, Event, Failure, Finished, Loaded, Started
-from engines.remote_target import is_remote_ref
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +103,7 @@ class CompareSession(QObject):
         return comparisons.rounds(self.store, conversation_id)
 
     def _set_columns(self, models: list[ComparedModel]) -> None:
-        self.columns = [ColumnRun(i, model, self._template_for(model)) for i, model in enumerate(models)]
+        self.columns = [ColumnRun(i, model, person_template(model.path, self.store)) for i, model in enumerate(models)]
         self.plan = plan_comparison(models, self.memory_budget)
         self._start_hosts()
         self.plan_changed.emit(self.plan)
@@ -114,16 +113,6 @@ class CompareSession(QObject):
         starts with its first request."""
         count = len(self.columns) if self.plan is not None and self.plan.together else 1
         self._bridges = [self._new_bridge(i) for i in range(count)]
-
-    def _template_for(self, model: ComparedModel) -> str | None:
-        from app.store.templates import override_for
-
-        if is_remote_ref(model.path):
-            return None  # a remote model's server applies its own template
-        try:
-            return override_for(Path(model.path), self.store)
-        except StoreError:
-            return None
 
     def _new_bridge(self, index: int) -> EngineBridge:
         bridge = EngineBridge(self.engine_log, self)

@@ -4,6 +4,7 @@ status line after one. Plain text from the engine's GenerationStats, no Qt."""
 from __future__ import annotations
 
 from engines.base import Finished, GenerationStats
+from engines.tool_calls import call_summary
 
 FINISH_REASONS = {
     "stop": "finished",
@@ -63,22 +64,14 @@ def reply_summary(event: Finished) -> tuple[str, bool]:
     return f"{ended}: {stats.generated_tokens} tokens · {stats.generation_tps:.1f} tokens/s{cached}{dropped}", False
 
 
-def call_text(call: dict) -> str:
-    """A call as `name(arguments)`, the arguments as the model wrote them."""
-    function = call.get("function") or {}
-    return f"{function.get('name', '?')}({function.get('arguments', '')})"
-
-
 def row_footer(role: str, stats: GenerationStats | None, finish_reason: str | None, tool_calls: tuple = ()) -> str:
     """The line under a message: a reply's figures and the tools it called; what a tool result answers."""
     if role == "tool":
-        return "Result of " + call_text(tool_calls[0]) if tool_calls else ""
-    text = format_stats(stats, finish_reason)
+        return "Result of " + call_summary(tool_calls[0]) if tool_calls else ""
+    parts = [format_stats(stats, finish_reason)]
     if tool_calls:
-        text = " · ".join(
-            [part for part in (text,) if part] + ["called " + ", ".join(call_text(c) for c in tool_calls)]
-        )
-    return text
+        parts.append("called " + ", ".join(call_summary(call) for call in tool_calls))
+    return " · ".join(part for part in parts if part)
 
 
 RESULT_LINES, RESULT_CHARS = 4, 400  # of a tool's result on screen; all of it went to the model, and to exports

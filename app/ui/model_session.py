@@ -19,8 +19,7 @@ from pathlib import Path
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.store.db import Store
-from app.store.errors import StoreError
-from app.store.templates import clear_model_template, model_key, override_for, set_model_template
+from app.store.templates import clear_model_template, model_key, person_template, set_model_template
 from app.ui.background import run_in_background
 from app.ui.engine_bridge import EngineBridge
 from engines.base import LoadSettings, Message, ModelInfo
@@ -140,7 +139,7 @@ class ModelSession(QObject):
             self._load_id = None
             self.info, self.engine = event.model, event.engine
             self.name = self._load_name or event.model.name
-            self.template_override = self._stored_override(event.model.path)
+            self.template_override = person_template(event.model.path, self.store)
             self.loaded.emit(event.model, event.engine)
         elif isinstance(event, Failure):
             self._load_id = None
@@ -149,16 +148,6 @@ class ModelSession(QObject):
             self.load_failed.emit(event.message)
 
     # --- the chat template ----------------------------------------------------------------------------
-
-    def _stored_override(self, path: str) -> str | None:
-        from engines.remote_target import is_remote_ref
-
-        if is_remote_ref(path):
-            return None  # a remote model's server applies its own template
-        try:
-            return override_for(Path(path), self.store)
-        except StoreError:
-            return None
 
     def set_template_override(self, source: str | None) -> None:
         """Save `source` as the loaded model's template, or (None or "") go back to the model's own.

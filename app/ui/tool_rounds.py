@@ -19,13 +19,11 @@ from app.store import messages
 from app.store.errors import StoreError
 from app.tools.approval import Answer, ToolLoopBudget, denied_sentence
 from app.tools.errors import ToolError
-from app.tools.tool_loop import offered_tools
+from app.tools.tool_loop import Notice, offered_tools, sorted_events
 from app.ui.background import run_in_background
 from app.ui.message_rows import row_from_message
 from app.ui.tool_session import ToolSession
 from engines.tool_calls import (
-    MalformedToolCall,
-    TextPiece,
     ToolCall,
     ToolCallFormat,
     ToolCallParser,
@@ -81,17 +79,10 @@ class ToolRounds(QObject):
         return "" if self._parser is None else self._sorted(self._parser.finish())
 
     def _sorted(self, events: Any) -> str:
-        shown = []
-        for event in events:
-            if isinstance(event, TextPiece):
-                shown.append(event.text)
-            elif isinstance(event, MalformedToolCall):
-                shown.append(event.raw)
-                self.status.emit(
-                    f"The model wrote a tool call Parlour could not read, so it did not run: {event.reason}", True
-                )
-            elif isinstance(event, ToolCall):
-                self._calls.append(event)
+        shown: list[str] = []
+        for event in sorted_events(events, shown, self._calls):
+            if isinstance(event, Notice):
+                self.status.emit(event.text, True)
         return "".join(shown)
 
     # --- the calls ------------------------------------------------------------------------------------

@@ -3,9 +3,9 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,9 +13,9 @@ import httpx2 as httpx
 import keyring
 import pytest
 
-from tests.support.parlour_server import free_port
-
 KEY = "remote-test-key"
+LAUNCHER = Path(__file__).with_name("llama_server_on_fd.py")
+START_S = 120  # a generous bound on loading the model; the request simply waits until then
 
 
 @pytest.fixture
@@ -33,23 +33,21 @@ def test_keyring(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[No
 
 @pytest.fixture(scope="module")
 def llama_server(starter_gguf: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port = free_port()
+    """The server on a socket this process listens on before it starts: the first request waits in the
+    kernel's queue while the model loads, so nothing polls for the port."""
+    listening = socket.create_server(("127.0.0.1", 0))
+    port = listening.getsockname()[1]
     log = tmp_path_factory.mktemp("llama-server") / "log.txt"
-    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(starter_gguf), "--host", "127.0.0.1"]
-    command += ["--port", str(port), "--api_key", KEY, "--n_ctx", "2048"]
+    command = [sys.executable, str(LAUNCHER), str(listening.fileno()), str(starter_gguf), KEY]
     # Its log goes to a file: llama.cpp writes a lot while loading, and a full pipe would stop it.
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    process = subprocess.Popen(command, pass_fds=[listening.fileno()], stdout=subprocess.DEVNULL, stderr=log.open("w"))
+    listening.close()
     url = f"http://127.0.0.1:{port}/v1"
-    deadline = time.monotonic() + 120
-    while True:
-        assert process.poll() is None, log.read_text()[-2000:]
-        try:
-            if httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"}).status_code == 200:
-                break
-        except httpx.TransportError:
-            pass
-        assert time.monotonic() < deadline, "llama-cpp-python's server did not start"
-        time.sleep(0.3)
+    try:
+        answer = httpx.get(f"{url}/models", headers={"Authorization": f"Bearer {KEY}"}, timeout=START_S)
+    except httpx.TransportError as err:
+        raise AssertionError(f"llama-cpp-python's server did not answer ({err}): {log.read_text()[-2000:]}") from err
+    assert answer.status_code == 200, log.read_text()[-2000:]
     yield url
     process.terminate()
     process.wait(30)

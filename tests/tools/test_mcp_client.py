@@ -6,13 +6,13 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import socket
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from mcp import types
@@ -319,27 +319,24 @@ def test_result_text_of_every_kind_of_content() -> None:
 
 
 def test_closing_while_a_server_hangs_at_start_leaves_no_process(tmp_path: Path) -> None:
-    marker = f"parlour-hangs-at-start-{os.getpid()}"
-    hangs = StdioServer("hangs", sys.executable, ("-c", f"import time; time.sleep(999)  # {marker}"), {})
+    # The server says it is up through a FIFO (the test waits on that, not on a clock), then never answers.
+    fifo = tmp_path / "started"
+    os.mkfifo(fifo)
+    script = (
+        f"import os, time; os.write(os.open({str(fifo)!r}, os.O_WRONLY), str(os.getpid()).encode()); time.sleep(999)"
+    )
+    hangs = StdioServer("hangs", sys.executable, ("-c", script), {})
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open before the writer: its open then succeeds
     tools = ToolServers(McpConfig((hangs,)), log_folder=tmp_path)
     starting = threading.Thread(target=tools.start)
     starting.start()
-
-    def running() -> list[str]:
-        return subprocess.run(["pgrep", "-f", marker], capture_output=True, text=True).stdout.split()
-
-    wait_for(lambda: bool(running()))
+    try:
+        ready, _, _ = select.select([reader], [], [], 60)  # a bound on a hang, not a measure of speed
+        assert ready, "the server never started"
+        pid = int(os.read(reader, 32))
+    finally:
+        os.close(reader)
     tools.close()
     starting.join(timeout=60)
     assert not starting.is_alive()  # start() returns once closed, without an error
-    wait_for(lambda: not running())
-
-
-def wait_for(condition: Any, deadline_s: float = 30.0) -> None:
-    """Poll a condition about another process (nothing here can signal it), with a generous deadline."""
-    import time
-
-    end = time.monotonic() + deadline_s
-    while not condition():
-        assert time.monotonic() < end, "the condition did not hold within the deadline"
-        time.sleep(0.05)
+    assert is_gone(pid)  # stopped and reaped by close(), as a running server is
