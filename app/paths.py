@@ -57,6 +57,13 @@ def models_dir() -> Path:
     return path
 
 
+def prompt_cache_dir() -> Path:
+    """Saved KV caches of conversations, so the next message after a restart skips re-reading the chat."""
+    path = data_dir() / "prompt-cache"
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    return path
+
+
 def log_dir() -> Path:
     """Log files: tracebacks go here, never to a dialog."""
     path = data_dir() / "logs"

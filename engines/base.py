@@ -136,6 +136,14 @@ class LoadSettings:
     batch_size: int | None = None  # llama.cpp's prompt batch; None: 512
     memory_map: bool = True  # read the weights through a memory map (llama.cpp)
     memory_lock: bool = False  # keep the weights in RAM, never paged out (llama.cpp)
+    # Speculative decoding: drafts from n-grams of the prompt and the reply so far, checked by the model.
+    # None: where it pays off (llama.cpp; MLX on a GPU; on a CPU MLX's batched check costs more than it saves).
+    prompt_lookup: bool | None = None
+    draft_model: str | None = None  # a smaller model of the same vocabulary that drafts tokens
+    max_draft_tokens: int = 16  # the most draft tokens checked in one batch
+    # The prompt cache on disk, kept across restarts: a folder (None: memory only) and its byte budget.
+    prompt_cache_dir: str | None = None
+    prompt_cache_disk_bytes: int = 4 << 30
 
     def __post_init__(self) -> None:
         # The context length is checked against the model and free memory when loading (engines.context).
@@ -152,6 +160,19 @@ class LoadSettings:
             problems.append("the KV cache type must be " + ", ".join(KV_CACHE_TYPES))
         if self.batch_size is not None and (not _is_int(self.batch_size) or not 32 <= self.batch_size <= 8192):
             problems.append("the batch size must be a whole number from 32 to 8,192")
+        if not _is_int(self.max_draft_tokens) or not 1 <= self.max_draft_tokens <= 64:
+            problems.append("draft tokens must be a whole number from 1 to 64")
+        if not _is_int(self.prompt_cache_disk_bytes) or not 0 <= self.prompt_cache_disk_bytes <= 1 << 44:
+            problems.append("the prompt cache on disk must be between 0 and 16 TB")
+        for name in ("memory_map", "memory_lock"):
+            if not isinstance(getattr(self, name), bool):
+                problems.append(f"{name.replace('_', ' ')} must be true or false")
+        for name in ("flash_attention", "prompt_lookup"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), bool):
+                problems.append(f"{name.replace('_', ' ')} must be true, false or automatic")
+        for name in ("draft_model", "prompt_cache_dir"):
+            if getattr(self, name) is not None and not isinstance(getattr(self, name), str):
+                problems.append(f"the {name.replace('_', ' ')} must be a path")
         if problems:
             raise InvalidRequestError("Invalid load settings: " + "; ".join(problems) + ".")
 
@@ -202,6 +223,9 @@ class GenerationStats:
     peak_memory_bytes: int | None = None
     cached_tokens: int = 0  # prompt tokens reused from the prompt cache instead of prefilled
     dropped_turns: int = 0  # older turns left out to fit the context window
+    draft_tokens: int = 0  # tokens proposed by speculative decoding (prompt lookup or a draft model)
+    accepted_draft_tokens: int = 0  # of those, the ones the model agreed with and kept
+    disk_cached_tokens: int = 0  # of cached_tokens, the ones restored from the prompt cache on disk
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

@@ -38,6 +38,10 @@ class Engine(Protocol):
         """Stream a reply. The last event is always Finished; should_stop is checked every token."""
         ...
 
+    def after_reply(self) -> None:
+        """Work that can wait until a reply's Finished is sent (writing the prompt cache to disk)."""
+        ...
+
     def greedy_trace(
         self, messages: list[Message], count: int, forced: list[int] | None = None
     ) -> tuple[list[int], list[float]]:

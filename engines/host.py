@@ -269,6 +269,10 @@ class EngineHost:
                 continue
             flush()
             self.send(request_id, event)
+        try:
+            engine.after_reply()
+        except Exception:  # a cache that could not be written costs only the cache
+            log.warning("after the reply:\n%s", traceback.format_exc())
 
 
 def _start_renderer() -> None:

@@ -15,6 +15,7 @@ import random
 import time
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from engines.base import (
@@ -37,11 +38,15 @@ from engines.base import (
 )
 from engines.constraints import TokenConstraint, checked_grammar
 from engines.context import check_context_length, default_context_length, kv_bytes_per_token
+from engines.disk_prompt_cache import MIN_TOKENS, DiskPromptCache, model_key
 from engines.hardware import memory
+from engines.llamacpp_speculative import LlamaDraftModel, SpeculativeSteps, load_draft_model
+from engines.llamacpp_state_files import restore_state_file, save_state_file
 from engines.process_memory import peak_resident_bytes
 from engines.prompt_cache import StateCache, common_prefix
 from engines.prompting import ModelVocabulary, Prompt, ReplyShaper, build_prompt
 from engines.protocol import ReplyRequest
+from engines.speculation import Drafter, FirstOf, PromptLookup
 from engines.thread_choice import ThreadChoice
 
 log = logging.getLogger(__name__)
@@ -74,6 +79,10 @@ def route_native_logs() -> None:
     _log_callback = _forward
     llama_cpp.llama_log_set(_forward, ctypes.c_void_p(0))
 
+
+# A state on disk is restored only when it saves this many more tokens than what memory already holds:
+# reading a file and checking it costs about what prefilling a few dozen tokens does.
+DISK_MIN_GAIN = 64
 
 # Prompt tokens read between progress reports (and chances to stop): about a second on a small CPU.
 PREFILL_CHUNK = 256
@@ -127,6 +136,12 @@ class LlamaCppEngine:
         self._reuse = True
         self._threads = ThreadChoice(fixed=1)
         self._grammar_tokens: Any = None  # llguidance's token table of the loaded model, built when first needed
+        self._drafter: Drafter | None = None  # speculative decoding's source of guesses; None: plain decoding
+        self._draft_model: LlamaDraftModel | None = None
+        self._max_draft = 16
+        self._disk: DiskPromptCache | None = None  # the prompt cache kept across restarts
+        self._disk_tokens = 0  # prompt tokens the current reply restored from it
+        self._saved_tokens = -1  # how many tokens the last state written to disk held
 
     def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
         progress(0.05, "Starting llama.cpp")
@@ -136,22 +151,7 @@ class LlamaCppEngine:
         never_compile_model_templates()
         offload = bool(llama_cpp.llama_supports_gpu_offload())
         gpu_layers = settings.gpu_layers if settings.gpu_layers is not None else (-1 if offload else 0)
-        check_context_length(
-            settings.context_length,
-            info.context_length,
-            info.file_size,
-            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim, KV_CACHE_BYTES[settings.kv_cache_type]),
-            memory()[1],
-        )
-        n_ctx = settings.context_length or default_context_length(
-            info.context_length,
-            info.file_size,
-            kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim, KV_CACHE_BYTES[settings.kv_cache_type]),
-            memory()[1],
-        )
-        # llama.cpp pads the context to a multiple of 256, while llama-cpp-python sizes its token
-        # buffers from the number asked for: ask for the padded size so the two agree.
-        n_ctx = max(256, -(-n_ctx // 256) * 256)
+        n_ctx = context_size(info, settings)
         self._threads.stop()
         self._threads = ThreadChoice(fixed=settings.threads)
         threads = self._threads.current
@@ -178,21 +178,58 @@ class LlamaCppEngine:
         self._states = StateCache(settings.prompt_cache_bytes)
         self._grammar_tokens = None
         self._reuse = settings.prompt_cache_bytes > 0
+        self._set_up_drafting(info, settings, n_ctx, gpu_layers, threads, progress)
+        self._disk, self._saved_tokens = None, -1
+        if settings.prompt_cache_dir and settings.prompt_cache_disk_bytes > 0 and self._reuse:
+            shape = {"n_ctx": n_ctx, "kv": settings.kv_cache_type, "flash": flash, "llama_cpp": llama_cpp.__version__}
+            key = model_key("llamacpp", info.path, shape)
+            self._disk = DiskPromptCache(Path(settings.prompt_cache_dir), settings.prompt_cache_disk_bytes, key, ".kv")
         self._info = ModelInfo(**{**info.to_dict(), "context_length": self._llm.n_ctx()})
         self._threads.start()
         log.info("loaded %s: n_ctx=%s gpu_layers=%s threads=%s", info.path, n_ctx, gpu_layers, threads)
         progress(1.0, "Loaded")
         return self._info
 
+    def _set_up_drafting(
+        self,
+        info: ModelInfo,
+        settings: LoadSettings,
+        n_ctx: int,
+        gpu_layers: int,
+        threads: int,
+        progress: ProgressCallback,
+    ) -> None:
+        """Prompt lookup (unless switched off) and, when one is chosen, a draft model of the same vocabulary."""
+        drafters: list[Drafter] = [PromptLookup()] if settings.prompt_lookup is not False else []
+        self._max_draft = settings.max_draft_tokens
+        if settings.draft_model:
+            progress(0.8, "Loading the draft model")
+            self._draft_model = load_draft_model(settings.draft_model, self._llm, info.name, n_ctx, gpu_layers, threads)
+            drafters.append(self._draft_model)
+        self._drafter = FirstOf(drafters) if drafters else None
+
     def describe(self) -> ModelInfo:
         if self._info is None:
             raise NotLoadedError("No model is loaded.")
         return self._info
 
+    def after_reply(self) -> None:
+        """Once the reply's end is sent: save a long conversation's KV state for after a restart."""
+        llm, disk = self._llm, self._disk
+        if llm is None or disk is None or llm.n_tokens < MIN_TOKENS or llm.n_tokens == self._saved_tokens:
+            return
+        save_state_file(disk, llm)
+        self._saved_tokens = llm.n_tokens
+
     def unload(self) -> None:
         self._threads.stop()
+        if self._disk is not None:
+            self._disk.wait()  # a state being written is finished, not left half-written
         if self._llm is not None:
             self._llm.close()
+        if self._draft_model is not None:
+            self._draft_model.close()
+        self._draft_model = self._drafter = None
         self._states.clear()
         self._llm = self._info = self._grammar_tokens = None
 
@@ -264,9 +301,21 @@ class LlamaCppEngine:
         if not self._reuse:
             llm.reset()
             return 0
+        self._disk_tokens = 0
         live = llm._input_ids[: llm.n_tokens].tolist()
         live_shared = common_prefix(live, ids)
         saved_shared, saved = self._states.best_match(ids)
+        if self._disk is not None:
+            on_disk, entry = self._disk.best_match(ids)
+            if entry is not None and on_disk >= max(live_shared, saved_shared) + DISK_MIN_GAIN:
+                if live and live_shared < len(live):  # keep the live conversation for switching back
+                    state = llm.save_state()
+                    self._states.put(live, state, int(state.llama_state_size))
+                if restore_state_file(self._disk, llm, entry):
+                    self._disk_tokens = min(on_disk, len(ids) - 1)
+                    self._saved_tokens = llm.n_tokens
+                    return self._disk_tokens
+                live_shared = 0  # refused: the context was emptied
         if saved is not None and saved_shared > live_shared:
             if live and live_shared < len(live):
                 state = llm.save_state()
@@ -283,6 +332,8 @@ class LlamaCppEngine:
         llm = self._llm
         if llm is None:
             raise NotLoadedError("No model is loaded.")
+        if self._disk is not None:
+            self._disk.wait()  # the last reply's state file is complete before this one changes the cache
         start = time.perf_counter()
         constraint = self._constraint(request.params)  # first: a schema it cannot use costs no prefill
         prompt = self.prompt(request)
@@ -292,9 +343,11 @@ class LlamaCppEngine:
         llm.set_seed(params.seed if params.seed is not None else random.getrandbits(31))
         yield Started(prompt.template.source, prompt.template.notice)
         if (yield from self._prefill(prompt.ids, cached, should_stop)):
-            yield Finished("cancelled", _reply_stats(prompt, cached, start, _DecodeRun(finish="cancelled")))
+            run = _DecodeRun(finish="cancelled", disk_tokens=self._disk_tokens)
+            yield Finished("cancelled", _reply_stats(prompt, cached, start, run))
             return
         run = yield from self._decode(prompt, params, ReplyShaper(params, prompt.text), should_stop, constraint)
+        run.disk_tokens = self._disk_tokens
         yield Finished(run.finish, _reply_stats(prompt, cached, start, run))
 
     def _constraint(self, params: GenerationParams) -> TokenConstraint | None:
@@ -333,6 +386,30 @@ class LlamaCppEngine:
             self._threads.update(llm._ctx.ctx)
         return False
 
+    def _token_source(
+        self, prompt: Prompt, params: GenerationParams, constraint: TokenConstraint | None
+    ) -> tuple[SpeculativeSteps | None, Generator[int, Any, None]]:
+        """The reply's tokens: llama-cpp-python's own loop, or Parlour's speculative one when drafting."""
+        llm, greedy = self._llm, params.greedy
+        sampling: dict[str, Any] = {
+            "top_k": 1 if greedy else params.top_k,
+            "top_p": 1.0 if greedy else params.top_p,
+            "min_p": 0.0 if greedy else params.min_p,
+            "temp": 0.0 if greedy else params.temperature,
+            "repeat_penalty": params.repeat_penalty,
+            "frequency_penalty": params.frequency_penalty,
+            "presence_penalty": params.presence_penalty,
+            # Only a constrained reply pays for a logits processor: the free path is llama.cpp's own.
+            "logits_processor": None if constraint is None else [lambda _ids, logits: constraint.mask(logits)],
+        }
+        if self._drafter is not None:
+            sampler = llm._init_sampler(**sampling)
+            steps = SpeculativeSteps(
+                llm, sampler, self._drafter, self._max_draft, lambda: self._threads.update(llm._ctx.ctx)
+            )
+            return steps, steps.tokens(prompt.ids)
+        return None, llm.generate(prompt.ids, reset=True, **sampling)
+
     def _decode(
         self,
         prompt: Prompt,
@@ -346,23 +423,10 @@ class LlamaCppEngine:
         import llama_cpp
 
         llm = self._llm
-        greedy = params.greedy
         decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
         vocab = llm._model.vocab
         run = _DecodeRun()
-        tokens = llm.generate(
-            prompt.ids,
-            top_k=1 if greedy else params.top_k,
-            top_p=1.0 if greedy else params.top_p,
-            min_p=0.0 if greedy else params.min_p,
-            temp=0.0 if greedy else params.temperature,
-            repeat_penalty=params.repeat_penalty,
-            frequency_penalty=params.frequency_penalty,
-            presence_penalty=params.presence_penalty,
-            reset=True,
-            # Only a constrained reply pays for a logits processor: the free path is llama.cpp's own.
-            logits_processor=None if constraint is None else [lambda _ids, logits: constraint.mask(logits)],
-        )
+        steps, tokens = self._token_source(prompt, params, constraint)
         try:
             for token in tokens:
                 run.first_token_at = run.first_token_at or time.perf_counter()
@@ -384,9 +448,26 @@ class LlamaCppEngine:
                 self._threads.update(llm._ctx.ctx)
         finally:
             tokens.close()
+            if steps is not None:
+                steps.close()
+                llm._requires_eval = True  # the logits llama-cpp-python keeps are not the last token's
+                run.drafted, run.accepted = steps.score.drafted, steps.score.accepted
         yield from shaper.finish(decoder.decode(b"", final=True))
         run.ended_at = time.perf_counter()
         return run
+
+
+def context_size(info: ModelInfo, settings: LoadSettings) -> int:
+    """The context to allocate: as asked (checked against the model and free memory), else the model's own
+    capped to what free memory holds, rounded up to llama.cpp's multiple of 256."""
+    kv_per_token = kv_bytes_per_token(info.layers, info.kv_heads, info.head_dim, KV_CACHE_BYTES[settings.kv_cache_type])
+    check_context_length(settings.context_length, info.context_length, info.file_size, kv_per_token, memory()[1])
+    n_ctx = settings.context_length or default_context_length(
+        info.context_length, info.file_size, kv_per_token, memory()[1]
+    )
+    # llama.cpp pads the context to a multiple of 256, while llama-cpp-python sizes its token
+    # buffers from the number asked for: ask for the padded size so the two agree.
+    return max(256, -(-n_ctx // 256) * 256)
 
 
 def flash_attention(settings: LoadSettings) -> bool:
@@ -426,6 +507,9 @@ class _DecodeRun:
     generated: int = 0
     first_token_at: float = 0.0
     ended_at: float = 0.0
+    drafted: int = 0  # speculative decoding's draft tokens, and the ones kept
+    accepted: int = 0
+    disk_tokens: int = 0  # prompt tokens restored from the prompt cache on disk
 
 
 def _reply_stats(prompt: Prompt, cached: int, started_at: float, run: _DecodeRun) -> GenerationStats:
@@ -435,6 +519,9 @@ def _reply_stats(prompt: Prompt, cached: int, started_at: float, run: _DecodeRun
         dropped_turns=prompt.dropped_turns,
         generated_tokens=run.generated,
         peak_memory_bytes=peak_resident_bytes(),
+        draft_tokens=run.drafted,
+        accepted_draft_tokens=run.accepted,
+        disk_cached_tokens=run.disk_tokens,
     )
     if run.first_token_at:
         prefill_s = run.first_token_at - started_at

@@ -12,6 +12,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Generator, Iterator
+from pathlib import Path
 from typing import Any
 
 from engines.base import (
@@ -20,6 +21,7 @@ from engines.base import (
     FinishReason,
     GenerationParams,
     GenerationStats,
+    InvalidRequestError,
     LoadSettings,
     Message,
     ModelFileError,
@@ -32,9 +34,12 @@ from engines.base import (
 )
 from engines.constraints import TokenConstraint, checked_grammar
 from engines.context import check_context_length, default_context_length, kv_bytes_per_token
+from engines.disk_prompt_cache import MIN_TOKENS, DiskPromptCache, model_key
 from engines.hardware import memory
+from engines.mlx_speculative import MlxDraftModel, MlxSpeculativeSteps, check_same_tokenizer
 from engines.prompting import ModelVocabulary, Prompt, ReplyShaper, build_prompt
 from engines.protocol import ReplyRequest
+from engines.speculation import Drafter, FirstOf, PromptLookup
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +106,11 @@ class MlxEngine:
         self._cache_key = ""
         self._kv_bits: int | None = None  # a quantized KV cache: 8 or 4 bits (mlx-lm's QuantizedKVCache)
         self._grammar_tokens: Any = None  # llguidance's token table of the loaded model, built when first needed
+        self._drafter: Drafter | None = None  # speculative decoding's source of guesses; None: mlx-lm's own loop
+        self._max_draft = 16
+        self._disk: DiskPromptCache | None = None  # the prompt cache kept across restarts
+        self._disk_tokens = 0  # prompt tokens the current reply restored from it
+        self._last_kept: tuple[list[int], Any] | None = None  # the last reply's tokens and cache, to save
 
     def load(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> ModelInfo:
         # A local folder never needs the Hub; this stops mlx-lm from ever trying it.
@@ -137,6 +147,18 @@ class MlxEngine:
         # The cache lives in this engine instance, so it can only ever hold this model; the key
         # still names the model and its load settings, as mlx-lm's cache expects.
         self._cache_key = f"{info.path}|{settings.to_dict()}"
+        self._set_up_drafting(info, settings, progress)
+        self._disk = None
+        if settings.prompt_cache_dir and settings.prompt_cache_disk_bytes > 0 and self._reuse:
+            import mlx_lm
+
+            shape = {"context": self._context_length, "kv_bits": self._kv_bits, "mlx_lm": mlx_lm.__version__}
+            self._disk = DiskPromptCache(
+                Path(settings.prompt_cache_dir),
+                settings.prompt_cache_disk_bytes,
+                model_key("mlx", info.path, shape),
+                ".safetensors",
+            )
         template = info.chat_template or getattr(tokenizer, "chat_template", None)
         self._info = ModelInfo(
             **{
@@ -150,6 +172,39 @@ class MlxEngine:
         progress(1.0, "Loaded")
         return self._info
 
+    def _set_up_drafting(self, info: ModelInfo, settings: LoadSettings, progress: ProgressCallback) -> None:
+        """Prompt lookup and, when one is chosen, a draft model checked for the same tokenizer."""
+        import mlx.core as mx
+        from mlx_lm import load
+
+        from engines.inspect import inspect_model
+
+        lookup = settings.prompt_lookup if settings.prompt_lookup is not None else mx.default_device() == mx.gpu
+        drafters: list[Drafter] = [PromptLookup()] if lookup else []
+        self._max_draft = settings.max_draft_tokens
+        if settings.draft_model:
+            progress(0.8, "Loading the draft model")
+            draft_info = inspect_model(settings.draft_model)
+            if draft_info.format != "mlx":
+                raise InvalidRequestError("A draft model for an MLX model must be an MLX folder too.")
+            try:
+                draft, draft_tokenizer = load(draft_info.path)[:2]
+            except (ValueError, FileNotFoundError, OSError, KeyError) as err:
+                raise ModelFileError(f"MLX could not load the draft model: {err}") from None
+            check_same_tokenizer(self._tokenizer, draft_tokenizer, info.name, draft_info.name)
+            drafters.append(MlxDraftModel(draft))
+        self._drafter = FirstOf(drafters) if drafters else None
+
+    def after_reply(self) -> None:
+        """Once the reply's end is sent: save a long conversation's KV cache for after a restart."""
+        kept, self._last_kept = self._last_kept, None
+        if self._disk is None or kept is None or len(kept[0]) < MIN_TOKENS:
+            return
+        from mlx_lm.models.cache import save_prompt_cache
+
+        tokens, cache = kept
+        self._disk.save(tokens, lambda path: save_prompt_cache(str(path), cache))
+
     def describe(self) -> ModelInfo:
         if self._info is None:
             raise NotLoadedError("No model is loaded.")
@@ -157,6 +212,7 @@ class MlxEngine:
 
     def unload(self) -> None:
         self._model = self._tokenizer = self._info = self._cache = self._grammar_tokens = None
+        self._drafter = self._last_kept = self._disk = None
         try:
             import mlx.core as mx
 
@@ -222,6 +278,10 @@ class MlxEngine:
         from mlx_lm.models.cache import make_prompt_cache, trim_prompt_cache
 
         cache, rest = (None, ids) if not self._reuse else self._cache.fetch_nearest_cache(self._cache_key, ids)
+        self._disk_tokens = 0
+        from_disk = self._from_disk(ids, len(ids) - len(rest) if cache is not None else 0)
+        if from_disk is not None:
+            cache, rest = from_disk
         if cache is None:
             return make_prompt_cache(self._model), ids
         if not rest:
@@ -229,6 +289,31 @@ class MlxEngine:
             trim_prompt_cache(cache, 1)
             rest = ids[-1:]
         return cache, list(rest)
+
+    def _from_disk(self, ids: list[int], in_memory: int) -> tuple[Any, list[int]] | None:
+        """A KV cache restored from disk holding more of `ids` than memory has, and the ids left to read."""
+        from mlx_lm.models.cache import load_prompt_cache, trim_prompt_cache
+
+        if self._disk is None:
+            return None
+        shared, entry = self._disk.best_match(ids)
+        if entry is None or shared < in_memory + DISK_MIN_GAIN:
+            return None
+        payload = self._disk.verified_payload(entry)
+        if payload is None:
+            return None
+        try:
+            cache = load_prompt_cache(str(payload))
+            if len(cache) != len(self._model.layers) or cache[0].offset != len(entry.tokens):
+                raise ValueError("a cache of another shape")
+        except Exception as err:  # whatever mlx makes of a foreign file, it is not used
+            log.warning("a saved prompt cache was refused (%s); deleted", err)
+            self._disk.forget(entry)
+            return None
+        shared = min(shared, len(ids) - 1)
+        trim_prompt_cache(cache, len(entry.tokens) - shared)
+        self._disk_tokens = shared
+        return cache, ids[shared:]
 
     def generate(self, request: ReplyRequest, should_stop: Callable[[], bool]) -> Iterator[ReplyEvent]:
         import mlx.core as mx
@@ -243,7 +328,12 @@ class MlxEngine:
         cached = len(prompt.ids) - len(rest)
         mx.random.seed(params.seed if params.seed is not None else random.getrandbits(32))
         mx.reset_peak_memory()
-        stats = GenerationStats(prompt_tokens=len(prompt.ids), cached_tokens=cached, dropped_turns=prompt.dropped_turns)
+        stats = GenerationStats(
+            prompt_tokens=len(prompt.ids),
+            cached_tokens=cached,
+            dropped_turns=prompt.dropped_turns,
+            disk_cached_tokens=self._disk_tokens,
+        )
         yield Started(prompt.template.source, prompt.template.notice)
         rest, stopped = yield from self._prefill(prompt.ids, rest, cache, should_stop)
         if stopped:  # while reading the prompt: keep what was read for the next turn
@@ -307,6 +397,8 @@ class MlxEngine:
         response format ends when the grammar allows only the end of the turn)."""
         from mlx_lm import stream_generate
 
+        if self._drafter is not None:
+            return (yield from self._decode_drafted(prompt, rest, cache, params, stats, start, should_stop, constraint))
         shaper = ReplyShaper(params, prompt.text)
         finish: FinishReason = "length"
         response = None
@@ -341,10 +433,73 @@ class MlxEngine:
             stats.generation_tps = float(response.generation_tps)
         return finish, cache_tokens
 
+    def _decode_drafted(
+        self,
+        prompt: Prompt,
+        rest: list[int],
+        cache: Any,
+        params: GenerationParams,
+        stats: GenerationStats,
+        start: float,
+        should_stop: Callable[[], bool],
+        constraint: TokenConstraint | None,
+    ) -> Generator[ReplyEvent, None, tuple[FinishReason, list[int]]]:
+        """As _decode, with speculative decoding: Parlour's own loop, drafts checked in one model call."""
+        import functools
+
+        from mlx_lm.generate import maybe_quantize_kv_cache
+
+        assert self._drafter is not None
+        processors = logits_processors_for(params) + ([grammar_processor(constraint)] if constraint else [])
+        quantize = functools.partial(
+            maybe_quantize_kv_cache, quantized_kv_start=0, kv_group_size=64, kv_bits=self._kv_bits
+        )
+        steps = MlxSpeculativeSteps(
+            self._model, cache, sampler_for(params), processors, self._drafter, self._max_draft, quantize
+        )
+        shaper = ReplyShaper(params, prompt.text)
+        detokenizer = self._tokenizer.detokenizer
+        detokenizer.reset()
+        finish: FinishReason = "length"
+        cache_tokens = list(prompt.ids)
+        first_at = 0.0
+        tokens = steps.tokens(prompt.ids, rest)
+        try:
+            for token in tokens:
+                cache_tokens.append(token)
+                first_at = first_at or time.perf_counter()
+                if token in self._tokenizer.eos_token_ids:
+                    finish = "stop"
+                    break
+                stats.generated_tokens += 1
+                detokenizer.add_token(token)
+                yield from shaper.feed(detokenizer.last_segment)
+                if shaper.stopped:
+                    finish = "stop"
+                    break
+                if stats.generated_tokens >= prompt.max_tokens:
+                    break
+                if should_stop():
+                    finish = "cancelled"
+                    break
+        finally:
+            tokens.close()
+            steps.finish()
+        detokenizer.finalize()
+        yield from shaper.feed(detokenizer.last_segment)
+        yield from shaper.finish()
+        _timing(stats, start, first_at, time.perf_counter())
+        stats.draft_tokens, stats.accepted_draft_tokens = steps.score.drafted, steps.score.accepted
+        return finish, cache_tokens
+
     def _keep_cache(self, tokens: list[int], cache: Any) -> None:
+        self._last_kept = (tokens, cache)
         if self._reuse:
             self._cache.insert_cache(self._cache_key, tokens, cache)
 
+
+# A cache on disk is read only when it saves this many more tokens than memory already holds.
+DISK_MIN_GAIN = 16
 
 # Prompt tokens read at once, and between progress reports: about a second's work on the device in use.
 # On a GPU large steps keep it busy; MLX on a CPU reads only a few tokens a second. The fit estimate
@@ -358,6 +513,12 @@ def prefill_step() -> int:
     import mlx.core as mx
 
     return PREFILL_STEP_GPU if mx.default_device() == mx.gpu else PREFILL_STEP_CPU
+
+
+def _timing(stats: GenerationStats, start: float, first_at: float, ended: float) -> None:
+    stats.ttft_ms = (first_at - start) * 1000 if first_at else 0.0
+    if stats.generated_tokens > 1 and ended > first_at:
+        stats.generation_tps = (stats.generated_tokens - 1) / (ended - first_at)
 
 
 def _top_two(row: list[float]) -> tuple[tuple[int, float], tuple[int, float]]:

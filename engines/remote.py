@@ -86,6 +86,9 @@ class RemoteEngine:
     def tokenize_prompt(self, messages: list[Message]) -> list[int]:
         raise RemoteError("A remote model's tokens are counted by its server, after the reply.")
 
+    def after_reply(self) -> None:
+        pass  # a remote server keeps its own caches
+
     def greedy_trace(
         self, messages: list[Message], count: int, forced: list[int] | None = None
     ) -> tuple[list[int], list[float]]:
