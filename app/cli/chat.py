@@ -97,7 +97,8 @@ def load_model(client: EngineClient, setup: ChatSetup) -> None:
 
     with interrupts_ignored():
         client.submit(PingRequest(), lambda event: None)  # starts the host now, while SIGINT is ignored
-    client.load(str(setup.path), setup.engine, LoadSettings(context_length=setup.context_length, **setup.load_options))
+    settings = setup.load_settings or LoadSettings(context_length=setup.context_length, **setup.load_options)
+    client.load(str(setup.path), setup.engine, settings)
 
 
 def _one_shot(args: argparse.Namespace, engine_log: str | None) -> int:

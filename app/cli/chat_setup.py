@@ -2,7 +2,8 @@
 
 Checked before any engine starts, so a bad file or an impossible setting is one sentence at once.
 A stored conversation (`--continue`) brings its own model, system prompt and parameters; what is
-typed on the command line wins over them.
+typed on the command line wins over them. The model is loaded with its own stored load settings
+(`parlour models settings`, or the window's model picker), and the load options typed win over those.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from app.cli.terminal_text import note
 if TYPE_CHECKING:
     from app.store.db import Store
     from app.store.records import Conversation
-    from engines.base import GenerationParams
+    from engines.base import GenerationParams, LoadSettings
 
 SAMPLING_OPTIONS = ("temperature", "top_p", "top_k", "min_p", "repeat_penalty", "max_tokens", "seed")
 SCHEMA_FILE_LIMIT = 1 << 20  # a JSON Schema file is read whole; far past any real one
@@ -32,6 +33,7 @@ class ChatSetup:
     context_length: int | None
     params: GenerationParams
     load_options: dict[str, Any] = field(default_factory=dict)  # LoadSettings' fields the person set
+    load_settings: LoadSettings | None = None  # what the load gets: the model's stored ones, then the options
     system_prompt: str = ""
     template: str | None = None  # the person's template, if any: --template, else their override
     template_vars: dict[str, Any] | None = field(default=None)
@@ -43,7 +45,8 @@ class ChatSetup:
 
 
 def add_load_options(parser: argparse.ArgumentParser) -> None:
-    """How the model is loaded: the KV cache, flash attention, batch, memory map and lock, threads."""
+    """How the model is loaded: the KV cache, flash attention, batch, memory map and lock, threads, and
+    speculative decoding. Each one typed wins over the model's stored setting (`parlour models settings`)."""
     parser.add_argument("--kv-cache", choices=["f16", "q8_0", "q4_0"], help="the KV cache's type (default f16)")
     parser.add_argument(
         "--flash-attn", choices=["on", "off"], help="llama.cpp's flash attention (on for a quantized KV)"
@@ -53,6 +56,13 @@ def add_load_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--gpu-layers", type=int, help="layers on the GPU, -1 for all (llama.cpp)")
     parser.add_argument("--no-mmap", action="store_true", help="read the weights into memory instead of mapping them")
     parser.add_argument("--mlock", action="store_true", help="keep the weights in RAM, never paged out")
+    parser.add_argument(
+        "--no-lookup", action="store_true", help="no speculative decoding from the prompt's own words (prompt lookup)"
+    )
+    parser.add_argument(
+        "--draft-model", metavar="REF", help="a smaller model of the same vocabulary that drafts tokens: a name or path"
+    )
+    parser.add_argument("--draft-tokens", type=int, metavar="N", help="the most draft tokens checked at once (1-64)")
 
 
 def load_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
@@ -68,7 +78,36 @@ def load_options_from_args(args: argparse.Namespace) -> dict[str, Any]:
         options["memory_map"] = False
     if getattr(args, "mlock", False):
         options["memory_lock"] = True
+    if getattr(args, "no_lookup", False):
+        options["prompt_lookup"] = False
+    if getattr(args, "draft_model", None):
+        options["draft_model"] = draft_model_path(args.draft_model)
+    if getattr(args, "draft_tokens", None) is not None:
+        options["max_draft_tokens"] = args.draft_tokens
     return options
+
+
+def draft_model_path(ref: str) -> str:
+    """The path of the draft model `ref` names (as --model takes it); ModelFileError or InvalidRequestError
+    with a sentence when it is not a model file or folder on this computer."""
+    from engines.base import InvalidRequestError
+    from engines.inspect import inspect_model
+
+    path, _label = locate_model(ref)
+    if isinstance(path, str):
+        raise InvalidRequestError("A draft model must be a model on this computer, not a remote one.")
+    inspect_model(path)  # a missing or broken file is its sentence now, not a failed load later
+    return str(path)
+
+
+def chat_load_settings(
+    path: Path | str, options: dict[str, Any], context_length: int | None, store: Store | None
+) -> LoadSettings:
+    """The model's stored load settings, then the load options typed (`options`, and --context-length)."""
+    from app.library.load_choice import effective_load_settings
+
+    explicit = {**options, "context_length": context_length} if context_length is not None else options
+    return effective_load_settings(path, store, explicit)
 
 
 def add_sampling_options(parser: argparse.ArgumentParser) -> None:
@@ -140,6 +179,7 @@ def prepare_chat(
     info = inspect_model(path)  # header checks here: a bad file fails fast, before any engine starts
     choose_engine(info.engine, args.engine)
     check_context_length(args.context_length, info.context_length)
+    options = load_options_from_args(args)
     template = read_checked_template(args.template)
     if template is None and isinstance(path, Path):  # a remote model's server applies its own template
         template = override_for(path, store)
@@ -149,7 +189,8 @@ def prepare_chat(
         model_label=label,
         engine=args.engine,
         context_length=args.context_length,
-        load_options=load_options_from_args(args),
+        load_options=options,
+        load_settings=chat_load_settings(path, options, args.context_length, store),
         params=params,
         system_prompt=system or "",
         template=template,

@@ -1,4 +1,4 @@
-"""`parlour models [search | download | import | rm | unhide]`: the library in the terminal.
+"""`parlour models [search | download | import | rm | unhide | settings]`: the library in the terminal.
 
 `parlour models` alone lists the models on this machine, with other programs' models used
 in place. Imports nothing heavy at top level (huggingface_hub only once a command actually
@@ -58,6 +58,10 @@ def add_arguments(models: argparse.ArgumentParser, command: str) -> None:
     unhide = sub.add_parser("unhide", help="show a hidden model again (`parlour models --hidden` lists them)")
     unhide.add_argument("ref", metavar="REF", help="the model's name or path, as `parlour models --hidden` lists it")
     unhide.set_defaults(func=cmd_unhide)
+
+    from app.cli.model_settings import add_settings_parser
+
+    add_settings_parser(sub)
 
 
 def cmd_models(args: argparse.Namespace) -> int:

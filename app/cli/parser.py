@@ -26,7 +26,7 @@ class Command:
 
 COMMANDS = (
     Command("chat", "chat", "talk with a model in the terminal, or stream a reply to one prompt"),
-    Command("models", "models", "list the models on this machine; search, download, import, rm, unhide"),
+    Command("models", "models", "list the models on this machine; search, download, import, rm, unhide, settings"),
     Command("doctor", "doctor", "what this machine offers: memory, GPU, engine versions"),
     Command("export", "conversations", "export conversations as Markdown or JSON"),
     Command("import", "conversations", "import conversations from a JSON export"),

@@ -288,28 +288,31 @@ def judge_fit(
 DEFAULT_SERVED_CONTEXT = 8192  # the context a model is judged at when nothing else is known
 
 
-def local_model_memory(path: str, engine: str, context_length: int | None = None) -> int:
-    """About how much memory the model at `path` takes once loaded (the fit estimate at its context, or
-    8,192 tokens, whichever is smaller); from its weights' size alone when its shape cannot be read."""
+def local_model_shape(path: str) -> tuple[ModelShape | None, int]:
+    """The model at `path`: its shape (None when it cannot be read) and its weights' bytes (0 when unknown)."""
     import json
     from pathlib import Path
 
     from engines.gguf_header import read_gguf_header
 
     location = Path(path)
-    shape: ModelShape | None = None
     try:
         if location.is_dir():
             weights = sum(p.stat().st_size for p in location.glob("*.safetensors"))
-            shape = shape_from_config(json.loads((location / "config.json").read_text(encoding="utf-8")))
-        else:
-            weights = location.stat().st_size
-            header = read_gguf_header(location)
-            shape = shape_from_gguf(header.metadata, header.array_lengths)
+            return shape_from_config(json.loads((location / "config.json").read_text(encoding="utf-8"))), weights
+        weights = location.stat().st_size
+        header = read_gguf_header(location)
+        return shape_from_gguf(header.metadata, header.array_lengths), weights
     except (OSError, ValueError):
-        return 0
+        return None, 0
     except Exception:  # a header the reader refuses: judged by its size
-        weights = location.stat().st_size if location.is_file() else 0
+        return None, location.stat().st_size if location.is_file() else 0
+
+
+def local_model_memory(path: str, engine: str, context_length: int | None = None) -> int:
+    """About how much memory the model at `path` takes once loaded (the fit estimate at its context, or
+    8,192 tokens, whichever is smaller); from its weights' size alone when its shape cannot be read."""
+    shape, weights = local_model_shape(path)
     context = min(context_length or DEFAULT_SERVED_CONTEXT, DEFAULT_SERVED_CONTEXT)
     if shape is None:
         return int(weights * 1.2)

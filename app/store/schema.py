@@ -285,6 +285,33 @@ _TOOL_CALLS = Migration(
     ),
 )
 
+_MODEL_LOAD_SETTINGS = Migration(
+    8,
+    "each model's own load settings: only what the person changed, over the defaults",
+    (
+        # Keyed like model_template_overrides (templates.model_key: the absolute path). A JSON object of
+        # LoadSettings fields; the reader drops what no longer makes valid settings (load_settings.py).
+        """
+        CREATE TABLE model_load_settings (
+            model TEXT PRIMARY KEY,
+            overrides TEXT NOT NULL CHECK (json_valid(overrides)),
+            updated_at TEXT NOT NULL
+        )
+        """,
+    ),
+)
+
+_DRAFT_AND_DISK_STATS = Migration(
+    9,
+    "a reply's speculative decoding and prompt-cache-on-disk figures",
+    (
+        # GenerationStats' new fields, one column each as migration 4 laid them out; NULL for older replies.
+        "ALTER TABLE messages ADD COLUMN draft_tokens INTEGER",
+        "ALTER TABLE messages ADD COLUMN accepted_draft_tokens INTEGER",
+        "ALTER TABLE messages ADD COLUMN disk_cached_tokens INTEGER",
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CONVERSATIONS_AND_MESSAGES,
     _SEARCH,
@@ -293,6 +320,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     _EVALUATIONS,
     _COMPARISONS,
     _TOOL_CALLS,
+    _MODEL_LOAD_SETTINGS,
+    _DRAFT_AND_DISK_STATS,
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

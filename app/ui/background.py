@@ -40,10 +40,12 @@ class BackgroundCall(QObject):
         on_failed: Callable[[Exception], None],
     ) -> None:
         super().__init__(QCoreApplication.instance())
-        self._owner = owner
-        self._work = work
-        self._on_done = on_done
-        self._on_failed = on_failed
+        # Each is let go of once used, so that neither the worker thread nor a call waiting to be deleted
+        # holds the owner (or a closure over it) after the answer is delivered.
+        self._owner: QObject | None = owner
+        self._work: Callable[[], Any] | None = work
+        self._on_done: Callable[[Any], None] | None = on_done
+        self._on_failed: Callable[[Exception], None] | None = on_failed
         self._finished.connect(self._deliver)
 
     def start(self) -> None:
@@ -56,14 +58,16 @@ class BackgroundCall(QObject):
         from app.store.errors import StoreError
         from engines.base import EngineError
 
+        work, self._work = self._work, None
         outcome: tuple[bool, Any]
         try:
-            outcome = (True, self._work())
+            outcome = (True, work())
         except (LibraryError, StoreError, EngineError) as err:
             outcome = (False, err)
         except Exception as exc:  # a bug: the sentence on screen, the traceback in the log
             log.exception("background call failed")
             outcome = (False, LibraryError(f"Something went wrong ({type(exc).__name__}); details are in the log."))
+        del work  # let go here, while the owner is still held (a closure over a widget must not end it here)
         self._finished.emit(*outcome)
 
     @Slot(bool, object)
@@ -71,12 +75,17 @@ class BackgroundCall(QObject):
         """On the GUI thread."""
         _pending.discard(self)
         self.deleteLater()
-        if not shiboken6.isValid(self._owner):
+        # Let go of the owner and the callbacks here, on the GUI thread: the worker may still hold this call a
+        # moment, and a widget whose last reference goes on a worker thread is destroyed there, its timers
+        # left behind on the GUI thread's dispatcher.
+        owner, on_done, on_failed = self._owner, self._on_done, self._on_failed
+        self._owner = self._on_done = self._on_failed = None
+        if owner is None or on_done is None or on_failed is None or not shiboken6.isValid(owner):
             return  # its window was closed while the work ran
         if succeeded:
-            self._on_done(value)
+            on_done(value)
         else:
-            self._on_failed(value)
+            on_failed(value)
 
 
 class _Runnable(QRunnable):

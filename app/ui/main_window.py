@@ -55,7 +55,7 @@ class MainWindow(QMainWindow):
         self.tool_session = ToolSession(self)  # MCP servers, started while tools are switched on
         self.chat = ChatController(store, self.session, self, self.tool_session)
         self.tool_approval = ToolApprovalBar()
-        self.picker = ModelPicker()
+        self.picker = ModelPicker(self.session)
         self.sidebar = Sidebar()
         self.conversations = ConversationListPresenter(store, self.sidebar, self)
         self.view = ChatView()

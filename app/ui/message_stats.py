@@ -21,8 +21,10 @@ def format_stats(stats: GenerationStats | None, finish_reason: str | None = None
         generated = stats.generated_tokens
         parts.append(f"{generated} token{'s' if generated != 1 else ''}")
         prompt, cached = stats.prompt_tokens, stats.cached_tokens
+        disk = stats.disk_cached_tokens or 0
         if prompt:
-            parts.append(f"prompt {prompt}" + (f" ({cached} cached)" if cached else ""))
+            kept = f" ({cached} cached, {disk} from disk)" if disk else (f" ({cached} cached)" if cached else "")
+            parts.append(f"prompt {prompt}{kept}")
         elif cached:
             parts.append(f"{cached} cached")
         ttft = stats.ttft_ms
@@ -30,6 +32,8 @@ def format_stats(stats: GenerationStats | None, finish_reason: str | None = None
             parts.append(f"{ttft / 1000:.2f} s to first token" if ttft >= 100 else f"{ttft:.0f} ms to first token")
         if stats.generation_tps:
             parts.append(f"{stats.generation_tps:.1f} tokens/s")
+        if stats.draft_tokens:
+            parts.append(f"{stats.accepted_draft_tokens} of {stats.draft_tokens} draft tokens accepted")
     if finish_reason:
         parts.append(FINISH_REASONS.get(finish_reason, finish_reason))
     if stats is not None and stats.dropped_turns:

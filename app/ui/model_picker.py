@@ -1,6 +1,7 @@
 """The model picker in the window's toolbar: local models with engine, size and quantization,
-the engine choice (in a settings menu), which engine runs the loaded model, and unload. Models
-are listed on a worker thread (run_in_background); the model session says what is loaded."""
+the engine choice and each model's load settings (in a settings menu), which engine runs the loaded
+model, and unload. Models are listed on a worker thread (run_in_background); the model session says
+what is loaded."""
 
 from __future__ import annotations
 
@@ -8,11 +9,11 @@ from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QActionGroup
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QWidget
+from PySide6.QtWidgets import QComboBox, QDialog, QHBoxLayout, QLabel, QMenu, QPushButton, QToolButton, QWidget
 
 from app.ui.background import run_in_background
 from app.ui.icons import icon_button
-from app.ui.model_session import ENGINE_NAMES
+from app.ui.model_session import ENGINE_NAMES, ModelSession
 from engines.base import ModelInfo
 from engines.inspect import human_size
 
@@ -44,8 +45,8 @@ def describe(model: Any) -> str:
 class ModelPicker(QWidget):
     """The listed local models and the engine choice; it asks for loads and shows how they go.
 
-    The engine choice (automatic, llama.cpp or MLX) lives in the settings button's menu; the one
-    indicator beside the list says which engine runs the loaded model.
+    The engine choice (automatic, llama.cpp or MLX) and the chosen model's load settings live in the
+    settings button's menu; the one indicator beside the list says which engine runs the loaded model.
     """
 
     load_requested = Signal(str, str)  # path, engine choice
@@ -53,8 +54,10 @@ class ModelPicker(QWidget):
     listed = Signal(int)  # after each listing: how many models
     problem = Signal(str)
 
-    def __init__(self) -> None:
+    def __init__(self, session: ModelSession | None = None) -> None:
         super().__init__()
+        self.session = session  # where load settings are kept, and who loads a model again after a change
+        self.load_settings_dialog: QDialog | None = None  # the last one opened
         self.models: list[Any] = []
         self._loaded_path: str | None = None  # what the session has loaded, as the list names it
         self._listed_before = False  # the first listing loads the first usable model; later ones never load
@@ -66,7 +69,9 @@ class ModelPicker(QWidget):
         self.box.setAccessibleDescription("The model that writes the replies; choosing one loads it.")
         self.box.activated.connect(self._chosen)
         self.engine_choice = QActionGroup(self)
-        self.settings_button = icon_button("Engine settings", "Which engine runs the model", "settings-2")
+        self.settings_button = icon_button(
+            "Engine and load settings", "Which engine runs the model, and how it is loaded", "settings-2"
+        )
         self.settings_button.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.settings_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         menu = QMenu(self.settings_button)
@@ -77,6 +82,9 @@ class ModelPicker(QWidget):
             action.setData(value)
             self.engine_choice.addAction(action)
         self.engine_choice.triggered.connect(lambda _action: self._chosen())
+        menu.addSeparator()
+        self.load_settings_action = menu.addAction("Load settings for this model…")
+        self.load_settings_action.triggered.connect(self.open_load_settings)
         self.settings_button.setMenu(menu)
         self.engine_label = QLabel("No model loaded")
         self.engine_label.setAccessibleName("Engine in use")
@@ -152,6 +160,23 @@ class ModelPicker(QWidget):
         if (engine == "mlx" or model.info.engine == "mlx") and not is_apple_silicon():
             self.problem.emit("MLX runs on the CPU on this machine: it works, but about 10x slower than llama.cpp.")
         self.load_requested.emit(str(model.path), engine)
+
+    def open_load_settings(self) -> QDialog | None:
+        """The load settings of the model chosen in the list, in their dialog (not waited for)."""
+        model = self.current_model()
+        if self.session is None or model is None:
+            return None
+        if model.info is None or model.info.engine == "remote":
+            what = "A remote model's server decides how it is loaded." if model.info else model.problem
+            self.problem.emit(what or "This model cannot be used.")
+            return None
+        from app.ui.load_settings_dialog import LoadSettingsDialog
+
+        dialog = LoadSettingsDialog(model, self.session.store, self.session, self.window())
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.load_settings_dialog = dialog
+        dialog.open()
+        return dialog
 
     def show_progress(self, fraction: float) -> None:
         """A model is loading (the status line shows how far)."""

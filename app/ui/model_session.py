@@ -1,10 +1,11 @@
 """The loaded model: the one place in the window that knows which model is loaded, by which
 engine, with what context length and which chat template.
 
-`ModelSession` owns the EngineBridge (and through it the engine host). It loads and unloads,
-reports progress, success and failure as typed signals, keeps the person's template override for
-the loaded model, and polls the host's memory every few seconds while a model is loaded and no
-reply is being written (the ping waits for its answer on a worker thread, via run_in_background).
+`ModelSession` owns the EngineBridge (and through it the engine host). It loads (with the model's own
+load settings, app.library.load_choice) and unloads, reports progress, success and failure as typed
+signals, keeps the person's template override for the loaded model, and polls the host's memory
+every few seconds while a model is loaded and no reply is being written (the ping waits for its
+answer on a worker thread, via run_in_background).
 Everyone else asks it: the chat controller for the bridge, the model's name and template, the
 parameters presenter for the context length and the template, the window for what to show, the
 context counter for the size of a conversation in the model's tokens (`count_tokens`, answered
@@ -24,6 +25,7 @@ from app.ui.background import run_in_background
 from app.ui.engine_bridge import EngineBridge
 from engines.base import LoadSettings, Message, ModelInfo
 from engines.protocol import Event, Failure, Loaded, Pong, Progress, Tokens
+from engines.remote_target import is_remote_ref
 
 log = logging.getLogger(__name__)
 MEMORY_POLL_MS = 5000
@@ -53,6 +55,7 @@ class ModelSession(QObject):
         self.name: str | None = None  # as the model picker lists it, else the model's own name
         self.template_override: str | None = None
         self.context_setting: int | None = None  # what the person asked for; None is the model's own
+        self.load_settings: LoadSettings | None = None  # what the last load asked for
         self._load_id: str | None = None
         self._counting: set[str] = set()  # count_tokens requests not answered yet
         self._load_name: str | None = None
@@ -99,8 +102,23 @@ class ModelSession(QObject):
         self._last_load = (path, engine)
         self._load_name = name
         self.load_started.emit(path)  # first: a reply being written is stopped before the load is asked for
-        self._load_id = self.bridge.load(path, engine, LoadSettings(context_length=self.context_setting))
+        self.load_settings = self._settings_for(path)
+        self._load_id = self.bridge.load(path, engine, self.load_settings)
         self.progress.emit(0.0)
+
+    def _settings_for(self, path: str) -> LoadSettings:
+        """The model's own load settings (model picker → Load settings), with the parameters panel's context
+        length winning when the person set one there."""
+        from app.library.load_choice import effective_load_settings
+
+        explicit = {"context_length": self.context_setting} if self.context_setting else None
+        return effective_load_settings(path, self.store, explicit)
+
+    def has_loaded(self, path: str) -> bool:
+        """Whether the model at `path` is the one loaded, whichever name or link it was chosen by."""
+        if self.info is None or is_remote_ref(path) or is_remote_ref(self.info.path):
+            return False
+        return model_key(Path(self.info.path)) == model_key(Path(path))
 
     def reload(self) -> None:
         """Load the last model again, e.g. with another context length."""

@@ -78,9 +78,7 @@ def test_a_changed_model_file_never_uses_the_old_cache(starter_gguf: Path, tmp_p
 
 
 @pytest.mark.parametrize("damage", ["truncated", "random payload", "random meta", "empty meta"])
-def test_a_damaged_cache_file_is_deleted_and_the_reply_goes_on(
-    starter_gguf: Path, tmp_path: Path, damage: str
-) -> None:
+def test_a_damaged_cache_file_is_deleted_and_the_reply_goes_on(starter_gguf: Path, tmp_path: Path, damage: str) -> None:
     messages = long_chat()
     text, _ = one_reply(starter_gguf, "llamacpp", tmp_path, messages)
     [meta] = [p for p in tmp_path.iterdir() if p.suffix == ".meta"]

@@ -220,3 +220,21 @@ def test_the_4_bit_mlx_twin_drafts_for_its_float16_self(starter_gguf: Path) -> N
         drafting.close()
     assert finished.stats.accepted_draft_tokens > 0
     assert len(safe) >= 15 and text.startswith(safe), f"drafted {text!r}, plain greedy says {safe!r}"
+
+
+def test_the_reply_footer_says_how_many_draft_tokens_were_kept() -> None:
+    from app.ui.message_stats import format_stats
+    from engines.base import GenerationStats
+
+    stats = GenerationStats(
+        prompt_tokens=3000,
+        cached_tokens=2990,
+        disk_cached_tokens=2990,
+        generated_tokens=40,
+        draft_tokens=30,
+        accepted_draft_tokens=24,
+    )
+    line = format_stats(stats, "stop")
+    assert "prompt 3000 (2990 cached, 2990 from disk)" in line
+    assert "24 of 30 draft tokens accepted" in line
+    assert "draft" not in format_stats(GenerationStats(generated_tokens=5), "stop")

@@ -129,6 +129,9 @@ def test_json_export_keeps_every_branch_and_statistic(store: Store) -> None:
         "peak_memory_bytes": 400_000_000,
         "cached_tokens": 20,
         "dropped_turns": 2,
+        "draft_tokens": 0,
+        "accepted_draft_tokens": 0,
+        "disk_cached_tokens": 0,
     }
     assert [m["stats"] for m in document["conversations"][1]["messages"]][:2] == [None, None]
     statuses = [m["status"] for m in document["conversations"][1]["messages"]]

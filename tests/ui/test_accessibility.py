@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.ui.load_settings_dialog import LoadSettingsDialog
 from app.ui.main_window import MainWindow
 from app.ui.message_widget import MessageWidget
 from tests.store.helpers import chat
@@ -86,7 +87,10 @@ def test_every_interactive_widget_of_every_window_has_a_name_and_a_description(q
     window.tool_windows["compare"].choose([starter, starter])  # two columns, with their buttons
     window.show_evals()
     window.show_tools()
-    tops = [window, *window.tool_windows.values()]
+    load_settings = window.picker.open_load_settings()  # the loaded model's, from the picker's settings menu
+    assert isinstance(load_settings, LoadSettingsDialog)
+    qtbot.waitUntil(lambda: load_settings.facts is not None, timeout=30_000)  # its draft models are listed
+    tops = [window, *window.tool_windows.values(), load_settings]
     assert {"browser", "library", "shortcuts", "server", "remote", "compare", "evals", "tools"} <= set(
         window.tool_windows
     )
@@ -97,6 +101,17 @@ def test_every_interactive_widget_of_every_window_has_a_name_and_a_description(q
     assert missing == []
     for top in window.tool_windows.values():
         top.close()
+    load_settings.close()
+
+
+def test_the_load_settings_dialog_names_its_controls(qtbot, window: MainWindow) -> None:
+    dialog = window.picker.open_load_settings()
+    assert isinstance(dialog, LoadSettingsDialog) and dialog.isVisible()
+    qtbot.waitUntil(lambda: dialog.facts is not None, timeout=30_000)
+    assert len(interactive_widgets(dialog)) >= 14  # eleven fields and three buttons
+    assert unnamed(dialog) == []
+    assert accessible(dialog.gpu_layers, QAccessible.Text.Name) == "GPU layers"
+    dialog.close()
 
 
 def test_the_welcome_page_names_its_controls(qtbot, window: MainWindow) -> None:
