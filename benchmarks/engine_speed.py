@@ -14,7 +14,7 @@ Prints JSON per engine:
   with the disk cache against without (the write happens after the end is sent: about 1.0).
 
 The derived test models come from tests/support/derived_models.py (cached outside the repository).
-Run: .venv/bin/python benchmarks/engine_speed.py [--runs 3] [--skip-mlx]
+Run: .venv/bin/python benchmarks/engine_speed.py [--runs 3] [--only llamacpp|mlx]
 """
 
 from __future__ import annotations
@@ -109,10 +109,11 @@ def speculation(model: str, engine: str, draft: str | None, target: str | None, 
     return result
 
 
-def restart(model: str, engine: str, folder: Path, runs: int) -> dict[str, Any]:
-    """TTFT of the next message of a ~3,000-token chat in a new process, with and without the disk cache."""
+def restart(model: str, engine: str, folder: Path, runs: int, notes_count: int = 150) -> dict[str, Any]:
+    """TTFT of the next message of a chat (~3,000 tokens with 150 notes) in a new process, with and without
+    the disk cache."""
     notes = " ".join(
-        f"Note {i}: the meeting about item {i} moved to room {i % 7} on floor {i % 3}." for i in range(150)
+        f"Note {i}: the meeting about item {i} moved to room {i % 7} on floor {i % 3}." for i in range(notes_count)
     )
     chat = [{"role": "user", "content": "My notes: " + notes}, {"role": "assistant", "content": "Noted."}]
     params = GenerationParams(temperature=0.0, max_tokens=16)
@@ -158,26 +159,17 @@ def restart(model: str, engine: str, folder: Path, runs: int) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--skip-mlx", action="store_true")
+    parser.add_argument("--only", choices=["llamacpp", "mlx"], help="measure one engine")
     args = parser.parse_args()
-    from tests.support.derived_models import f16_starter_gguf, float16_starter_mlx_dir, quantized_starter_mlx_dir
+    from tests.support.derived_models import float16_starter_mlx_dir, quantized_starter_mlx_dir
     from tests.support.mlx_from_gguf import cached_starter_mlx_dir
 
     model = str(starter_model_path())
-    full = CONTEXT - 192
-    state = {kv: kv_bytes(model, kv, full) - kv_bytes(model, kv, 1) for kv in ("f16", "q8_0")}
-    speed = {kv: decode_speed(model, kv, args.runs) for kv in ("f16", "q8_0")}
-    llamacpp: dict[str, Any] = speculation(model, "llamacpp", model, str(f16_starter_gguf()), args.runs, 640)
-    llamacpp |= {
-        "kv_mb_at_8k": {kv: round(v / 1e6, 1) for kv, v in state.items()},
-        "kv_q8_memory_ratio": round(state["q8_0"] / state["f16"], 3),
-        "decode_tps": {kv: round(v, 1) for kv, v in speed.items()},
-        "kv_q8_tps_ratio": round(speed["q8_0"] / speed["f16"], 3),
-    }
-    with tempfile.TemporaryDirectory() as folder:
-        llamacpp |= restart(model, "llamacpp", Path(folder) / "cache", args.runs)
-    output: dict[str, Any] = {"model": Path(model).name, "llamacpp": llamacpp}
-    if not args.skip_mlx:
+    output: dict[str, Any] = {"model": Path(model).name}
+    if args.only != "mlx":
+        output["llamacpp"] = llamacpp_figures(model, args.runs)
+        print(json.dumps(output), file=sys.stderr, flush=True)  # what is done so far, should MLX fail
+    if args.only != "llamacpp":
         twin = str(cached_starter_mlx_dir())
         draft, target = str(quantized_starter_mlx_dir(4)), str(float16_starter_mlx_dir())
         output["mlx"] = speculation(twin, "mlx", draft, target, 1, 48)
@@ -185,6 +177,24 @@ def main() -> None:
             # MLX reads only 5-10 prompt tokens a second on this kind of CPU: a shorter chat (~400 tokens).
             output["mlx"] |= restart(twin, "mlx", Path(folder) / "cache", 1, notes_count=16)
     print(json.dumps(output, indent=1))
+
+
+def llamacpp_figures(model: str, runs: int) -> dict[str, Any]:
+    from tests.support.derived_models import f16_starter_gguf
+
+    full = CONTEXT - 192
+    state = {kv: kv_bytes(model, kv, full) - kv_bytes(model, kv, 1) for kv in ("f16", "q8_0")}
+    speed = {kv: decode_speed(model, kv, runs) for kv in ("f16", "q8_0")}
+    llamacpp: dict[str, Any] = speculation(model, "llamacpp", model, str(f16_starter_gguf()), runs, 640)
+    llamacpp |= {
+        "kv_mb_at_8k": {kv: round(v / 1e6, 1) for kv, v in state.items()},
+        "kv_q8_memory_ratio": round(state["q8_0"] / state["f16"], 3),
+        "decode_tps": {kv: round(v, 1) for kv, v in speed.items()},
+        "kv_q8_tps_ratio": round(speed["q8_0"] / speed["f16"], 3),
+    }
+    with tempfile.TemporaryDirectory() as folder:
+        llamacpp |= restart(model, "llamacpp", Path(folder) / "cache", runs)
+    return llamacpp
 
 
 if __name__ == "__main__":

@@ -82,6 +82,8 @@ class DiskPromptCache:
         self._lock = threading.Lock()  # the writer thread adds entries while the engine looks them up
         self._writer: threading.Thread | None = None
         folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        with contextlib.suppress(OSError):
+            os.chmod(folder, 0o700)
         self._scan()
 
     # --- finding ----------------------------------------------------------------------------------
@@ -186,6 +188,7 @@ class DiskPromptCache:
             write_payload(temporary)
             if not temporary.exists() and temporary.with_name(temporary.name + self.suffix).exists():
                 temporary.with_name(temporary.name + self.suffix).rename(temporary)  # a writer that adds its suffix
+            os.chmod(temporary, 0o600)  # a conversation's state is as private as the conversation
             crc, size = _crc_and_size(temporary)
             os.replace(temporary, payload)
             data = {
@@ -196,7 +199,9 @@ class DiskPromptCache:
                 "crc32": crc,
             }
             meta_temporary = meta.with_name(meta.name + ".tmp")
-            meta_temporary.write_text(json.dumps(data))
+            descriptor = os.open(meta_temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(json.dumps(data))
             os.replace(meta_temporary, meta)
         except OSError as err:  # a full disk costs the saved state, nothing else
             log.warning("could not save the prompt cache: %s", err)

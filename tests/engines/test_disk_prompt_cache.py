@@ -128,6 +128,7 @@ def test_a_longer_state_of_the_same_chat_replaces_the_shorter_one(tmp_path: Path
     cache.save([1, 2, 3], write_bytes(10))
     cache.save([1, 2, 3, 4, 5], write_bytes(10))
     assert len([p for p in tmp_path.iterdir() if p.suffix == ".meta"]) == 1
+    assert {p.stat().st_mode & 0o777 for p in tmp_path.iterdir()} == {0o600}  # private, whatever the umask
     reopened = DiskPromptCache(tmp_path, 1 << 20, {"model": "m", "engine": "e", "settings": {}}, ".kv")
     assert reopened.best_match([1, 2, 3, 4, 5, 6])[0] == 5
 
