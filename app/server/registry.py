@@ -167,7 +167,9 @@ class ModelRegistry:
             log.info("loading %s for a request (about %d MB)", model.id, slot.memory // 1_000_000)
             client = self._make_client()
             try:
-                await asyncio.to_thread(client.load, model.path, model.engine, LoadSettings())
+                # The model's own load settings (stored from the window or `parlour models settings`).
+                settings = await asyncio.to_thread(served_load_settings, model.path)
+                await asyncio.to_thread(client.load, model.path, model.engine, settings)
             except BaseException:
                 await asyncio.to_thread(client.close)
                 raise
@@ -218,3 +220,16 @@ class ModelRegistry:
                 await self._idle_task
         for path, slot in list(self._slots.items()):
             await self._unload(path, slot, "as the server stops")
+
+
+def served_load_settings(path: str) -> LoadSettings:
+    """The model's stored load settings, as the window and `parlour chat` load it; the defaults if the
+    store cannot be read."""
+    from app.library.load_choice import effective_load_settings
+    from engines.base import EngineError
+
+    try:
+        return effective_load_settings(path)
+    except (EngineError, OSError) as err:
+        log.warning("loading %s with the default settings: %s", path, err)
+        return LoadSettings()
