@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/download.py
 	$(BIN)/python benchmarks/prompt_cache.py
 	$(BIN)/python benchmarks/store.py --conversations 1000
+	$(BIN)/python benchmarks/documents.py
 	QT_QPA_PLATFORM=offscreen $(BIN)/python benchmarks/ui_stream.py
 
 # The app as a download: on Linux dist/parlour/ (one folder), its .tar.gz and a .deb, built by

@@ -12,6 +12,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING, Any
 
+from app.cli.chat_documents import add_document_options
 from app.cli.chat_setup import add_load_options, add_sampling_options
 from app.cli.chat_tools import add_tool_options, tools_reply
 from app.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_INTERRUPTED, EXIT_OK, exit_code_for
@@ -45,6 +46,7 @@ def add_arguments(chat: argparse.ArgumentParser, command: str) -> None:
     add_load_options(chat)
     add_format_options(chat)
     add_tool_options(chat)
+    add_document_options(chat)
     chat.add_argument("--template", metavar="FILE", help="a Jinja chat template to use instead of the model's")
     chat.add_argument("--thinking", choices=["on", "off"], help="for reasoning models whose template supports it")
     chat.add_argument(
@@ -71,7 +73,9 @@ def add_format_options(chat: argparse.ArgumentParser) -> None:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from app.cli.chat_documents import documents_problem, uses_documents
     from app.cli.log_setup import setup_logging
+    from app.documents.index import DocumentIndexError
     from app.store.errors import StoreError
     from engines.base import EngineError
 
@@ -80,13 +84,20 @@ def cmd_chat(args: argparse.Namespace) -> int:
     if args.prompt is None and (args.json or args.show_prompt):
         option = "--json" if args.json else "--show-prompt"
         return fail(f"{option} needs a PROMPT; the conversation in the terminal prints plain text.")
+    if uses_documents(args) and (args.prompt is None or args.continue_id is not None):
+        return fail("--docs and --attach work with one PROMPT (not with --continue) for now.")
     engine_log = setup_logging()
     try:
+        problem = documents_problem(args) if uses_documents(args) else None
+        if problem:
+            return fail(problem, EXIT_BAD_INPUT)
         if args.prompt is not None and args.continue_id is None:
             return _one_shot(args, engine_log)
         return _stored_chat(args, engine_log)
     except (EngineError, StoreError) as err:
         return fail(str(err), exit_code_for(err))
+    except DocumentIndexError as err:
+        return fail(str(err), EXIT_FAILED)
 
 
 def load_model(client: EngineClient, setup: ChatSetup) -> None:
@@ -102,7 +113,9 @@ def load_model(client: EngineClient, setup: ChatSetup) -> None:
 
 
 def _one_shot(args: argparse.Namespace, engine_log: str | None) -> int:
-    """`parlour chat PROMPT`: one reply streamed to the terminal; nothing is stored."""
+    """`parlour chat PROMPT`: one reply streamed to the terminal; nothing is stored. With --docs or
+    --attach, the engine sees the documents' passages before the question, and the sources follow."""
+    from app.cli.chat_documents import citations_record, print_sources, with_question_documents
     from app.cli.chat_setup import prepare_chat
     from app.cli.chat_stream import interrupts_ignored, stream_reply
     from engines.host_client import EngineClient
@@ -111,13 +124,19 @@ def _one_shot(args: argparse.Namespace, engine_log: str | None) -> int:
     messages = setup.first_messages(args.prompt)
     with EngineClient(log_file=engine_log) as client:
         load_model(client, setup)
+        asked = setup.load_settings.context_length if setup.load_settings else None
+        context_length = asked or (client.model.context_length if client.model else None)
+        messages, documents = with_question_documents(args, messages, context_length)
         if args.show_prompt:
             return show_prompt(client.render(messages, setup.params, setup.template, setup.template_vars), args.json)
         if args.tools:
             return tools_reply(args, client, setup, messages)
         with interrupts_ignored():
             reply = client.generate(messages, setup.params, setup.template, setup.template_vars)
-        return report_reply(stream_reply(reply, as_json=args.json), args.json, client)
+        status = report_reply(stream_reply(reply, as_json=args.json), args.json, client, citations_record(documents))
+        if not args.json:
+            print_sources(documents)
+        return status
 
 
 def _stored_chat(args: argparse.Namespace, engine_log: str | None) -> int:

@@ -35,6 +35,7 @@ COMMANDS = (
     Command("serve", "serve", "serve the local models over the OpenAI and Anthropic APIs"),
     Command("eval", "evals", "run an evaluation set over models and print the scoreboard"),
     Command("remotes", "remotes", "OpenAI-compatible servers elsewhere whose models Parlour can use"),
+    Command("docs", "docs", "your documents, indexed here for chats to cite: add, list, search, update, rm"),
 )
 
 
