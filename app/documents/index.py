@@ -170,6 +170,7 @@ class DocumentIndex:
         collection = self.collection_id(name)
         with self.writing() as db:
             db.execute("DELETE FROM collections WHERE id = ?", (collection,))
+        self.optimize()  # merged segments drop the deleted passages' terms; secure_delete zeroes the freed pages
 
     def add_folder(self, name: str, folder: Path) -> Path:
         """Make `folder` part of the collection (indexed by the next update); returns the path as kept."""

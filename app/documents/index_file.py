@@ -180,6 +180,9 @@ def _connect(path: Path) -> sqlite3.Connection:
         # A lost commit after a power cut costs one document, which the next update indexes again.
         connection.execute("PRAGMA synchronous = NORMAL")
         connection.execute("PRAGMA foreign_keys = ON")
+        # Freed pages are zeroed: text of a removed document does not linger in the file (FTS5 segments may
+        # keep terms until they merge; `parlour docs rm` then optimizes the index).
+        connection.execute("PRAGMA secure_delete = ON")
         connection.execute("PRAGMA journal_size_limit = 67108864")
         _create_schema(connection)
         return connection
