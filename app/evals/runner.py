@@ -8,6 +8,7 @@ next case. Stopping (`should_stop`) ends the run after the reply in progress and
 
 from __future__ import annotations
 
+import logging
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -17,6 +18,8 @@ from app.evals.checks import Verdict, judge
 from app.evals.sets import EvalCase, EvalSet
 from engines.base import EngineError, GenerationParams, GenerationStats, LoadSettings
 from engines.host_client import EngineClient
+
+log = logging.getLogger(__name__)
 
 # Greedy, with nothing that nudges the distribution: every model is asked the same way.
 EVAL_PARAMS = GenerationParams(
@@ -112,7 +115,7 @@ def _run_model(
             return
         if not loaded:
             try:
-                client.load(model.path, "auto", LoadSettings())
+                client.load(model.path, "auto", _load_settings(model.path))
                 loaded = True
             except EngineError as err:
                 yield _failed(model, case, f"The model could not be loaded: {err}")
@@ -178,3 +181,14 @@ def stored_scoreboard(set_jsonl: str, set_name: str, rows: list[dict[str, object
             )
         )
     return scoreboard(evals, results)
+
+
+def _load_settings(path: str) -> LoadSettings:
+    """The model's own stored load settings, as a chat loads it (the defaults if they cannot be read)."""
+    from app.library.load_choice import effective_load_settings
+
+    try:
+        return effective_load_settings(path)
+    except (EngineError, OSError) as err:
+        log.warning("evaluating %s with the default load settings: %s", path, err)
+        return LoadSettings()

@@ -185,9 +185,20 @@ class CompareSession(QObject):
         if not column.loaded:
             self.column_state.emit(column.position, "Loading…")
             engine = column.model.engine if column.model.engine in ("llamacpp", "mlx") else "auto"
-            column.request_id = bridge.load(column.model.path, engine, LoadSettings())
+            column.request_id = bridge.load(column.model.path, engine, self._load_settings(column.model.path))
             return
         self._generate(column)
+
+    def _load_settings(self, path: str) -> LoadSettings:
+        """The model's own stored load settings, as a chat loads it."""
+        from app.library.load_choice import effective_load_settings
+        from engines.base import EngineError
+
+        try:
+            return effective_load_settings(path, self.store)
+        except EngineError as err:
+            log.warning("comparing %s with the default load settings: %s", path, err)
+            return LoadSettings()
 
     def _generate(self, column: ColumnRun) -> None:
         self.column_state.emit(column.position, "Reading the prompt…")
