@@ -1,6 +1,7 @@
 """A gallery of the window for people to look at: first run, a long chat with code and a table, the
 parameters panel open, the Hub browser, the library, the API server and remote endpoint dialogs, the
-Compare view; light and dark (switched live in one window); at 1x and 2x (QT_SCALE_FACTOR=2, each
+Compare view, a chat with an attached file and a collection (its sources under the reply) and the
+Documents window; light and dark (switched live in one window); at 1x and 2x (QT_SCALE_FACTOR=2, each
 scale in a process of its own).
 
 Run under a virtual screen (Debian's xvfb):
@@ -134,6 +135,7 @@ def take_gallery(out: Path, scale: int) -> dict[str, str]:
         shoot("shortcuts-light", window.tool_windows["shortcuts"])
         shoot_dialogs(window, shoot)
         shoot_compare(app, window, shoot)
+        shoot_documents(app, window, shoot)
     window.close()
     store.close()
     return shots
@@ -165,6 +167,35 @@ def shoot_compare(app: Any, window: Any, shoot: Any) -> None:
     compare.columns[1].best.click()
     shoot("compare-light", compare)
     compare.close()
+
+
+def shoot_documents(app: Any, window: Any, shoot: Any) -> None:
+    """A question about an attached report and a collection of notes, with its sources; the Documents window."""
+    from app.documents.index import DocumentIndex
+    from app.documents.indexer import update_collection
+    from app.paths import data_dir
+
+    notes = data_dir() / "gallery-notes"
+    notes.mkdir(parents=True, exist_ok=True)
+    (notes / "budget.md").write_text("# Budget\n\nThe budget for 2025 is 40,000 euros.\n\n## Travel\n\nTrains only.\n")
+    (notes / "minutes.txt").write_text("Minutes: the roof will be repaired in May.\n")
+    (notes / "scan.pdf").write_bytes(b"not really a PDF\n" * 8)  # shows a problem sentence
+    report = data_dir() / "quarterly-report.md"
+    report.write_text("# Quarterly report\n\nRevenue rose by 12% in the third quarter.\n")
+    with DocumentIndex.default() as index:
+        index.create_collection("Work")
+        index.add_folder("Work", notes)
+        update_collection(index, "Work")
+    window.chat.new_chat()
+    window.chat.documents.choose(["Work"])
+    window.composer.attach([report])
+    ask(app, window, "How much did revenue rise, and what is the travel budget?")
+    shoot("documents-chat-light")
+    window.actions.show_documents()
+    documents = window.tool_windows["documents"]
+    wait_until(app, lambda: bool(documents.summaries), 30)
+    shoot("documents-light", documents)
+    documents.close()
 
 
 def free_port() -> int:

@@ -1,10 +1,12 @@
-"""The records every part of the documents feature shares."""
+"""The records every part of the documents feature shares (Citation lives in the store, which keeps it with
+the reply it was given to)."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Any
+
+# Kept with the messages that cite it (the store is the floor below); re-exported for the documents code.
+from app.store.citations import Citation as Citation
 
 
 class DocumentError(Exception):
@@ -37,33 +39,3 @@ class Passage:
     page: int | None = None
     heading: str | None = None
     score: float = 0.0  # relevance to a query, higher is better (0 where not ranked)
-
-
-@dataclass(frozen=True)
-class Citation:
-    """What a reply was given: a passage's source and place, and a snippet of it; kept with the message."""
-
-    number: int  # as the prompt labelled it: [1], [2], …
-    source: str
-    page: int | None = None
-    heading: str | None = None
-    snippet: str = ""  # the start of the passage, a line or two
-    collection: str | None = None  # the collection it came from; None for an attachment
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> Citation:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in names})
-
-    @property
-    def place(self) -> str:
-        """E.g. "report.pdf, page 3" or "notes.md, Budget"."""
-        import os
-
-        name = os.path.basename(self.source)
-        if self.page is not None:
-            return f"{name}, page {self.page}"
-        return f"{name}, {self.heading}" if self.heading else name

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Iterable
 from typing import Any
 
 from app.store.db import Store, inserted_id
@@ -148,6 +149,29 @@ def delete_conversation_for_good(store: Store, conversation_id: int) -> threadin
     """
     delete_conversation(store, conversation_id)
     return store.start_log_checkpoint(forget=True)
+
+
+def conversation_collections(store: Store, conversation_id: int) -> list[str]:
+    """The document collections this chat searches for each question, by name, sorted."""
+    rows = store.read(
+        "SELECT collection FROM conversation_collections WHERE conversation_id = ? ORDER BY collection",
+        (conversation_id,),
+    )
+    return [row[0] for row in rows]
+
+
+def set_conversation_collections(store: Store, conversation_id: int, names: Iterable[str]) -> list[str]:
+    """Choose the collections this chat searches (replacing the earlier choice); returns them, sorted."""
+    chosen = sorted({name.strip() for name in names if name.strip()})
+    with store.transaction(durable=True) as connection:
+        exists = connection.execute("SELECT 1 FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        _require(0 if exists is None else 1, conversation_id)
+        connection.execute("DELETE FROM conversation_collections WHERE conversation_id = ?", (conversation_id,))
+        connection.executemany(
+            "INSERT INTO conversation_collections (conversation_id, collection) VALUES (?, ?)",
+            [(conversation_id, name) for name in chosen],
+        )
+    return chosen
 
 
 def _require(rowcount: int, conversation_id: int) -> None:

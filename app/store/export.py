@@ -12,6 +12,7 @@ app is writing.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -35,6 +36,7 @@ FORMAT_NAME = "parlour-conversations"
 # them, with the time to first token in seconds and the speed as tokens_per_second).
 FORMAT_VERSION = 2
 
+SNIPPET_CHARS = 160  # of a source's passage, after its place: enough to recognise it
 _SPEAKERS = {"user": "You", "assistant": "Assistant", "system": "System", "tool": "Tool"}
 
 
@@ -50,16 +52,16 @@ def export_json(store: Store, conversation_ids: Iterable[int]) -> Iterator[str]:
         ensure_ascii=False,
     )[:-1]
     yield ', "conversations": ['
-    for index, (conversation, messages, facts) in enumerate(_snapshot(store, conversation_ids)):
+    for index, (conversation, messages, facts, collections) in enumerate(_snapshot(store, conversation_ids)):
         yield ("\n" if index == 0 else ",\n") + json.dumps(
-            conversation_to_json(conversation, messages, facts), ensure_ascii=False, allow_nan=False
+            conversation_to_json(conversation, messages, facts, collections), ensure_ascii=False, allow_nan=False
         )
     yield "\n]}\n"
 
 
 def export_markdown(store: Store, conversation_ids: Iterable[int]) -> Iterator[str]:
     """The export as Markdown text chunks; conversations are separated by a rule."""
-    for index, (conversation, messages, facts) in enumerate(_snapshot(store, conversation_ids)):
+    for index, (conversation, messages, facts, _collections) in enumerate(_snapshot(store, conversation_ids)):
         if index:
             yield "\n---\n\n"
         if facts is not None:
@@ -69,7 +71,10 @@ def export_markdown(store: Store, conversation_ids: Iterable[int]) -> Iterator[s
 
 
 def conversation_to_json(
-    conversation: Conversation, messages: list[Message], facts: ComparisonFacts | None = None
+    conversation: Conversation,
+    messages: list[Message],
+    facts: ComparisonFacts | None = None,
+    collections: list[str] | None = None,
 ) -> dict[str, Any]:
     shape = {
         "id": conversation.id,
@@ -87,6 +92,8 @@ def conversation_to_json(
         "current_leaf": shown_leaf(conversation, messages),
         "messages": [_message_to_json(message) for message in messages],
     }
+    if collections:
+        shape["collections"] = list(collections)  # the document collections it searches, by name
     if facts is not None:
         shape["kind"] = "comparison"
         shape["comparison"] = {
@@ -114,6 +121,8 @@ def _message_to_json(message: Message) -> dict[str, Any]:
         "reasoning": message.reasoning,
         "content": message.content,
         **({"tool_calls": list(message.tool_calls)} if message.tool_calls else {}),
+        **({"attachments": list(message.attachments)} if message.attachments else {}),
+        **({"citations": [citation.to_dict() for citation in message.citations]} if message.citations else {}),
     }
 
 
@@ -195,6 +204,7 @@ def _message_to_markdown(message: Message) -> list[str]:
         lines += [message.content.strip("\n") or "*(empty)*", ""]
     if message.role == "assistant" and message.tool_calls:
         lines += ["Tool calls: " + "; ".join(_call_line(call) for call in message.tool_calls), ""]
+    lines += _document_lines(message)
     notes = _stats_notes(message)
     if message.status == "interrupted":
         notes.append("interrupted: Parlour stopped before this reply was finished")
@@ -205,6 +215,25 @@ def _message_to_markdown(message: Message) -> list[str]:
     if notes:
         lines += ["*" + " · ".join(notes) + "*", ""]
     return lines
+
+
+def _document_lines(message: Message) -> list[str]:
+    """The files attached to a message, and the sources a reply was given, each as the window shows them."""
+    lines = []
+    if message.attachments:
+        lines += ["Attached: " + ", ".join(os.path.basename(path) for path in message.attachments), ""]
+    if message.citations:
+        lines += ["Sources:", ""]
+        for citation in message.citations:
+            snippet = _snippet(citation.snippet)
+            lines.append(f"- [{citation.number}] {citation.place}" + (f" — “{snippet}”" if snippet else ""))
+        lines.append("")
+    return lines
+
+
+def _snippet(text: str, limit: int = SNIPPET_CHARS) -> str:
+    words = " ".join(text.split())
+    return words if len(words) <= limit else words[: limit - 1].rstrip() + "…"
 
 
 def _call_line(call: dict[str, Any]) -> str:
@@ -257,9 +286,9 @@ def shown_thread(conversation: Conversation, messages: list[Message]) -> list[Me
 
 def _snapshot(
     store: Store, conversation_ids: Iterable[int]
-) -> Iterator[tuple[Conversation, list[Message], ComparisonFacts | None]]:
-    """Each conversation with all its messages (oldest first) and, for a comparison, its columns and
-    verdicts, read in one read transaction."""
+) -> Iterator[tuple[Conversation, list[Message], ComparisonFacts | None, list[str]]]:
+    """Each conversation with all its messages (oldest first), for a comparison its columns and verdicts,
+    and the document collections it searches, read in one read transaction."""
     with store.snapshot() as connection:
         for conversation_id in conversation_ids:
             row = connection.execute(
@@ -273,4 +302,9 @@ def _snapshot(
             ).fetchall()
             conversation = conversation_from_row(row)
             facts = comparison_facts(connection, conversation_id) if conversation.kind == "comparison" else None
-            yield conversation, [message_from_row(message) for message in messages], facts
+            collections = connection.execute(
+                "SELECT collection FROM conversation_collections WHERE conversation_id = ? ORDER BY collection",
+                (conversation_id,),
+            ).fetchall()
+            rows = [message_from_row(message) for message in messages]
+            yield conversation, rows, facts, [row[0] for row in collections]

@@ -17,6 +17,7 @@ from typing import Any, TypeGuard
 from app.store.db import Store, inserted_id
 from app.store.errors import ImportFormatError
 from app.store.export import FORMAT_NAME, FORMAT_VERSION
+from app.store.import_documents import attachments_json, citations_json, collection_names
 from app.store.records import FINISH_REASONS, ROLES, STATUSES
 from app.store.terminal_text import has_surrogates
 from app.store.timestamps import from_text, now_text, to_text
@@ -55,6 +56,7 @@ class _ConversationPlan:
     current_leaf_key: Any
     messages: list[_MessagePlan] = field(default_factory=list)
     comparison: _ComparisonPlan | None = None
+    collections: list[str] = field(default_factory=list)
 
 
 def import_file(store: Store, path: Path) -> list[int]:
@@ -115,6 +117,10 @@ def import_document(store: Store, document: Any, source: str = "The file") -> li
             connection.execute("UPDATE conversations SET current_leaf_id = ? WHERE id = ?", (leaf, conversation_id))
             if plan.comparison is not None:
                 _write_comparison(connection, conversation_id, plan.comparison, ids)
+            connection.executemany(
+                "INSERT INTO conversation_collections (conversation_id, collection) VALUES (?, ?)",
+                [(conversation_id, name) for name in plan.collections],
+            )
             new_ids.append(conversation_id)
     return new_ids
 
@@ -231,6 +237,7 @@ def _plan_conversation(data: Any) -> _ConversationPlan:
         raise _Problem("shows a message that is not in it")
     if data.get("kind") == "comparison":
         plan.comparison = _plan_comparison(data.get("comparison"), seen)
+    plan.collections = _checked(collection_names, data.get("collections"))
     return plan
 
 
@@ -266,8 +273,18 @@ def _plan_message(data: Any, seen: set[Any]) -> _MessagePlan:
         "content": _text(data, "content"),
         **_stats(data.get("stats")),
         "tool_calls": _tool_calls(data.get("tool_calls")),
+        "attachments": _checked(attachments_json, data.get("attachments")),
+        "citations": _checked(citations_json, data.get("citations")),
     }
     return _MessagePlan(key, parent, values)
+
+
+def _checked(check: Any, value: Any) -> Any:
+    """A documents field checked by import_documents.py, its refusal as a _Problem."""
+    try:
+        return check(value)
+    except ValueError as problem:
+        raise _Problem(str(problem)) from None
 
 
 def _tool_calls(calls: Any) -> str | None:

@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
+from app.store.citations import Citation
 from app.store.conversations import title_from_text
 from app.store.db import Store, inserted_id
 from app.store.errors import NotFoundError
@@ -25,8 +28,11 @@ def get_message(store: Store, message_id: int) -> Message:
     return message_from_row(rows[0])
 
 
-def add_user_message(store: Store, conversation_id: int, content: str) -> Message:
-    """The person's message, after the shown thread's last one; on disk before this returns.
+def add_user_message(
+    store: Store, conversation_id: int, content: str, *, attachments: Sequence[str | Path] = ()
+) -> Message:
+    """The person's message, after the shown thread's last one, with the files attached to it (kept as
+    absolute paths); on disk before this returns.
 
     Call this before asking the engine for a reply, so a crash during generation never
     loses what the person typed.
@@ -34,7 +40,27 @@ def add_user_message(store: Store, conversation_id: int, content: str) -> Messag
     with store.transaction(durable=True) as connection:
         leaf = current_leaf(connection, conversation_id)
         message_id = insert_message(connection, conversation_id, "user", content, parent_id=leaf)
+        if attachments:
+            set_attachments(connection, message_id, attachments)
     return get_message(store, message_id)
+
+
+def set_attachments(connection: sqlite3.Connection, message_id: int, paths: Sequence[str | Path]) -> None:
+    """Keep the paths of a message's attached files with it, inside the caller's transaction."""
+    absolute = [str(Path(path).absolute()) for path in paths]
+    connection.execute(
+        "UPDATE messages SET attachments = ? WHERE id = ?",
+        (json.dumps(absolute, ensure_ascii=False) if absolute else None, message_id),
+    )
+
+
+def set_citations(connection: sqlite3.Connection, message_id: int, citations: Sequence[Citation]) -> None:
+    """Keep what a reply's prompt was given (its numbered passages' sources) with it, in the caller's transaction."""
+    entries = [citation.to_dict() for citation in citations]
+    connection.execute(
+        "UPDATE messages SET citations = ? WHERE id = ?",
+        (json.dumps(entries, ensure_ascii=False) if entries else None, message_id),
+    )
 
 
 def add_message(
@@ -72,12 +98,15 @@ def keep_tool_calls(store: Store, message_id: int, calls: list[dict[str, Any]]) 
 
 
 def edit_user_message(store: Store, message_id: int, content: str) -> Message:
-    """A new version of a user message: a sibling with the same parent, now the shown branch."""
+    """A new version of a user message: a sibling with the same parent, now the shown branch, with the same
+    attached files."""
     original = get_message(store, message_id)
     if original.role != "user":
         raise ValueError("only user messages are edited; regenerate a reply instead")
     with store.transaction(durable=True) as connection:
         new_id = insert_message(connection, original.conversation_id, "user", content, parent_id=original.parent_id)
+        if original.attachments:
+            set_attachments(connection, new_id, original.attachments)
     return get_message(store, new_id)
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any
 
+from app.store.citations import Citation
 from app.store.timestamps import from_text
 from engines.base import GenerationStats
 
@@ -35,6 +36,8 @@ class Message:
     error: str | None = None
     # OpenAI-shaped calls: those an assistant message made, or the one a tool message answers.
     tool_calls: tuple[dict[str, Any], ...] = ()
+    attachments: tuple[str, ...] = ()  # on a user message: the absolute paths of the files attached to it
+    citations: tuple[Citation, ...] = ()  # on a reply: the passages its prompt was given, numbered as there
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,7 +77,7 @@ STATS_COLUMNS = tuple(f.name for f in fields(GenerationStats))
 MESSAGE_COLUMNS = (
     "id, conversation_id, parent_id, role, content, reasoning, status, created_at, model, "
     + ", ".join(STATS_COLUMNS)
-    + ", finish_reason, error, tool_calls"
+    + ", finish_reason, error, tool_calls, attachments, citations"
 )
 
 CONVERSATION_COLUMNS = (
@@ -98,6 +101,8 @@ def message_from_row(row: sqlite3.Row) -> Message:
         finish_reason=row["finish_reason"],
         error=row["error"],
         tool_calls=_tool_calls(row["tool_calls"]),
+        attachments=attachments_from_json(row["attachments"]),
+        citations=citations_from_json(row["citations"]),
     )
 
 
@@ -106,6 +111,26 @@ def _tool_calls(stored: str | None) -> tuple[dict[str, Any], ...]:
         return ()
     calls = json.loads(stored)
     return tuple(call for call in calls if isinstance(call, dict)) if isinstance(calls, list) else ()
+
+
+def attachments_from_json(stored: str | None) -> tuple[str, ...]:
+    """The stored paths; anything that is not a path (a hand-edited store) is left out rather than failing."""
+    paths = json.loads(stored) if stored else []
+    return tuple(path for path in paths if isinstance(path, str) and path) if isinstance(paths, list) else ()
+
+
+def citations_from_json(stored: str | None) -> tuple[Citation, ...]:
+    """The stored citations; an entry that no longer makes a Citation is left out, the others are kept."""
+    entries = json.loads(stored) if stored else []
+    if not isinstance(entries, list):
+        return ()
+    citations = []
+    for entry in entries:
+        try:
+            citations.append(Citation.from_dict(entry))
+        except (AttributeError, TypeError, ValueError):
+            continue
+    return tuple(citations)
 
 
 def stats_from_row(row: sqlite3.Row) -> GenerationStats | None:

@@ -21,11 +21,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from app.store.citations import Citation
 from app.store.db import Store
 from app.store.errors import DiskFullError, NotFoundError
-from app.store.messages import get_message, insert_message
+from app.store.messages import get_message, insert_message, set_citations
 from app.store.records import FINISH_REASONS, STATS_COLUMNS
 from app.store.timestamps import now_text
 from engines.base import GenerationStats
@@ -48,6 +49,7 @@ class ReplyWriter:
         model: str | None = None,
         interval_s: float = CHECKPOINT_INTERVAL_S,
         clock: Callable[[], float] = time.monotonic,
+        citations: Sequence[Citation] = (),
     ) -> None:
         self._store = store
         self.conversation_id = conversation_id
@@ -62,6 +64,9 @@ class ReplyWriter:
         self._unsaved = message_id is None
         self._ending: tuple[str, GenerationStats | None, str | None] | None = None
         self._ended_on_disk = False
+        # What the prompt was given from documents; written with the next write while _cite is set.
+        self.citations: tuple[Citation, ...] = tuple(citations)
+        self._cite = bool(citations)
         # A sentence for the person while something in memory cannot be saved, else None.
         self.problem: str | None = None
 
@@ -89,6 +94,13 @@ class ReplyWriter:
         if text or reasoning:
             self._unsaved = True
         self.flush_if_due()
+
+    def cite(self, citations: Sequence[Citation]) -> None:
+        """The passages (numbered as the prompt numbered them) this reply was given; saved with the next write."""
+        if self._ending is not None:
+            raise RuntimeError("the reply has already ended")
+        self.citations = tuple(citations)
+        self._cite = self._unsaved = True
 
     def flush_if_due(self) -> bool:
         """Write if something is unsaved and the interval has passed; True when all is saved."""
@@ -159,6 +171,9 @@ class ReplyWriter:
                 )
             else:
                 self._write_ending(connection, message_id, content, reasoning, ending)
+            if self._cite:
+                set_citations(connection, message_id, self.citations)
+        self._cite = False
         # Only now: had the commit failed, the ID would belong to a row that was rolled back.
         self.message_id = message_id
 
@@ -189,13 +204,17 @@ def start_reply(
     model: str | None = None,
     interval_s: float = CHECKPOINT_INTERVAL_S,
     clock: Callable[[], float] = time.monotonic,
+    citations: Sequence[Citation] = (),
 ) -> ReplyWriter:
-    """A new, empty reply under `parent_id`, stored at once (so it has an ID) as 'streaming'.
+    """A new, empty reply under `parent_id`, stored at once (so it has an ID) as 'streaming', with the
+    citations of the passages its prompt is given (if any).
 
     If the disk is full the writer still works in memory: `message_id` stays None and
     `problem` says why until a later checkpoint succeeds.
     """
-    writer = ReplyWriter(store, conversation_id, parent_id, model=model, interval_s=interval_s, clock=clock)
+    writer = ReplyWriter(
+        store, conversation_id, parent_id, model=model, interval_s=interval_s, clock=clock, citations=citations
+    )
     writer.flush()
     return writer
 

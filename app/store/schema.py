@@ -312,6 +312,26 @@ _DRAFT_AND_DISK_STATS = Migration(
     ),
 )
 
+_DOCUMENTS = Migration(
+    10,
+    "documents in chats: a message's attachments and a reply's citations, and each chat's collections",
+    (
+        # JSON lists, NULL where there are none: on a user message the absolute paths of the files attached to it;
+        # on a reply the Citation dicts (app.documents.passages) of the passages its prompt was given.
+        "ALTER TABLE messages ADD COLUMN attachments TEXT CHECK (attachments IS NULL OR json_valid(attachments))",
+        "ALTER TABLE messages ADD COLUMN citations TEXT CHECK (citations IS NULL OR json_valid(citations))",
+        # The document collections a chat searches for every question; a collection is named, not referenced:
+        # the index lives in its own file, and a deleted collection simply stops being found.
+        """
+        CREATE TABLE conversation_collections (
+            conversation_id INTEGER NOT NULL REFERENCES conversations(id) ON DELETE CASCADE,
+            collection TEXT NOT NULL CHECK (trim(collection) != ''),
+            PRIMARY KEY (conversation_id, collection)
+        )
+        """,
+    ),
+)
+
 MIGRATIONS: tuple[Migration, ...] = (
     _CONVERSATIONS_AND_MESSAGES,
     _SEARCH,
@@ -322,6 +342,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     _TOOL_CALLS,
     _MODEL_LOAD_SETTINGS,
     _DRAFT_AND_DISK_STATS,
+    _DOCUMENTS,
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

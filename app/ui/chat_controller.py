@@ -15,6 +15,7 @@ thread is not loaded again, the model not reset, the conversation list not re-re
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,7 @@ from app.store.db import Store
 from app.store.errors import StoreError
 from app.store.records import Thread
 from app.ui.chat_branch_actions import BranchActions
+from app.ui.document_session import DocumentSession, Turn
 from app.ui.message_model import DONE, ERROR, STREAMING, MessageModel, MessageRow
 from app.ui.message_rows import engine_message, row_from_message, row_status, rows_from_thread, store_call
 from app.ui.message_stats import reply_summary
@@ -44,7 +46,7 @@ class ReplyInFlight:
     """The reply being written: its store writer, its engine request and whether it is on screen."""
 
     writer: replies.ReplyWriter
-    request_id: str
+    request_id: str  # "" while the turn's documents are read, before the engine is asked
     shown: bool = True  # False once another thread is shown: its deltas no longer go to the model
 
 
@@ -88,6 +90,7 @@ class ChatController(BranchActions, QObject):
         self._checkpoint = QTimer(self)
         self._checkpoint.setInterval(CHECKPOINT_TICK_MS)
         self._checkpoint.timeout.connect(self._flush_if_due)
+        self.documents = DocumentSession(self)  # attached files and collections: passages for the prompt
 
     # --- state ----------------------------------------------------------------------------------------
 
@@ -165,8 +168,9 @@ class ChatController(BranchActions, QObject):
 
     # --- what the person asks for ---------------------------------------------------------------------
 
-    def send(self, text: str) -> bool:
-        """Store the person's message, then ask for a reply; False when it was not taken."""
+    def send(self, text: str, attachments: Sequence[str] = ()) -> bool:
+        """Store the person's message (with the files attached to it), then ask for a reply; False when it was
+        not taken."""
         text = text.strip()
         if not text or self.busy:
             return False
@@ -177,7 +181,9 @@ class ChatController(BranchActions, QObject):
             return False
         assert self.conversation_id is not None
         # On disk before the engine hears of it: a crash from here on never loses what was typed.
-        user = self._store_call(messages.add_user_message, self.store, self.conversation_id, text)
+        user = self._store_call(
+            messages.add_user_message, self.store, self.conversation_id, text, attachments=attachments
+        )
         if user is None:
             return False
         self.sent.emit()
@@ -208,8 +214,10 @@ class ChatController(BranchActions, QObject):
         return True
 
     def stop(self) -> None:
-        if self._reply is not None:
+        if self._reply is not None and self._reply.request_id:
             self.session.bridge.cancel(self._reply.request_id)
+        elif self._reply is not None:  # its documents are being read: the engine has not been asked yet
+            self._finish(self._reply, Finished("cancelled"))
         self.tool_rounds.stop()
 
     def continue_after_tools(self, parent_id: int) -> None:
@@ -255,17 +263,26 @@ class ChatController(BranchActions, QObject):
             self.messages.update_row(last.id, status=STREAMING, finish_reason=None, error=None)
         elif last is None or last.id != writer.message_id or writer.message_id is None:
             self.messages.append_row(MessageRow(id=writer.message_id, role="assistant", status=STREAMING))
-        conversation = self.engine_messages(leave_out_last=not continue_final)
-        bridge, template = self.session.bridge, self.session.template_override
         self.tool_rounds.begin_reply()
-        variables = self.tool_rounds.variables()
-        request_id = bridge.generate(conversation, self.params, template, continue_final, variables)
-        self._reply = ReplyInFlight(writer, request_id)
+        self._reply = ReplyInFlight(writer, "")
         self._checkpoint.start()
-        self.session.set_generating(True)
         self.busy_changed.emit(True)
-        self.status.emit("Reading the prompt…", False)
+        self.documents.prepare(writer, lambda turn: self._generate(writer, turn, continue_final))
         return True
+
+    def _generate(self, writer: replies.ReplyWriter, turn: Turn | str, continue_final: bool) -> None:
+        """Ask the engine, with the turn's documents put in (`turn`), or fail with the sentence of why not."""
+        reply = self._reply
+        if reply is None or reply.writer is not writer:
+            return  # stopped while the documents were read
+        if isinstance(turn, str):
+            self._finish(reply, Finished("error", error=turn))
+            return
+        conversation = turn(self.engine_messages(leave_out_last=not continue_final))
+        bridge, template, variables = self.session.bridge, self.session.template_override, self.tool_rounds.variables()
+        reply.request_id = bridge.generate(conversation, self.params, template, continue_final, variables)
+        self.session.set_generating(True)
+        self.status.emit("Reading the prompt…", False)
 
     def _on_engine_event(self, request_id: str, event: Event) -> None:
         if request_id == self._render_id:
@@ -345,6 +362,7 @@ class ChatController(BranchActions, QObject):
                 stats=stored.stats,
                 finish_reason=stored.finish_reason,
                 tool_calls=stored.tool_calls,
+                citations=stored.citations,
             )
         else:  # the reply got its id only now (the disk was full when it started)
             self._reload_thread()
@@ -367,6 +385,7 @@ class ChatController(BranchActions, QObject):
 
     def shutdown(self) -> None:
         self._checkpoint.stop()
+        self.documents.shutdown()
         for writer in (self._reply.writer if self._reply else None, self._unsaved):
             if writer is None:
                 continue

@@ -1,22 +1,47 @@
 """Where the person writes: the message box, with Send beside it (Stop in its place while a reply
-is being written).
+is being written), Attach and Documents above Send, and the attached files as chips over the box.
 
 Enter sends, Shift+Enter starts a new line, Tab moves on (it does not type a tab), Esc
 (anywhere in the window) stops the reply being written. The composer only reports:
 `submitted(text)` and `stop_requested()`. What was typed stays in the box until the chat
 controller has taken it (`clear`), so a message the controller refuses (no model loaded yet) is
-not lost.
+not lost; the attached files go with it and are cleared with it.
+
+Files are attached with the Attach button, by dropping them anywhere on the composer, or by pasting
+them (copied files and file URLs arrive as URLs in the clipboard's QMimeData). A file Parlour cannot
+read as a document is refused with one sentence (`problem`), for the status line.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+from collections.abc import Iterable
+from pathlib import Path
 
-from app.ui.icons import action_icon
+from PySide6.QtCore import QEvent, QMimeData, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QKeyEvent, QKeySequence, QShortcut
+from PySide6.QtWidgets import QFileDialog, QHBoxLayout, QPlainTextEdit, QPushButton, QVBoxLayout, QWidget
+
+from app.ui.attachment_chips import AttachmentChips, local_files
+from app.ui.collections_button import CollectionsButton
+from app.ui.icons import action_icon, icon_button
 
 INPUT_LINES = 3  # the message box's height, in lines of its font
+
+
+class MessageInput(QPlainTextEdit):
+    """The message box: plain text, except that files pasted or dropped into it are attached, not typed."""
+
+    files_given = Signal(list)  # list[Path]
+
+    def canInsertFromMimeData(self, source: QMimeData) -> bool:
+        return bool(local_files(source)) or super().canInsertFromMimeData(source)
+
+    def insertFromMimeData(self, source: QMimeData) -> None:
+        files = local_files(source)
+        if files:
+            self.files_given.emit(files)
+        else:
+            super().insertFromMimeData(source)
 
 
 class Composer(QWidget):
@@ -25,10 +50,11 @@ class Composer(QWidget):
 
     submitted = Signal(str)  # the text, stripped and not empty
     stop_requested = Signal()
+    problem = Signal(str)  # a sentence: a file that could not be attached
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.input = QPlainTextEdit()
+        self.input = MessageInput()
         self.input.setPlaceholderText("Write a message… (Enter sends, Shift+Enter starts a new line)")
         self.input.setAccessibleName("Message")
         self.input.setAccessibleDescription("Enter sends the message; Shift+Enter starts a new line.")
@@ -37,6 +63,14 @@ class Composer(QWidget):
         frame = 2 * (self.input.frameWidth() + int(self.input.document().documentMargin())) + margins.top()
         self.input.setFixedHeight(INPUT_LINES * self.input.fontMetrics().lineSpacing() + frame + margins.bottom())
         self.input.installEventFilter(self)
+        self.input.files_given.connect(self.attach)
+        self.chips = AttachmentChips()
+        self.attach_button = icon_button(
+            "Attach files", "Attach documents to your message (or drop or paste them here)", "paperclip"
+        )
+        self.attach_button.clicked.connect(lambda _checked=False: self.ask_files())
+        self.documents_button = CollectionsButton()
+        self.setAcceptDrops(True)
         side = self.fontMetrics().height()
         self.send_button = QPushButton(action_icon("arrow-up"), "Send")
         self.send_button.setAccessibleName("Send")
@@ -54,14 +88,24 @@ class Composer(QWidget):
         self.stop_shortcut = QShortcut(QKeySequence(Qt.Key.Key_Escape), self)
         self.stop_shortcut.setContext(Qt.ShortcutContext.WindowShortcut)
         self.stop_shortcut.activated.connect(self.stop_requested)
+        extras = QHBoxLayout()
+        extras.setSpacing(2)
+        extras.addStretch(1)
+        extras.addWidget(self.attach_button)
+        extras.addWidget(self.documents_button)
         buttons = QVBoxLayout()
+        buttons.addLayout(extras)
         buttons.addStretch(1)
         buttons.addWidget(self.send_button)
         buttons.addWidget(self.stop_button)
-        layout = QHBoxLayout(self)
+        row = QHBoxLayout()
+        row.addWidget(self.input, 1)
+        row.addLayout(buttons)
+        layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.input, 1)
-        layout.addLayout(buttons)
+        layout.setSpacing(4)
+        layout.addWidget(self.chips)
+        layout.addLayout(row)
         self._ready = False
         self._busy = False
         self._show_state()
@@ -70,7 +114,38 @@ class Composer(QWidget):
         return self.input.toPlainText()
 
     def clear(self) -> None:
+        """The message was taken: the box and its attached files are emptied."""
         self.input.clear()
+        self.chips.clear()
+
+    def attachments(self) -> list[str]:
+        return [str(path) for path in self.chips.paths()]
+
+    def attach(self, paths: Iterable[Path | str]) -> bool:
+        """Attach these files; False (and `problem` said) when one was refused."""
+        refused = self.chips.add(Path(path) for path in paths)
+        if refused is not None:
+            self.problem.emit(refused)
+        return refused is None
+
+    def ask_files(self) -> None:
+        names, _ = QFileDialog.getOpenFileNames(self, "Attach files")
+        if names:
+            self.attach(names)
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if local_files(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        files = local_files(event.mimeData())
+        if files:
+            event.acceptProposedAction()
+            self.attach(files)
+        else:
+            super().dropEvent(event)
 
     def focus(self) -> None:
         self.input.setFocus()
@@ -79,6 +154,8 @@ class Composer(QWidget):
         text = self.input.toPlainText().strip()
         if text:
             self.submitted.emit(text)
+        elif self.chips.paths():
+            self.problem.emit("Write a question about the attached files, then send it.")
 
     def set_ready(self, ready: bool) -> None:
         """Whether a model is loaded."""

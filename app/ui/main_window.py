@@ -134,7 +134,7 @@ class MainWindow(QMainWindow):
 
     def _connect_chat(self) -> None:
         chat, view, composer, conversations = self.chat, self.view, self.composer, self.conversations
-        composer.submitted.connect(chat.send)
+        composer.submitted.connect(lambda text: chat.send(text, composer.attachments()))
         composer.stop_requested.connect(chat.stop)
         chat.sent.connect(composer.clear)
         chat.busy_changed.connect(composer.set_busy)

@@ -15,6 +15,7 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractListModel, QByteArray, QModelIndex, QPersistentModelIndex, Qt
 
+from app.documents.passages import Citation
 from engines.base import GenerationStats
 
 STREAMING = "streaming"
@@ -41,6 +42,8 @@ class MessageRow:
     sibling_position: int = 1  # this message is branch `sibling_position` of `sibling_count` (1-based)
     sibling_count: int = 1
     tool_calls: tuple[dict[str, Any], ...] = ()  # the calls a reply made, or the one a tool result answers
+    attachments: tuple[str, ...] = ()  # your message's attached files (absolute paths)
+    citations: tuple[Citation, ...] = ()  # the sources a reply's prompt was given, numbered as there
 
 
 class MessageRoles(IntEnum):
@@ -56,6 +59,8 @@ class MessageRoles(IntEnum):
     ROW = Qt.ItemDataRole.UserRole + 10  # the MessageRow itself, for the view; treat it as read-only
     FINISH_REASON = Qt.ItemDataRole.UserRole + 11
     TOOL_CALLS = Qt.ItemDataRole.UserRole + 12
+    ATTACHMENTS = Qt.ItemDataRole.UserRole + 13
+    CITATIONS = Qt.ItemDataRole.UserRole + 14
 
 
 _ROLE_OF_FIELD = {
@@ -70,6 +75,8 @@ _ROLE_OF_FIELD = {
     "sibling_count": MessageRoles.SIBLING_COUNT,
     "finish_reason": MessageRoles.FINISH_REASON,
     "tool_calls": MessageRoles.TOOL_CALLS,
+    "attachments": MessageRoles.ATTACHMENTS,
+    "citations": MessageRoles.CITATIONS,
 }
 _FIELD_OF_ROLE = {int(role): name for name, role in _ROLE_OF_FIELD.items()}
 _FIELD_NAMES = {f.name for f in fields(MessageRow)}

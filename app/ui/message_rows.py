@@ -35,6 +35,8 @@ def row_from_message(message: Message, siblings: tuple[int, ...] = ()) -> Messag
         sibling_position=position,
         sibling_count=max(len(siblings), 1),
         tool_calls=message.tool_calls,
+        attachments=message.attachments,
+        citations=message.citations,
     )
 
 

@@ -1,5 +1,5 @@
 """One message in the chat view: who wrote it, its reasoning (folded), its text, a notice for an
-interrupted or failed reply, the stats line, the actions, and the "< 2/3 >" branch switcher.
+interrupted or failed reply, its sources or files (citation_list), the stats line, the actions, the "< 2/3 >" switcher.
 
 The chat view creates these only for the rows on screen and reuses them while the row stays
 there; `update_row` is cheap when only the reply grew, which is the streaming case. The action
@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.ui.chat_theme import MESSAGE_PADDING_PX, ChatTheme
+from app.ui.citation_list import DocumentLinks
 from app.ui.icons import icon_button
 from app.ui.markdown import COPY_SCHEME, MarkdownDocument
 from app.ui.message_actions import MessageActions, offered_actions
@@ -67,7 +68,6 @@ class MessageWidget(QFrame):
         self._edit_box: MessageEditor | None = None
         self.reasoning_view: MessageText | None = None
         self._hovered = self._focused = self._latest = False
-
         self.setFont(theme.font)
         self.setAccessibleName(ROLE_NAMES.get(row.role, row.role.title()))
         if row.role == "user":
@@ -89,6 +89,7 @@ class MessageWidget(QFrame):
         self.notice_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.notice_label.setVisible(False)
         layout.addWidget(self.notice_label)
+        self.documents = DocumentLinks(layout, theme.muted)  # "Sources: [1] …" or "Attached: …"
         footer = self._footer()
         if row.role == "user":
             # Your message has no stats line: its buttons sit in the header, so no empty band is left below.
@@ -174,6 +175,7 @@ class MessageWidget(QFrame):
             self.content_view.document().setPlainText(folded_result(row.content) if row.role == "tool" else row.content)
         self._show_reasoning(row)
         self._show_branches(row)
+        self.documents.show_row(row)
         streaming = row.status == STREAMING
         notice = row_notice(row.status, row.error)
         self._set_shown("notice", notice, lambda: self._show_notice(notice, row.status == ERROR))
@@ -236,7 +238,8 @@ class MessageWidget(QFrame):
 
     def focus_chain(self) -> list[QWidget]:
         """The widgets Tab moves through, in order: the branch switcher, the text, the actions."""
-        return [self.branch_prev, self.branch_next, self.reasoning_button, self.content_view, *self.actions.focusable()]
+        parts = [self.branch_prev, self.branch_next, self.reasoning_button, self.content_view, self.documents]
+        return [*parts, *self.actions.focusable()]
 
     def _show_branches(self, row: MessageRow) -> None:
         branches = (row.sibling_position, row.sibling_count)

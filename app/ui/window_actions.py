@@ -76,6 +76,7 @@ class WindowActions(QObject):
         self.compare = self._make("Compare models…", w.show_compare, "Ctrl+Shift+M")
         self.evals = self._make("Evaluation sets…", w.show_evals)
         self.tools = self._make("Tools (MCP servers)…", w.show_tools)
+        self.documents = self._make("Documents…", self.show_documents, icon="book-open")
         self.use_tools = self._make("Use tools in chats", lambda: None)
         self.use_tools.setCheckable(True)  # off until asked: starting servers runs programs
         self.use_tools.toggled.connect(w.tool_session.set_enabled)
@@ -85,6 +86,7 @@ class WindowActions(QObject):
         for action in self.all:
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
             w.addAction(action)  # shortcuts work with the menu bar hidden (a native one on macOS, say)
+        self._connect_documents()
 
     def _make(self, text: str, slot: Callable[[], object], keys: Any = None, icon: str | None = None) -> QAction:
         action = QAction(text, self)
@@ -120,6 +122,7 @@ class WindowActions(QObject):
                 self.evals,
                 None,
                 self.tools,
+                self.documents,
                 self.use_tools,
                 self.add_remote,
                 self.api_server,
@@ -182,6 +185,25 @@ class WindowActions(QObject):
         """What an action does, as a sentence: a panel's toggle says it shows or hides the panel."""
         text = action.text().rstrip("…")
         return f"Show or hide the {text[0].lower()}{text[1:]}" if action.isCheckable() else text
+
+    # --- documents ------------------------------------------------------------------------------------
+
+    def _connect_documents(self) -> None:
+        """The composer's files and collections, the chat's documents, and the Documents window."""
+        w = self.window
+        documents, button = w.chat.documents, w.composer.documents_button
+        w.composer.problem.connect(lambda text: w.status_line.show_message(text, True))
+        button.chosen.connect(documents.choose)
+        button.manage_requested.connect(self.show_documents)
+        documents.collections_changed.connect(button.show_chosen)
+        button.show_chosen(documents.collections)
+
+    def show_documents(self) -> None:
+        """The document collections: their folders, what was indexed and what could not be read."""
+        from app.ui.documents_window import DocumentsWindow
+
+        window = self.window
+        window._show_window("documents", lambda: DocumentsWindow(window.chat.documents.updates, window), (900, 620))
 
     # --- commands on the chat ---------------------------------------------------------------------------
 

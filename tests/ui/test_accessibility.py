@@ -3,6 +3,8 @@ description, and messages expose who wrote them and their text."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from PySide6.QtGui import QAccessible
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -71,7 +73,11 @@ def unnamed(top: QWidget) -> list[str]:
     return missing
 
 
-def test_every_interactive_widget_of_every_window_has_a_name_and_a_description(qtbot, window: MainWindow) -> None:
+def test_every_interactive_widget_of_every_window_has_a_name_and_a_description(
+    qtbot,
+    window: MainWindow,
+    tmp_path: Path,  # noqa: ANN001
+) -> None:
     conversation = chat(window.store, ("Show me Markdown.", REPLY), title="Named")
     window.conversations.refresh()
     window.chat.open_conversation(conversation)
@@ -87,11 +93,15 @@ def test_every_interactive_widget_of_every_window_has_a_name_and_a_description(q
     window.tool_windows["compare"].choose([starter, starter])  # two columns, with their buttons
     window.show_evals()
     window.show_tools()
+    window.actions.show_documents()
+    attached = tmp_path / "notes.md"
+    attached.write_text("Notes.")
+    window.composer.attach([attached])  # its chip, with the button that takes it off
     load_settings = window.picker.open_load_settings()  # the loaded model's, from the picker's settings menu
     assert isinstance(load_settings, LoadSettingsDialog)
     qtbot.waitUntil(lambda: load_settings.facts is not None, timeout=30_000)  # its draft models are listed
     tops = [window, *window.tool_windows.values(), load_settings]
-    assert {"browser", "library", "shortcuts", "server", "remote", "compare", "evals", "tools"} <= set(
+    assert {"browser", "library", "shortcuts", "server", "remote", "compare", "evals", "tools", "documents"} <= set(
         window.tool_windows
     )
     qtbot.waitUntil(lambda: window.tool_windows["browser"].results.rowCount() > 0, timeout=30_000)
@@ -134,3 +144,28 @@ def test_messages_expose_their_role_and_text(qtbot, window: MainWindow) -> None:
     assert accessible(reply, QAccessible.Text.Description) == "A river is water that flows to the sea."
     text = QAccessible.queryAccessibleInterface(reply.content_view)
     assert "flows to the sea" in text.text(QAccessible.Text.Value)
+
+
+def test_a_reply_s_sources_and_the_source_window_are_named(qtbot, window: MainWindow) -> None:  # noqa: ANN001
+    from app.documents.passages import Citation
+    from app.store.conversations import create_conversation
+    from app.store.messages import add_user_message
+    from app.store.replies import start_reply
+
+    conversation = create_conversation(window.store, title="Sources").id
+    question = add_user_message(window.store, conversation, "What is the budget?", attachments=["/tmp/budget.md"])
+    citation = Citation(1, "/tmp/budget.md", heading="Budget", snippet="The budget is 40,000 euros.")
+    writer = start_reply(window.store, conversation, question.id, citations=[citation])
+    writer.append("40,000 euros [1].")
+    assert writer.finish("stop")
+    window.chat.open_conversation(conversation)
+    qtbot.waitUntil(lambda: window.view.widget_for(writer.message_id) is not None)
+    sources = window.view.widget_for(writer.message_id).documents
+    assert accessible(sources, QAccessible.Text.Name) == "Sources"
+    assert "budget.md, Budget" in accessible(sources, QAccessible.Text.Description)
+    user = window.view.widget_for(question.id).documents
+    assert accessible(user, QAccessible.Text.Name) == "Attached files"
+    dialog = sources.open_citation(1)
+    assert dialog is not None and unnamed(dialog) == []
+    assert len(interactive_widgets(dialog)) >= 2  # Open file and Close
+    dialog.close()

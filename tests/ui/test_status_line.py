@@ -16,6 +16,8 @@ from tests.ui.conftest import LOAD_TIMEOUT_MS, REPLY_TIMEOUT_MS
 LONG_PROMPT = "Summarise this report in one sentence.\n\n" + " ".join(
     f"Section {i}: the river rose by {i % 7} centimetres and the bridge was inspected again." for i in range(160)
 )
+# Another first line: the prompt cache (in memory and on disk) holds the one above after the test that reads it.
+UNREAD_LONG_PROMPT = "In two sentences, what happened to the bridge?\n\n" + LONG_PROMPT.split("\n\n", 1)[1]
 PERCENT = re.compile(r"^Reading the prompt… (\d+)%")
 
 
@@ -79,7 +81,7 @@ def test_a_long_prompt_shows_rising_progress(qtbot, window: MainWindow) -> None:
 def test_stop_while_the_prompt_is_read(qtbot, window: MainWindow) -> None:
     window.chat.set_params(GenerationParams(temperature=0.0, max_tokens=64, repeat_penalty=1.0))
     shown = recorded(window)
-    window.composer.input.setPlainText(LONG_PROMPT)
+    window.composer.input.setPlainText(UNREAD_LONG_PROMPT)
     with qtbot.waitSignal(window.chat.reply_finished, timeout=REPLY_TIMEOUT_MS) as finished:
         window.composer.submit()
         qtbot.waitUntil(lambda: any(PERCENT.match(text) for text in shown), timeout=REPLY_TIMEOUT_MS)
