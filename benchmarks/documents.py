@@ -12,9 +12,14 @@ Prints one JSON object:
 - recall_at_5_unicode61 (with --compare-tokenizers): the same without Porter stemming
 - ttft_ms_with_4_passages / ttft_ms_without: the starter model's time to first token (greedy, medians
   over --chat-runs questions, each new so that no prompt cache helps), and the prompt tokens of each
+- with --embeddings, on a subset of its own (--embedding-documents, --embedding-kb; another seed), the starter
+  model standing in for an embedding model (llama.cpp, mean pooling, in an engine host):
+  embed_passages_per_s (every passage of the subset, after the model is loaded), embedding_load_s, and
+  recall_at_5_words_subset / recall_at_5_fused with query_ms_p50_fused / p95 (the question embedded each time)
 
     python benchmarks/documents.py [--documents 1000] [--kb 20] [--queries 200] [--chat-runs 3]
                                    [--compare-tokenizers] [--skip-chat]
+                                   [--embeddings] [--embedding-documents 100] [--embedding-kb 2]
 """
 
 from __future__ import annotations
@@ -128,14 +133,22 @@ def index_corpus(folder: Path, path: Path) -> tuple[DocumentIndex, dict[str, Any
     }
 
 
-def ask(index: DocumentIndex, facts: list[tuple[str, str, str]], queries: int, seed: int = 99) -> dict[str, Any]:
+def ask(
+    index: DocumentIndex, facts: list[tuple[str, str, str]], queries: int, seed: int = 99, embed: Any = None
+) -> dict[str, Any]:
+    """Search speed and recall at 5; with `embed`, by words and meaning fused (the question embedded each time)."""
+    from app.documents.collection_search import search_collections
+
     rng = random.Random(seed)
     times, hits = [], 0
     for _ in range(queries):
         _file, name, code = rng.choice(facts)
         question = rng.choice(QUESTIONS).format(name=name)
         start = time.perf_counter()
-        found = index.search(question, "bench", 5)
+        if embed is None:
+            found = index.search(question, "bench", 5)
+        else:
+            [found] = search_collections(index, question, ["bench"], 5, embed)
         times.append((time.perf_counter() - start) * 1000)
         hits += any(code in passage.text for passage in found)
     times.sort()
@@ -184,6 +197,43 @@ def chat_effect(index: DocumentIndex, facts: list[tuple[str, str, str]], runs: i
     return out
 
 
+def embedding_effect(scratch: Path, documents: int, kb: int, queries: int) -> dict[str, Any]:
+    """Embedding throughput and recall with fusion, on a subset, the starter model standing in."""
+    from app.documents.embedding import ModelEmbedder, embed_missing
+    from app.library.starter import starter_model_path
+
+    model = starter_model_path()
+    if model is None:
+        return {"embeddings_skipped": "the starter model is not installed"}
+    folder = scratch / "subset"
+    facts = make_corpus(folder, documents, kb, seed=4321)
+    index, indexed = index_corpus(folder, scratch / "subset.sqlite3")
+    index.set_embedding_model("bench", str(model))
+    with ModelEmbedder(str(model)) as embed:
+        start = time.perf_counter()
+        embed(["Warm up."])  # starts the engine host and loads the model
+        load_seconds = time.perf_counter() - start
+        start = time.perf_counter()
+        count, problem = embed_missing(index, "bench", embed)
+        seconds = time.perf_counter() - start
+        assert problem is None, problem
+        words = ask(index, facts, queries)
+        fused = ask(index, facts, queries, embed=embed)
+    index.close()
+    return {
+        "embedding_documents": indexed["documents"],
+        "embedding_passages": count,
+        "embedding_load_s": round(load_seconds, 2),
+        "embed_seconds": round(seconds, 1),
+        "embed_passages_per_s": round(count / seconds, 1),
+        "embedding_queries": queries,
+        "recall_at_5_words_subset": words["recall_at_5"],
+        "recall_at_5_fused": fused["recall_at_5"],
+        "query_ms_p50_fused": fused["query_ms_p50"],
+        "query_ms_p95_fused": fused["query_ms_p95"],
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=1000)
@@ -192,6 +242,9 @@ def main() -> None:
     parser.add_argument("--chat-runs", type=int, default=3)
     parser.add_argument("--compare-tokenizers", action="store_true")
     parser.add_argument("--skip-chat", action="store_true")
+    parser.add_argument("--embeddings", action="store_true", help="also embedding throughput and fused recall")
+    parser.add_argument("--embedding-documents", type=int, default=100)
+    parser.add_argument("--embedding-kb", type=int, default=2, help="about how many KB of text per subset document")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="parlour-docs-") as scratch:
         folder = Path(scratch) / "corpus"
@@ -208,6 +261,10 @@ def main() -> None:
         if not args.skip_chat:
             result.update(chat_effect(index, facts, args.chat_runs))
         index.close()
+        if args.embeddings:
+            result.update(
+                embedding_effect(Path(scratch), args.embedding_documents, args.embedding_kb, min(args.queries, 100))
+            )
     print(json.dumps(result, indent=2))
 
 

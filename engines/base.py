@@ -144,6 +144,8 @@ class LoadSettings:
     # The prompt cache on disk, kept across restarts: a folder (None: memory only) and its byte budget.
     prompt_cache_dir: str | None = None
     prompt_cache_disk_bytes: int = 4 << 30
+    # Load for embeddings (llama.cpp, a GGUF file): the model turns texts into vectors and does not chat.
+    embedding: bool = False
 
     def __post_init__(self) -> None:
         # The context length is checked against the model and free memory when loading (engines.context).
@@ -164,7 +166,7 @@ class LoadSettings:
             problems.append("draft tokens must be a whole number from 1 to 64")
         if not _is_int(self.prompt_cache_disk_bytes) or not 0 <= self.prompt_cache_disk_bytes <= 1 << 44:
             problems.append("the prompt cache on disk must be between 0 and 16 TB")
-        for name in ("memory_map", "memory_lock"):
+        for name in ("memory_map", "memory_lock", "embedding"):
             if not isinstance(getattr(self, name), bool):
                 problems.append(f"{name.replace('_', ' ')} must be true or false")
         for name in ("flash_attention", "prompt_lookup"):
@@ -346,4 +348,10 @@ def error_from_code(code: str, message: str) -> EngineError:
 # --- the protocol -----------------------------------------------------------------------------------
 
 ProgressCallback = Callable[[float, str], None]
+
+# What MLX and remote engines answer to a request for embeddings.
+EMBEDDINGS_NEED_GGUF = (
+    "Parlour makes embeddings with llama.cpp only: embeddings need a GGUF model on llama.cpp, "
+    "so choose a GGUF embedding model."
+)
 Message = dict[str, Any]  # {"role": ..., "content": ...}

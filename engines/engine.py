@@ -47,3 +47,7 @@ class Engine(Protocol):
     ) -> tuple[list[int], list[float]]:
         """Greedy tokens and each one's lead over the runner-up (a diagnostic for engine parity)."""
         ...
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """One L2-normalized vector per text (a model loaded with embedding on); InvalidRequestError otherwise."""
+        ...

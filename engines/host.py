@@ -25,13 +25,23 @@ import time
 import traceback
 from typing import TextIO
 
-from engines.base import Delta, EngineError, Finished, GenerationStats, InvalidRequestError, NotLoadedError
+from engines.base import (
+    EMBEDDINGS_NEED_GGUF,
+    Delta,
+    EngineError,
+    Finished,
+    GenerationStats,
+    InvalidRequestError,
+    NotLoadedError,
+)
 from engines.child_process import die_with_parent
 from engines.engine import Engine
 from engines.inspect import inspect_model
 from engines.process_memory import peak_resident_bytes, resident_bytes
 from engines.protocol import (
     CancelRequest,
+    Embeddings,
+    EmbedRequest,
     Event,
     Failure,
     GenerateRequest,
@@ -207,6 +217,8 @@ class EngineHost:
         elif isinstance(request, TraceRequest):
             ids, margins = self._require_engine().greedy_trace(request.messages, request.max_tokens, request.forced)
             self.send(request_id, Trace(ids, margins))
+        elif isinstance(request, EmbedRequest):
+            self.send(request_id, Embeddings(self._require_engine().embed(list(request.texts))))
         elif isinstance(request, UnloadRequest):
             if self._engine is not None:
                 self._engine.unload()
@@ -230,6 +242,8 @@ class EngineHost:
             raise InvalidRequestError("No model was given to load.")
         info = inspect_model(request.path)
         kind = choose_engine(info.engine, request.engine)
+        if request.settings.embedding and kind != "llamacpp":
+            raise InvalidRequestError(EMBEDDINGS_NEED_GGUF)  # before the loaded model is given up
         if self._engine is not None:
             self._engine.unload()
             self._engine = None

@@ -42,7 +42,10 @@ from engines.base import (
 )
 from engines.child_process import module_command, spawn_child
 from engines.protocol import (
+    MAX_EMBED_TEXTS,
     CancelRequest,
+    Embeddings,
+    EmbedRequest,
     Event,
     Failure,
     GenerateRequest,
@@ -77,6 +80,10 @@ MAX_LINE_BYTES = 64 * 1024 * 1024  # a rendered prompt of a long chat is a few M
 # The host's heartbeat comes every HEARTBEAT_SECONDS (engines.host); silence this long means it is stuck.
 HOST_SILENCE_SECONDS = 60.0
 LOAD_SECONDS = 1800.0  # the longest a load may take, heartbeats or not (a huge model on a slow disk)
+EMBED_SECONDS = 600.0  # one embed request (MAX_EMBED_TEXTS passages) on a slow, busy CPU
+# A text's characters sent to embed: past any context an embedding model is loaded with (the engine then
+# keeps only as many tokens as its context holds); a pasted book must not cross the pipe whole.
+MAX_EMBED_TEXT_CHARS = 32_768
 _WAIT_STEP = 0.5
 PROTOCOL_ERROR = "The engine sent a reply Parlour cannot read, so it was restarted."
 SILENT_ERROR = "The engine stopped responding, so it was restarted."
@@ -392,6 +399,19 @@ class EngineClient:
         answer = self.call(TraceRequest(list(messages), max_tokens, forced), timeout=300)
         assert isinstance(answer, Trace)
         return answer
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        """One L2-normalized vector per text, in order, from a model loaded with LoadSettings(embedding=True);
+        sent MAX_EMBED_TEXTS at a time. Raises the EngineError the host reported."""
+        vectors: list[list[float]] = []
+        for start in range(0, len(texts), MAX_EMBED_TEXTS):
+            chunk = [text[:MAX_EMBED_TEXT_CHARS] for text in texts[start : start + MAX_EMBED_TEXTS]]
+            answer = self.call(EmbedRequest(chunk), timeout=EMBED_SECONDS)
+            assert isinstance(answer, Embeddings)
+            if len(answer.vectors) != len(chunk):
+                raise EngineError("The engine returned the wrong number of embeddings.")
+            vectors.extend(answer.vectors)
+        return vectors
 
     def ping(self) -> Pong:
         answer = self.call(PingRequest(), timeout=10)

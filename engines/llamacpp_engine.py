@@ -40,6 +40,7 @@ from engines.constraints import TokenConstraint, checked_grammar
 from engines.context import check_context_length, default_context_length, kv_bytes_per_token
 from engines.disk_prompt_cache import MIN_TOKENS, DiskPromptCache, model_key
 from engines.hardware import memory
+from engines.llamacpp_embeddings import embed_texts, load_options, refuse_chat
 from engines.llamacpp_speculative import LlamaDraftModel, SpeculativeSteps, load_draft_model
 from engines.llamacpp_state_files import restore_state_file, save_state_file
 from engines.process_memory import peak_resident_bytes
@@ -162,7 +163,6 @@ class LlamaCppEngine:
             self._llm = llama_cpp.Llama(
                 model_path=info.path,
                 n_ctx=n_ctx,
-                n_batch=settings.batch_size or 512,
                 n_gpu_layers=gpu_layers,
                 n_threads=threads,
                 n_threads_batch=threads,
@@ -172,6 +172,7 @@ class LlamaCppEngine:
                 use_mmap=settings.memory_map,
                 use_mlock=settings.memory_lock,
                 verbose=False,
+                **load_options(info.path, settings, n_ctx),  # the batch, and embedding's own options
             )
         except (ValueError, RuntimeError, OSError) as err:
             raise ModelFileError(f"llama.cpp could not load this model ({err}).") from None
@@ -259,6 +260,11 @@ class LlamaCppEngine:
     def tokenize_prompt(self, messages: list[Message]) -> list[int]:
         return self.prompt(ReplyRequest(messages)).ids
 
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        if self._llm is None:
+            raise NotLoadedError("No model is loaded.")
+        return embed_texts(self._llm, texts)
+
     def greedy_trace(
         self, messages: list[Message], count: int, forced: list[int] | None = None
     ) -> tuple[list[int], list[float]]:
@@ -332,6 +338,7 @@ class LlamaCppEngine:
         llm = self._llm
         if llm is None:
             raise NotLoadedError("No model is loaded.")
+        refuse_chat(llm)
         if self._disk is not None:
             self._disk.wait()  # the last reply's state file is complete before this one changes the cache
         start = time.perf_counter()

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from engines.base import (
+    EMBEDDINGS_NEED_GGUF,
     EngineName,
     Finished,
     FinishReason,
@@ -239,6 +240,9 @@ class MlxEngine:
 
     def tokenize_prompt(self, messages: list[Message]) -> list[int]:
         return self.prompt(ReplyRequest(messages)).ids
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        raise InvalidRequestError(EMBEDDINGS_NEED_GGUF)
 
     def greedy_trace(
         self, messages: list[Message], count: int, forced: list[int] | None = None

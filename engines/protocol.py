@@ -37,6 +37,10 @@ class ProtocolError(ValueError):
     """A message that is not one of the protocol's: the peer is broken, not the person."""
 
 
+# Texts in one embed request: the client splits longer lists, so one answer stays a few MB at most.
+MAX_EMBED_TEXTS = 64
+
+
 # --- requests -------------------------------------------------------------------------------------------
 
 
@@ -90,6 +94,14 @@ class TraceRequest:
 
 
 @dataclass(frozen=True)
+class EmbedRequest:
+    """Texts to turn into vectors, with a model loaded for embeddings (LoadSettings.embedding)."""
+
+    op: ClassVar[str] = "embed"
+    texts: list[str]
+
+
+@dataclass(frozen=True)
 class CancelRequest:
     op: ClassVar[str] = "cancel"
     target: str  # the id of the request to stop
@@ -116,6 +128,7 @@ Request = (
     | RenderRequest
     | TokenizeRequest
     | TraceRequest
+    | EmbedRequest
     | CancelRequest
     | UnloadRequest
     | PingRequest
@@ -169,6 +182,13 @@ class Trace:
 
 
 @dataclass(frozen=True)
+class Embeddings:
+    """One L2-normalized vector per text of the EmbedRequest, in its order."""
+
+    vectors: list[list[float]]
+
+
+@dataclass(frozen=True)
 class Unloaded:
     pass
 
@@ -206,6 +226,7 @@ Event = (
     | PromptRendered
     | Tokens
     | Trace
+    | Embeddings
     | Unloaded
     | Pong
     | Failure
@@ -224,6 +245,7 @@ EVENT_NAMES: dict[type, str] = {
     PromptRendered: "prompt",
     Tokens: "tokens",
     Trace: "trace",
+    Embeddings: "embeddings",
     Unloaded: "unloaded",
     Pong: "pong",
     Failure: "error",
@@ -237,6 +259,7 @@ _REQUESTS_BY_OP: dict[str, Any] = {
         RenderRequest,
         TokenizeRequest,
         TraceRequest,
+        EmbedRequest,
         CancelRequest,
         UnloadRequest,
         PingRequest,
@@ -298,6 +321,8 @@ def encode_request(request_id: str, request: Request) -> dict[str, Any]:
         wire["messages"] = list(request.messages)
     elif isinstance(request, TraceRequest):
         wire.update(messages=list(request.messages), max_tokens=request.max_tokens, forced=request.forced)
+    elif isinstance(request, EmbedRequest):
+        wire["texts"] = list(request.texts)
     elif isinstance(request, CancelRequest):
         wire["target"] = request.target
     return wire
@@ -333,6 +358,8 @@ def decode_request(wire: Any) -> tuple[str, Request]:
             if type(count) is not int or not 0 < count <= 4096:
                 raise ProtocolError("max_tokens must be a small whole number")
             return request_id, TraceRequest(_reply_from_wire(wire).messages, count, forced)
+        if cls is EmbedRequest:
+            return request_id, EmbedRequest(_texts(wire.get("texts")))
         if cls is CancelRequest:
             return request_id, CancelRequest(str(wire.get("target")))
         return request_id, cls()
@@ -376,12 +403,33 @@ def decode_event(wire: Any) -> tuple[str | None, Event]:
             event = Loaded(ModelInfo.from_dict(_object(wire.get("model"), "model")), str(wire.get("engine")))
         elif cls is Delta:
             event = Delta(str(wire.get("text", "")), bool(wire.get("reasoning", False)))
+        elif cls is Embeddings:
+            event = Embeddings(_vectors(wire.get("vectors")))
         else:
             names = {f.name for f in dataclasses.fields(cls) if f.name != "kind"}
             event = cls(**{k: v for k, v in wire.items() if k in names})
     except TypeError as err:
         raise ProtocolError(f"malformed {cls.__name__} event ({err})") from None
     return request_id, event
+
+
+def _texts(value: Any) -> list[str]:
+    if not isinstance(value, list) or not all(isinstance(text, str) for text in value):
+        raise ProtocolError("texts must be a list of strings")
+    if len(value) > MAX_EMBED_TEXTS:
+        raise ProtocolError(f"at most {MAX_EMBED_TEXTS} texts in one embed request")
+    return value
+
+
+def _vectors(value: Any) -> list[list[float]]:
+    """Vectors of numbers, all of one width: what the client hands on is checked here, once."""
+    if not isinstance(value, list) or not all(isinstance(vector, list) for vector in value):
+        raise ProtocolError("vectors must be a list of lists")
+    if len({len(vector) for vector in value}) > 1:
+        raise ProtocolError("vectors must all have one width")
+    if not all(isinstance(x, int | float) and not isinstance(x, bool) for vector in value for x in vector):
+        raise ProtocolError("vectors must hold numbers")
+    return value
 
 
 def _object(value: Any, what: str) -> dict[str, Any]:

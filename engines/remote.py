@@ -19,10 +19,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from engines.base import (
+    EMBEDDINGS_NEED_GGUF,
     Delta,
     EngineName,
     Finished,
     GenerationStats,
+    InvalidRequestError,
     LoadSettings,
     Message,
     ModelInfo,
@@ -93,6 +95,9 @@ class RemoteEngine:
         self, messages: list[Message], count: int, forced: list[int] | None = None
     ) -> tuple[list[int], list[float]]:
         raise RemoteError("A remote model does not report its logits.")
+
+    def embed(self, texts: list[str]) -> list[list[float]]:
+        raise InvalidRequestError(EMBEDDINGS_NEED_GGUF)
 
     # --- a reply -----------------------------------------------------------------------------------
 

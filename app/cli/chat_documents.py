@@ -1,6 +1,8 @@
 """`parlour chat --docs NAME --attach FILE "question"`: the person's documents in a one-prompt chat.
 
-The engine sees the question with the chosen passages before it (app.documents.retrieval); stdout
+The engine sees the question with the chosen passages before it (app.documents.retrieval): a collection
+with vectors is searched by meaning as well as words, its embedding model run in an engine host of its own
+for the question (started only then, and closed once the passages are chosen). Stdout
 stays the reply alone, for piping, and the sources the passages came from follow on stderr (or, with
 --json, in the last JSON line as "citations").
 """
@@ -15,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from app.cli.terminal_text import note, printable
 
 if TYPE_CHECKING:
+    from app.documents.embedding import ModelEmbedder
     from app.documents.retrieval import DocumentContext
 
 # The documents' share of the context window, and the most they take however large the window is.
@@ -74,17 +77,41 @@ def with_question_documents(
         return messages, None
     from app.documents.retrieval import context_for, with_documents
 
-    context = context_for(
-        args.prompt,
-        attachments=[Path(name).expanduser() for name in args.attach],
-        collections=args.docs,
-        budget_tokens=budget_for(context_length),
-    )
+    embed = _question_embedder(args.docs)
+    try:
+        context = context_for(
+            args.prompt,
+            attachments=[Path(name).expanduser() for name in args.attach],
+            collections=args.docs,
+            budget_tokens=budget_for(context_length),
+            embed=embed,
+        )
+    finally:
+        if embed is not None:
+            embed.close()
     for problem in context.problems:
         note(problem)
     if not context.citations:
         note("Nothing in the documents matched the question; it was asked without them.")
     return with_documents(messages, context), context
+
+
+def _question_embedder(collections: list[str]) -> ModelEmbedder | None:
+    """An embedder for the model most of the chosen collections' vectors come from; None when none has any
+    (then no engine host is started for it)."""
+    if not collections:
+        return None
+    from app.documents.collection_search import embedding_models
+    from app.documents.embedding import ModelEmbedder
+    from app.documents.index import DocumentIndex, DocumentIndexError
+    from app.documents.passages import DocumentError
+
+    try:
+        with DocumentIndex.default() as index:
+            models = embedding_models(index, collections)
+    except (DocumentError, DocumentIndexError):  # context_for meets the same failure and says it, once
+        return None
+    return ModelEmbedder(models[0]) if models else None
 
 
 def citations_record(context: DocumentContext | None) -> dict[str, Any]:

@@ -6,6 +6,7 @@
     parlour docs search QUERY [--collection NAME] [--limit N] [--json]
     parlour docs update [NAME]                    # re-read the folders: new, changed and removed files
     parlour docs rm NAME [--folder PATH]          # a collection, or one folder of it (files stay on disk)
+    parlour docs embed NAME [--model REF | --no-embeddings]   # search by meaning too (docs_embeddings.py)
 
 `parlour chat --docs NAME "question"` then answers from the collection's passages (see chat.py).
 """
@@ -13,11 +14,19 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from app.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK
+from app.cli.docs_embeddings import (
+    EmbeddingProgress,
+    add_embed_parser,
+    cmd_embed,
+    embedding_model_path,
+    search_passages,
+)
+from app.cli.exit_codes import EXIT_BAD_INPUT, EXIT_FAILED, EXIT_OK, exit_code_for
 from app.cli.terminal_text import fail, json_text, note, printable, say
 
 if TYPE_CHECKING:
@@ -30,6 +39,9 @@ def add_arguments(docs: argparse.ArgumentParser, command: str) -> None:
     add = actions.add_parser("add", help="add folders or files to a collection and index them now")
     add.add_argument("path", metavar="PATH", nargs="+", help="a folder (kept and re-read by update) or a file")
     add.add_argument("--collection", required=True, metavar="NAME", help="the collection (made if new)")
+    add.add_argument(
+        "--embedding-model", metavar="REF", help="a GGUF embedding model (name or path): search by meaning too"
+    )
     listed = actions.add_parser("list", help="the collections and what they hold")
     listed.add_argument("--json", action="store_true")
     search = actions.add_parser("search", help="the passages that best answer a question")
@@ -42,11 +54,13 @@ def add_arguments(docs: argparse.ArgumentParser, command: str) -> None:
     remove = actions.add_parser("rm", help="forget a collection, or one folder of it (the files stay)")
     remove.add_argument("name", metavar="NAME")
     remove.add_argument("--folder", metavar="PATH", help="forget only this folder of the collection")
+    add_embed_parser(actions)
     docs.set_defaults(func=cmd_docs)
 
 
 def cmd_docs(args: argparse.Namespace) -> int:
     from app.documents.index import CollectionError, DocumentIndex, DocumentIndexError
+    from engines.base import EngineError
 
     try:
         with DocumentIndex.default() as index:
@@ -57,6 +71,8 @@ def cmd_docs(args: argparse.Namespace) -> int:
         return fail(str(error), EXIT_BAD_INPUT)
     except DocumentIndexError as error:
         return fail(str(error), EXIT_FAILED)
+    except EngineError as error:  # an embedding model that cannot be used
+        return fail(str(error), exit_code_for(error))
 
 
 def _add(index: DocumentIndex, args: argparse.Namespace) -> int:
@@ -68,9 +84,12 @@ def _add(index: DocumentIndex, args: argparse.Namespace) -> int:
     for path in paths:  # every path checked before anything changes
         if not path.exists():
             return fail(f"{path} does not exist; name a folder or a document file.", EXIT_BAD_INPUT)
+    model = embedding_model_path(args.embedding_model) if args.embedding_model else None
     is_new = not index.has_collection(name)
     if is_new:
         index.create_collection(name)
+    if model is not None:
+        index.set_embedding_model(name, model)
     folders = [path for path in paths if path.is_dir()]
     files = [path for path in paths if not path.is_dir()]
     if files:
@@ -101,6 +120,9 @@ def _list(index: DocumentIndex, args: argparse.Namespace) -> int:
         say(f"{summary.name}  {counts}{problems}")
         for folder in summary.folders:
             say(f"  {folder}")
+        if summary.embedding_model:
+            vectors = f"{summary.vectors:,} of {_count(summary.passages, 'passage')} have vectors"
+            say(f"  embeddings: {os.path.basename(summary.embedding_model)} ({vectors})")
     return EXIT_OK
 
 
@@ -116,11 +138,13 @@ def _summary_record(summary: Any) -> dict[str, Any]:
         "passages": summary.passages,
         "problems": [{"path": path, "problem": sentence} for path, sentence in summary.problems],
         "indexed_at": summary.indexed_at.isoformat() if summary.indexed_at else None,
+        "embedding_model": summary.embedding_model,
+        "vectors": summary.vectors,
     }
 
 
 def _search(index: DocumentIndex, args: argparse.Namespace) -> int:
-    passages = index.search(args.query, args.collection, args.limit)
+    passages = search_passages(index, args.query, args.collection, args.limit)
     if args.json:
         records = [
             {
@@ -166,7 +190,7 @@ def _remove(index: DocumentIndex, args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_ACTIONS = {"add": _add, "list": _list, "search": _search, "update": _update, "rm": _remove}
+_ACTIONS = {"add": _add, "list": _list, "search": _search, "update": _update, "rm": _remove, "embed": cmd_embed}
 
 
 def _print_report(name: str, report: IndexReport) -> None:
@@ -175,6 +199,7 @@ def _print_report(name: str, report: IndexReport) -> None:
         printable(
             f"{name}: {report.added} added, {report.changed} changed, {report.removed} removed, "
             f"{report.unchanged} unchanged, {len(report.problems)} problems"
+            + (f", {report.embedded:,} passages embedded" if report.embedded else "")
         ),
         file=sys.stderr,
     )
@@ -189,11 +214,13 @@ class _Progress:
         self.tty = sys.stderr.isatty()
         self._next_tenth = 0
         self._drawn = False
+        self._embedding = EmbeddingProgress()
 
     def __call__(self, progress: IndexProgress) -> None:
-        import os
-
         if progress.total == 0:
+            return
+        if progress.stage == "embedding":
+            self._embedding(progress.done, progress.total)
             return
         line = printable(
             f"Indexing {min(progress.done + 1, progress.total)} of {progress.total}: "

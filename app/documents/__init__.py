@@ -13,6 +13,10 @@ marked as leaving the machine where the person chooses it, as everywhere else).
   search_query.py turns a question into a safe FTS5 query).
 - indexer.py: bringing a collection up to date with its folders (new, changed, removed files);
   folder_walk.py finds the files, once each, whatever links there are.
+- embedding.py: a collection's optional GGUF embedding model, run in an engine host, and the pass that gives
+  passages their vectors; vectors.py keeps them in the index and ranks them by cosine; index_search.py fuses
+  that ranking with BM25's by reciprocal rank (fusion.py); collection_search.py searches collections by
+  words, and by meaning where they have vectors.
 - retrieval.py: what goes into a chat's prompt for a question: whole attachments when they fit,
   otherwise the most relevant passages (memory_rank.py ranks an attachment's), each marked with its source.
 """

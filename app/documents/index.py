@@ -6,7 +6,9 @@ it can grow far larger than the chats. A DocumentIndex is one connection, used f
 opened it; another thread (the indexer in the window) opens its own, and WAL lets them share the file.
 
 Search ranks with FTS5's BM25 and returns Passages whose score is BM25 turned positive (higher is
-better). What the person types never reaches FTS5 as syntax (search_query.py).
+better). What the person types never reaches FTS5 as syntax (search_query.py). A collection may name an
+embedding model: its passages then also get vectors (vectors.py), and a search given the question's
+vector fuses the two rankings (index_search.py); the score is then the fused one.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
+from app.documents import vectors
 from app.documents.index_file import INDEX_FILE_NAME, DocumentIndexError, open_index
 from app.documents.index_reads import CollectionSummary, collection_summaries, indexed_files, passages_of_document
+from app.documents.index_search import fused_search, word_ranking
 from app.documents.passages import DocumentError, Passage
 from app.documents.search_query import fts_query
 from app.store.recovery import mark_damaged
@@ -42,8 +46,6 @@ NAME_LIMIT = 100
 # Passages written per statement: large enough to be quick, small enough that a huge file's
 # passages never sit in memory all at once.
 WRITE_BATCH = 256
-# The heading column counts for less than the text: it repeats over every passage of a section.
-_BM25_WEIGHTS = (1.0, 0.5)
 
 
 class CollectionError(DocumentError):
@@ -218,26 +220,32 @@ class DocumentIndex:
 
     # --- search --------------------------------------------------------------------------------
 
-    def search(self, query: str, collection: str | None = None, limit: int = 5) -> list[Passage]:
-        """The `limit` passages most relevant to the free-text `query`, best first ([] for no words)."""
+    def search(
+        self,
+        query: str,
+        collection: str | None = None,
+        limit: int = 5,
+        query_vector: Sequence[float] | None = None,
+    ) -> list[Passage]:
+        """The `limit` passages most relevant to the free-text `query`, best first ([] for no words).
+
+        With `query_vector` (the query embedded by the collection's embedding model) and a `collection`,
+        the words' ranking and the vectors' are fused; without either, words alone."""
         match = fts_query(query)
         if match is None or limit <= 0:
             return []
-        sql = (
-            "SELECT d.path, p.text, p.ordinal, p.page, p.heading, bm25(passage_search, ?, ?) AS rank "
-            "FROM passage_search JOIN passages p ON p.id = passage_search.rowid "
-            "JOIN documents d ON d.id = p.document WHERE passage_search MATCH ?"
-        )
-        parameters: tuple = (*_BM25_WEIGHTS, match)
-        if collection is not None:
-            sql += " AND d.collection = ?"
-            parameters += (self.collection_id(collection),)
-        # Across collections one file may be indexed twice: ask for more, keep each passage once.
-        wanted = limit if collection is not None else limit * 3
-        rows = self._read(sql + " ORDER BY rank LIMIT ?", (*parameters, wanted))
+        collection_id = self.collection_id(collection) if collection is not None else None
+        try:
+            if query_vector is not None and collection_id is not None:
+                return fused_search(self.connection, match, collection_id, query_vector, limit)
+            # Across collections one file may be indexed twice: ask for more, keep each passage once.
+            wanted = limit if collection_id is not None else limit * 3
+            ranked = word_ranking(self.connection, match, collection_id, wanted)
+        except sqlite3.Error as error:
+            raise self._for_people(error) from error
         found: dict[tuple[str, int], Passage] = {}
-        for path, text, ordinal, page, heading, rank in rows:
-            found.setdefault((path, ordinal), Passage(path, text, ordinal, page, heading, score=-float(rank)))
+        for _, passage in ranked:
+            found.setdefault((passage.source, passage.ordinal), passage)
         return list(found.values())[:limit]
 
     def document_passages(self, path: Path | str) -> list[Passage]:
@@ -246,6 +254,51 @@ class DocumentIndex:
             return passages_of_document(self.connection, str(absolute(path)))
         except sqlite3.Error as error:
             raise self._for_people(error) from error
+
+    # --- embeddings ----------------------------------------------------------------------------
+
+    def embedding_model(self, name: str) -> str | None:
+        """The collection's embedding model (a GGUF path), or None when it is searched by words alone."""
+        collection = self.collection_id(name)
+        return self._read("SELECT embedding_model FROM collections WHERE id = ?", (collection,))[0][0]
+
+    def set_embedding_model(self, name: str, model: str | None) -> None:
+        """Name the collection's embedding model (None: none). Another model's vectors are forgotten: vectors
+        of two models cannot be compared; the next update computes the new model's."""
+        collection = self.collection_id(name)
+        with self.writing() as db:
+            if db.execute("SELECT embedding_model FROM collections WHERE id = ?", (collection,)).fetchone()[0] == model:
+                return
+            db.execute("UPDATE collections SET embedding_model = ? WHERE id = ?", (model, collection))
+            vectors.delete_vectors(db, collection)
+
+    def has_vectors(self, name: str) -> bool:
+        collection = self.collection_id(name)
+        try:
+            return vectors.has_vectors(self.connection, collection)
+        except sqlite3.Error as error:
+            raise self._for_people(error) from error
+
+    def missing_vectors(self, name: str) -> int:
+        """How many of the collection's passages have no vector yet."""
+        collection = self.collection_id(name)
+        try:
+            return vectors.missing_vectors(self.connection, collection)
+        except sqlite3.Error as error:
+            raise self._for_people(error) from error
+
+    def passages_to_embed(self, name: str, limit: int) -> list[tuple[int, str | None, str]]:
+        """Up to `limit` passages without a vector: (id, heading, text)."""
+        collection = self.collection_id(name)
+        try:
+            return vectors.passages_to_embed(self.connection, collection, limit)
+        except sqlite3.Error as error:
+            raise self._for_people(error) from error
+
+    def store_vectors(self, rows: Sequence[tuple[int, str, Sequence[float]]]) -> int:
+        """Keep (passage id, its text, vector) rows in one transaction; returns how many were kept."""
+        with self.writing() as db:
+            return vectors.store_vectors(db, rows)
 
     # --- what the indexer uses ----------------------------------------------------------------
 

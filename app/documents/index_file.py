@@ -3,7 +3,8 @@
 The index is a copy of what the person's files say, so a damaged file is never a reason to stop:
 it is moved aside (never deleted, as the conversation store does) and a fresh index is started;
 the collections then have to be added again, which the notice says. A file from a newer Parlour is
-refused unchanged, like the store: an older Parlour must not rebuild what a newer one wrote.
+refused unchanged, like the store: an older Parlour must not rebuild what a newer one wrote. An older
+file is brought up to date in place (_MIGRATIONS), keeping everything indexed in it.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from app.store.recovery import (
 log = logging.getLogger(__name__)
 
 INDEX_FILE_NAME = "documents.sqlite3"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 BUSY_TIMEOUT_MS = 5000
 # Porter stemming lets "indexing" find "indexed"; remove_diacritics 2 lets "cafe" find "café".
 # benchmarks/documents.py measures recall with it (see README).
@@ -81,6 +82,18 @@ CREATE TRIGGER passages_deleted AFTER DELETE ON passages BEGIN
     VALUES ('delete', old.id, old.text, old.heading);
 END;
 """
+
+# Each version's changes from the one before, applied in order to an older file (and to a new one after _SCHEMA).
+_MIGRATIONS: dict[int, str] = {
+    2: """
+-- A collection's embedding model (a GGUF path), and each passage's vector from it: float32, little-endian.
+ALTER TABLE collections ADD COLUMN embedding_model TEXT;
+CREATE TABLE passage_vectors (
+    passage INTEGER PRIMARY KEY REFERENCES passages(id) ON DELETE CASCADE,
+    vector BLOB NOT NULL
+);
+""",
+}
 
 
 class DocumentIndexError(Exception):
@@ -196,17 +209,28 @@ def _create_schema(connection: sqlite3.Connection) -> None:
         return
     connection.execute("BEGIN IMMEDIATE")
     try:
-        # Read again inside the write lock: two processes opening a new index create it once.
-        if connection.execute("PRAGMA user_version").fetchone()[0] < SCHEMA_VERSION:
-            # TOKENIZER read now, not at import: benchmarks/documents.py compares tokenizers this way.
-            for statement in _statements(_SCHEMA.format(tokenizer=TOKENIZER)):
-                connection.execute(statement)
-            connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        # Read again inside the write lock: two processes opening a new index create (or migrate) it once.
+        version = connection.execute("PRAGMA user_version").fetchone()[0]
+        if version < SCHEMA_VERSION:
+            _bring_up_to_date(connection, version)
         connection.execute("COMMIT")
     except BaseException:
         if connection.in_transaction:
             connection.execute("ROLLBACK")
         raise
+
+
+def _bring_up_to_date(connection: sqlite3.Connection, version: int) -> None:
+    """The schema made (version 0) or migrated from `version` to SCHEMA_VERSION, inside the caller's transaction."""
+    if version == 0:
+        # TOKENIZER read now, not at import: benchmarks/documents.py compares tokenizers this way.
+        for statement in _statements(_SCHEMA.format(tokenizer=TOKENIZER)):
+            connection.execute(statement)
+        version = 1
+    for target in range(version + 1, SCHEMA_VERSION + 1):
+        for statement in _statements(_MIGRATIONS[target]):
+            connection.execute(statement)
+    connection.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
 
 
 def _statements(script: str) -> list[str]:

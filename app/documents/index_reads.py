@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from app.documents.passages import Passage
+from app.documents.vectors import vector_count
 from app.store.timestamps import from_text
 
 
@@ -20,11 +21,14 @@ class CollectionSummary:
     passages: int = 0
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, sentence) from the last update
     indexed_at: datetime | None = None  # when its folders were last brought up to date
+    embedding_model: str | None = None  # the GGUF its passages' vectors come from; None: words alone
+    vectors: int = 0  # passages with a vector (all of them, once an update has finished)
 
 
 def collection_summaries(db: sqlite3.Connection) -> list[CollectionSummary]:
     summaries = []
-    for collection, name, indexed_at in db.execute("SELECT id, name, indexed_at FROM collections ORDER BY name"):
+    rows = db.execute("SELECT id, name, indexed_at, embedding_model FROM collections ORDER BY name").fetchall()
+    for collection, name, indexed_at, embedding_model in rows:
         folders = [
             row[0]
             for row in db.execute(
@@ -52,6 +56,8 @@ def collection_summaries(db: sqlite3.Connection) -> list[CollectionSummary]:
                 passages=passages,
                 problems=problems,
                 indexed_at=from_text(indexed_at) if indexed_at else None,
+                embedding_model=embedding_model,
+                vectors=vector_count(db, collection),
             )
         )
     return summaries

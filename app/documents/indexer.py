@@ -5,6 +5,8 @@ folder costs one stat per file. Each document is written in its own transaction,
 loses at most the one being indexed (the next update simply does it again), and its passages stream
 into the index in batches: a huge file never sits in memory whole. One bad file never stops an
 update: what could not be read is kept as that document's problem sentence, and the walk goes on.
+When the collection names an embedding model, the passages without a vector get theirs at the end
+(embedding.py); a failure there is one more problem sentence, and words alone still find everything.
 """
 
 from __future__ import annotations
@@ -15,8 +17,10 @@ import stat
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal
 
 from app.documents.chunking import passages_of
+from app.documents.embedding import Embedder, embed_missing
 from app.documents.extract import SUPPORTED_SUFFIXES, extract_sections, is_supported
 from app.documents.folder_walk import FoundFile, walk_folder
 from app.documents.index import CollectionError, DocumentIndex, DocumentIndexError, absolute, is_inside
@@ -32,9 +36,10 @@ STOP_CHECK_PASSAGES = 64
 
 @dataclass(frozen=True)
 class IndexProgress:
-    done: int  # documents indexed so far in this update
-    total: int  # documents this update has to index (new and changed ones)
-    current_path: str  # the one being read now ("" once all are done)
+    done: int  # documents indexed so far in this update (passages embedded, in the embedding stage)
+    total: int  # documents this update has to index (new and changed ones), or passages to embed
+    current_path: str  # the one being read now, or the embedding model ("" once all are done)
+    stage: Literal["reading", "embedding"] = "reading"
 
 
 @dataclass
@@ -45,6 +50,7 @@ class IndexReport:
     unchanged: int = 0
     problems: list[tuple[str, str]] = field(default_factory=list)  # (path, sentence)
     stopped: bool = False  # should_stop() ended it early; the next update does the rest
+    embedded: int = 0  # passages given a vector by the collection's embedding model
 
 
 @dataclass(frozen=True)
@@ -59,8 +65,11 @@ def update_collection(
     name: str,
     progress: Callable[[IndexProgress], None] | None = None,
     should_stop: Callable[[], bool] = lambda: False,
+    embedder: Embedder | None = None,
 ) -> IndexReport:
-    """Bring collection `name` up to date with its folders and files; CollectionError if there is none."""
+    """Bring collection `name` up to date with its folders and files, and its passages' vectors when it has
+    an embedding model (`embedder` when it runs that model; else one is started if there is work);
+    CollectionError if there is no such collection."""
     known = index.indexed_files(name)
     report = IndexReport()
     walk_problems: list[tuple[str, str]] = []
@@ -83,9 +92,11 @@ def update_collection(
         else:
             work.append(_Work(file, before is None, path in alone))
     vanished = _index_all(index, name, work, report, progress, should_stop)
+    embedding_problems = _embed(index, name, report, progress, should_stop, embedder)
     report.problems[:0] = walk_problems
-    # Vanished files are remembered with the walk's problems: there is no document left to hold the sentence.
-    index.finish_update(name, [*walk_problems, *vanished])
+    # Vanished files are remembered with the walk's problems: there is no document left to hold the sentence;
+    # so is an embedding failure, which belongs to no one document.
+    index.finish_update(name, [*walk_problems, *vanished, *embedding_problems])
     if report.added + report.changed >= OPTIMIZE_AFTER:
         index.optimize()
     return report
@@ -96,6 +107,7 @@ def add_files(
     name: str,
     paths: Iterable[Path],
     progress: Callable[[IndexProgress], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> IndexReport:
     """Index single files into collection `name` (kept until the file is gone); CollectionError with a
     sentence for a path that is not a readable file of a supported kind, before anything is indexed."""
@@ -110,7 +122,33 @@ def add_files(
         else:
             work.append(_Work(file, before is None, True))
     _index_all(index, name, work, report, progress, lambda: False)
+    _embed(index, name, report, progress, lambda: False, embedder)
     return report
+
+
+def _embed(
+    index: DocumentIndex,
+    name: str,
+    report: IndexReport,
+    progress: Callable[[IndexProgress], None] | None,
+    should_stop: Callable[[], bool],
+    embedder: Embedder | None,
+) -> list[tuple[str, str]]:
+    """The embedding stage of an update (unless it was stopped); returns its problem, if any, as (model, sentence)."""
+    if report.stopped:
+        return []
+    model = index.embedding_model(name) or ""
+
+    def embedding_progress(done: int, total: int) -> None:
+        if progress is not None:
+            progress(IndexProgress(done, total, model if done < total else "", "embedding"))
+
+    report.embedded, problem = embed_missing(index, name, embedder, embedding_progress, should_stop)
+    report.stopped = should_stop()
+    if problem is None:
+        return []
+    report.problems.append((model, problem))
+    return [(model, problem)]
 
 
 def _checked_file(path: Path) -> FoundFile:

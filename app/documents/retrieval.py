@@ -2,7 +2,8 @@
 
 Attached files come first, the person chose them: one whose whole text fits what is left of the budget
 goes in whole (one citation, no page); a larger one is cut into passages and those most relevant to
-the question are chosen. Collections add the passages their index ranks best. All of them share one
+the question are chosen. Collections add the passages their index ranks best: by words, and by meaning
+too when `embed` is given and a collection has vectors from its model (collection_search.py). All of them share one
 budget of tokens and at most `limit` passages (whole attachments aside), taken in turns from each
 source so that one attachment or collection cannot crowd out the others.
 
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from app.documents.chunking import passage_snippet, passages_of
+from app.documents.collection_search import search_collections
+from app.documents.embedding import Embed
 from app.documents.extract import extract_sections
 from app.documents.index import DocumentIndex, DocumentIndexError
 from app.documents.memory_rank import rank_passages
@@ -82,10 +85,13 @@ def context_for(
     budget_tokens: int = 2048,
     count_tokens: Callable[[str], int] = approximate_tokens,
     limit: int = 5,
+    embed: Embed | None = None,
 ) -> DocumentContext:
     """The documents' context for `question`. A bad attachment, an unknown collection or a failing index
     becomes a sentence in `problems`, never an exception: the question can still be asked without them.
-    `index` defaults to the data folder's (opened only when `collections` are named)."""
+    `index` defaults to the data folder's (opened only when `collections` are named). `embed` turns texts
+    into vectors with the collections' embedding model (app.documents.embedding.ModelEmbedder): with it,
+    a collection that has vectors is searched by meaning as well as words; without it, by words alone."""
     block = _Block(budget_tokens, count_tokens)
     problems: list[str] = []
     sources: list[list[tuple[Passage, str | None]]] = []
@@ -94,7 +100,7 @@ def context_for(
         if ranked:
             sources.append([(passage, None) for passage in ranked])
     if collections:
-        sources += _collections_passages(question, collections, index, limit, problems)
+        sources += _collections_passages(question, collections, index, limit, problems, embed)
     chosen = 0
     # In turns: the best of each source, then the second best of each, ...
     for row in zip_longest(*sources):
@@ -144,19 +150,17 @@ def _collections_passages(
     index: DocumentIndex | None,
     limit: int,
     problems: list[str],
+    embed: Embed | None = None,
 ) -> list[list[tuple[Passage, str | None]]]:
     """Each collection's best passages for the question, as one source each."""
     opened = None
     try:
         if index is None:
             index = opened = DocumentIndex.default()
-        sources: list[list[tuple[Passage, str | None]]] = []
-        for name in collections:
-            try:
-                sources.append([(passage, name) for passage in index.search(question, name, limit)])
-            except DocumentError as error:  # a collection deleted meanwhile, say
-                problems.append(str(error))
-        return sources
+        # A collection deleted meanwhile is a sentence in `problems`, and no passages.
+        ranked = search_collections(index, question, collections, limit, embed, problems)
+        pairs = zip(collections, ranked, strict=True)
+        return [[(passage, name) for passage in found] for name, found in pairs if found]
     except DocumentIndexError as error:
         problems.append(str(error))
         return []

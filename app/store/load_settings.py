@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 # The app's own, the same for every model: the prompt cache on disk and in memory.
 APP_WIDE_FIELDS = frozenset({"prompt_cache_dir", "prompt_cache_bytes", "prompt_cache_disk_bytes"})
-PER_MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(LoadSettings) if f.name not in APP_WIDE_FIELDS)
+# Chosen by what the load is for (a document collection's embeddings), never a model's stored setting.
+NOT_STORED_FIELDS = APP_WIDE_FIELDS | {"embedding"}
+PER_MODEL_FIELDS = tuple(f.name for f in dataclasses.fields(LoadSettings) if f.name not in NOT_STORED_FIELDS)
 DEFAULTS: dict[str, Any] = {name: getattr(LoadSettings(), name) for name in PER_MODEL_FIELDS}
 
 
