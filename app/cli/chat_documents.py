@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING, Any
 from app.cli.terminal_text import note, printable
 
 if TYPE_CHECKING:
-    from app.documents.embedding import ModelEmbedder
     from app.documents.retrieval import DocumentContext
 
 # The documents' share of the context window, and the most they take however large the window is.
@@ -75,9 +74,10 @@ def with_question_documents(
     """The messages the engine sees (the documents before the last question) and what they cite."""
     if not uses_documents(args):
         return messages, None
+    from app.documents.collection_search import question_embedder
     from app.documents.retrieval import context_for, with_documents
 
-    embed = _question_embedder(args.docs)
+    embed = question_embedder(args.docs)
     try:
         context = context_for(
             args.prompt,
@@ -94,24 +94,6 @@ def with_question_documents(
     if not context.citations:
         note("Nothing in the documents matched the question; it was asked without them.")
     return with_documents(messages, context), context
-
-
-def _question_embedder(collections: list[str]) -> ModelEmbedder | None:
-    """An embedder for the model most of the chosen collections' vectors come from; None when none has any
-    (then no engine host is started for it)."""
-    if not collections:
-        return None
-    from app.documents.collection_search import embedding_models
-    from app.documents.embedding import ModelEmbedder
-    from app.documents.index import DocumentIndex, DocumentIndexError
-    from app.documents.passages import DocumentError
-
-    try:
-        with DocumentIndex.default() as index:
-            models = embedding_models(index, collections)
-    except (DocumentError, DocumentIndexError):  # context_for meets the same failure and says it, once
-        return None
-    return ModelEmbedder(models[0]) if models else None
 
 
 def citations_record(context: DocumentContext | None) -> dict[str, Any]:

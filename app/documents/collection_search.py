@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from app.documents.embedding import Embed, model_label
+from app.documents.embedding import Embed, ModelEmbedder, model_label
 from app.documents.fusion import reciprocal_rank_fusion
 from app.documents.index import CollectionError, DocumentIndex
 from app.documents.passages import Passage
@@ -107,3 +107,19 @@ def _query_vector(embed: Embed, query: str, model: str, problems: list[str] | No
 
 def _scored(passage: Passage, score: float) -> Passage:
     return Passage(passage.source, passage.text, passage.ordinal, passage.page, passage.heading, score)
+
+
+def question_embedder(collections: list[str]) -> ModelEmbedder | None:
+    """An embedder for the model most of the chosen collections' vectors come from; None when none has any
+    (then no engine host is started for it)."""
+    if not collections:
+        return None
+    from app.documents.index import DocumentIndex, DocumentIndexError
+    from app.documents.passages import DocumentError
+
+    try:
+        with DocumentIndex.default() as index:
+            models = embedding_models(index, collections)
+    except (DocumentError, DocumentIndexError):  # context_for meets the same failure and says it, once
+        return None
+    return ModelEmbedder(models[0]) if models else None

@@ -100,7 +100,10 @@ def context_for(
         if ranked:
             sources.append([(passage, None) for passage in ranked])
     if collections:
-        sources += _collections_passages(question, collections, index, limit, problems, embed)
+        found = _collections_passages(question, collections, index, limit, problems, embed)
+        # A file attached to the question and also in a collection is given once: as the attachment.
+        attached = {os.path.realpath(path) for path in attachments}
+        sources += [[c for c in source if os.path.realpath(c[0].source) not in attached] for source in found]
     chosen = 0
     # In turns: the best of each source, then the second best of each, ...
     for row in zip_longest(*sources):

@@ -107,10 +107,17 @@ class DocumentSession(QObject):
         text = question.content
 
         def work() -> Any:
+            from app.documents.collection_search import question_embedder
             from app.documents.retrieval import context_for
 
             paths = [Path(path) for path in attachments]
-            return context_for(text, attachments=paths, collections=collections, budget_tokens=budget)
+            # Collections with vectors are searched by meaning too: their embedding model runs for the question.
+            embed = question_embedder(collections)
+            try:
+                return context_for(text, attachments=paths, collections=collections, budget_tokens=budget, embed=embed)
+            finally:
+                if embed is not None:
+                    embed.close()
 
         def done(context: Any) -> None:
             self._context = (key, context)

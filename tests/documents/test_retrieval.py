@@ -148,3 +148,23 @@ def test_the_documents_go_before_the_last_question_only_in_a_copy() -> None:
     assert with_documents(messages, DocumentContext()) == original
     parts = [{"role": "user", "content": [{"type": "text", "text": "Where?"}]}]
     assert with_documents(parts, context)[0]["content"][0] == {"type": "text", "text": context.text}
+
+
+def test_a_file_attached_and_in_a_chosen_collection_is_given_once(tmp_path: Path) -> None:
+    from app.documents.index import DocumentIndex
+    from app.documents.indexer import update_collection
+    from app.documents.retrieval import context_for
+
+    folder = tmp_path / "docs"
+    folder.mkdir()
+    budget = folder / "budget.md"
+    budget.write_text("# Budget\n\nThe travel budget is 40,000 euros this year.\n")
+    (folder / "other.md").write_text("# Other\n\nThe travel plans are not settled.\n")
+    with DocumentIndex(tmp_path / "index.sqlite3") as index:
+        index.create_collection("work")
+        index.add_folder("work", folder)
+        update_collection(index, "work")
+        context = context_for("What is the travel budget?", attachments=[budget], collections=["work"], index=index)
+    sources = [citation.source for citation in context.citations]
+    assert sources.count(str(budget)) == 1, sources
+    assert str(folder / "other.md") in sources  # the collection's other files still come
