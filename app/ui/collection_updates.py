@@ -11,6 +11,7 @@ unchanged folder costs one stat per file. Files are only read: nothing is ever u
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from typing import Any
@@ -73,7 +74,7 @@ class _UpdateThread(QThread):
             now = time.monotonic()
             if now - last[0] >= PROGRESS_EVERY_S or step.done >= step.total:
                 last[0] = now
-                self.progress.emit(name, step.done, step.total, str(step.current_path or ""))
+                self.progress.emit(name, step.done, step.total, progress_subject(step))
 
         try:
             report = update_collection(index, name, progress, self.stop.is_set)
@@ -231,3 +232,13 @@ class CollectionUpdates(QObject):
         names = sorted({name for folder in changed for name in self._folders.get(folder, [])})
         if names:
             self.update(names)
+
+
+EMBEDDING_PREFIX = "embedding:"
+
+
+def progress_subject(step: Any) -> str:
+    """What a progress step is busy with: the file being read, or (marked) the model embedding passages."""
+    if getattr(step, "stage", "reading") == "embedding":
+        return EMBEDDING_PREFIX + os.path.basename(str(step.current_path or ""))
+    return str(step.current_path or "")

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 
 from app.ui.accessible import describe
 from app.ui.background import run_in_background
-from app.ui.collection_updates import CollectionUpdates
+from app.ui.collection_updates import EMBEDDING_PREFIX, CollectionUpdates
 from app.ui.theme import error_style
 
 INTRO = (
@@ -316,6 +316,10 @@ class DocumentsWindow(QWidget):
             return
         self.progress.setRange(0, total)
         self.progress.setValue(done)
+        if path.startswith(EMBEDDING_PREFIX):
+            model = path[len(EMBEDDING_PREFIX) :]
+            self.progress_label.setText(f"Embedding passages with {model} ({done} of {total})")
+            return
         what = f"Reading {os.path.basename(path)}" if path else f"Checking {name}"
         self.progress_label.setText(f"{what} ({done} of {total})")
 

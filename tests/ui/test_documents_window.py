@@ -137,3 +137,13 @@ def test_the_documents_window_opens_from_the_models_menu(qtbot, window: MainWind
     with qtbot.waitSignal(window.composer.documents_button.manage_requested):
         next(a for a in window.composer.documents_button.menu.actions() if a.text() == "Manage collections…").trigger()
     documents.close()
+
+
+def test_the_progress_line_names_the_embedding_model_while_it_embeds() -> None:
+    from app.documents.indexer import IndexProgress
+    from app.ui.collection_updates import EMBEDDING_PREFIX, progress_subject
+
+    reading = IndexProgress(3, 10, "/docs/report.pdf")
+    embedding = IndexProgress(30, 400, "/models/nomic-embed.gguf", stage="embedding")
+    assert progress_subject(reading) == "/docs/report.pdf"
+    assert progress_subject(embedding) == EMBEDDING_PREFIX + "nomic-embed.gguf"
