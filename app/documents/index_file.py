@@ -187,7 +187,11 @@ def _connect(path: Path) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        # Asked first, set only when needed: setting it, even to what it is, can meet "database is locked"
+        # while another connection writes (an update running on its thread while the window opens the index).
+        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
+        if str(mode).lower() != "wal":
+            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if str(mode).lower() != "wal":
             log.warning("document index %s runs in %s mode, not WAL", path, mode)
         # A lost commit after a power cut costs one document, which the next update indexes again.

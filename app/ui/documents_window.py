@@ -117,11 +117,13 @@ class DocumentsWindow(QWidget):
             "Remove folder", "Take the chosen folder out of the collection", self.remove_folder
         )
         self.reindex_button = self._button("Re-index", "Read the chosen collection's folders again now", self.reindex)
+        self.meaning_button, self.words_button = self._search_buttons()
         folder_buttons = QHBoxLayout()
         for button in (self.add_button, self.remove_button):
             folder_buttons.addWidget(button)
         folder_buttons.addStretch(1)
-        folder_buttons.addWidget(self.reindex_button)
+        for button in (self.meaning_button, self.words_button, self.reindex_button):
+            folder_buttons.addWidget(button)
         self.problems = describe(
             QTreeWidget(), "Problems", "Files of the chosen collection that could not be read, and why"
         )
@@ -151,6 +153,17 @@ class DocumentsWindow(QWidget):
         self.status.setAccessibleName("Documents status")
         layout.addWidget(self.status)
         self._enable()
+
+    def _search_buttons(self) -> tuple[QPushButton, QPushButton]:
+        meaning = self._button(
+            "Search by meaning…",
+            "Choose a GGUF embedding model you have, so the chosen collection is searched by meaning as well as words",
+            self.ask_embedding_model,
+        )
+        words = self._button(
+            "Words alone", "Search the chosen collection by its words only, and forget its vectors", self.words_alone
+        )
+        return meaning, words
 
     def _progress_row(self) -> QHBoxLayout:
         self.progress = describe(QProgressBar(), "Indexing progress", "How many of the files to read are read")
@@ -214,7 +227,7 @@ class DocumentsWindow(QWidget):
         )
         self.facts.setText(
             f"<b>{html.escape(summary.name)}</b>: {summary.documents} {_plural(summary.documents, 'document')}, "
-            f"{summary.passages} {_plural(summary.passages, 'passage')} · {checked}"
+            f"{summary.passages} {_plural(summary.passages, 'passage')} · {checked} · {_search_kind(summary)}"
         )
         self._enable()
 
@@ -223,6 +236,9 @@ class DocumentsWindow(QWidget):
         for button in (self.delete_button, self.add_button, self.reindex_button):
             button.setEnabled(chosen)
         self.remove_button.setEnabled(chosen and self.folders.currentRow() >= 0)
+        self.meaning_button.setEnabled(chosen)
+        summary = next((s for s in self.summaries if s.name == self.chosen()), None)
+        self.words_button.setEnabled(summary is not None and summary.embedding_model is not None)
 
     def show_status(self, text: str, error: bool = False) -> None:
         self.status.setText(text)
@@ -265,6 +281,24 @@ class DocumentsWindow(QWidget):
         if name is not None and item is not None:
             folder = item.text()
             self._run(lambda index: index.remove_folder(name, folder), choose=name, changed=True)
+
+    def ask_embedding_model(self) -> None:
+        model, _filter = QFileDialog.getOpenFileName(
+            self, "Choose an embedding model", "", "GGUF embedding models (*.gguf)"
+        )
+        if model:
+            self.set_embedding_model(model)
+
+    def set_embedding_model(self, model: str | None) -> None:
+        """Name the chosen collection's embedding model (None: words alone); its passages are embedded by the
+        next update, which starts now."""
+        name = self.chosen()
+        if name is not None:
+            then = (lambda: self.updates.update([name])) if model else None
+            self._run(lambda index: index.set_embedding_model(name, model), choose=name, changed=True, then=then)
+
+    def words_alone(self) -> None:
+        self.set_embedding_model(None)
 
     def reindex(self) -> None:
         name = self.chosen()
@@ -329,6 +363,14 @@ class DocumentsWindow(QWidget):
 
     def _on_failed(self, name: str, sentence: str) -> None:
         self.show_status(sentence, True)
+
+
+def _search_kind(summary: Any) -> str:
+    """How the collection is searched, in words: by words, or also by meaning with its model."""
+    if summary.embedding_model is None:
+        return "searched by its words"
+    model = html.escape(os.path.basename(summary.embedding_model))
+    return f"searched by words and meaning ({model}; {summary.vectors} of {summary.passages} passages embedded)"
 
 
 def _plural(count: int, word: str) -> str:

@@ -147,3 +147,29 @@ def test_the_progress_line_names_the_embedding_model_while_it_embeds() -> None:
     embedding = IndexProgress(30, 400, "/models/nomic-embed.gguf", stage="embedding")
     assert progress_subject(reading) == "/docs/report.pdf"
     assert progress_subject(embedding) == EMBEDDING_PREFIX + "nomic-embed.gguf"
+
+
+def test_a_collection_is_searched_by_meaning_with_a_chosen_model_then_by_words_again(
+    qtbot,
+    documents: DocumentsWindow,
+    papers: Path,
+    starter_gguf: Path,  # noqa: ANN001
+) -> None:
+    """The starter stands in for an embedding model (llama.cpp pools a decoder model's tokens)."""
+    window = documents
+    _make_collection(qtbot, window, "Work")
+    with qtbot.waitSignal(window.updates.finished, timeout=UPDATE_TIMEOUT_MS):
+        window.add_folder(papers)
+    qtbot.waitUntil(lambda: "searched by its words" in window.facts.text())
+    assert window.meaning_button.isEnabled() and not window.words_button.isEnabled()
+    with qtbot.waitSignal(window.updates.finished, timeout=UPDATE_TIMEOUT_MS):
+        window.set_embedding_model(str(starter_gguf))  # as Search by meaning… does once a model is chosen
+    qtbot.waitUntil(lambda: "4 of 4 passages embedded" in window.facts.text())  # the list is read again after
+    facts = window.facts.text()
+    assert "searched by words and meaning" in facts and starter_gguf.name in facts
+    summary = next(s for s in window.summaries if s.name == "Work")
+    assert summary.passages == summary.vectors == 4
+    assert window.words_button.isEnabled()
+    window.words_button.click()
+    qtbot.waitUntil(lambda: "searched by its words" in window.facts.text())
+    assert not window.words_button.isEnabled()
