@@ -10,8 +10,9 @@ Prints JSON per engine:
   state counts them (the cells in use, less those of one token) (target <= 0.55), and kv_q8_tps_ratio;
 - restart_ttft_ms against cold_ttft_ms: the next message of a 3,000-token conversation in a new engine
   process, with the prompt cache on disk the last process wrote, and without it (target: 5x faster);
-- cache_write_ms: writing that state after the reply, and finish_ratio: the reply's time to its end
-  with the disk cache against without (the write happens after the end is sent: about 1.0).
+- cache_write_ms: from the reply's end to its state file written (and the model unloaded), and
+  finish_ratio: the reply's time to its end with the disk cache against without (the write happens after
+  the end is sent: about 1.0).
 
 The derived test models come from tests/support/derived_models.py (cached outside the repository).
 Run: .venv/bin/python benchmarks/engine_speed.py [--runs 3] [--only llamacpp|mlx]
@@ -127,7 +128,8 @@ def restart(model: str, engine: str, folder: Path, runs: int, notes_count: int =
             _, finished = client.generate(messages, params).text()
             finished_s = time.perf_counter() - started
             writing = time.perf_counter()
-            client.ping()  # the host answers once after_reply (the state's snapshot) is done
+            # Unloading waits for the state file being written: this is the whole write, after the reply's end.
+            client.unload()
             return finished.stats, finished_s, time.perf_counter() - writing
 
     cold, restarted, finish_cold, finish_cached, writes = [], [], [], [], []

@@ -31,8 +31,9 @@ def one_reply(model: Path, engine: str, cache: Path | None, messages: list[dict[
         settings = LoadSettings(context_length=2048, prompt_cache_dir=str(cache) if cache else None)
         client.load(str(model), engine, settings)
         text, finished = client.generate(messages, GREEDY).text()
+        client.unload()  # answered once the state is written (the host unloads only after its writer is done)
     finally:
-        client.close()  # waits for the state file being written, as quitting the app does
+        client.close()
     assert finished.finish_reason in ("stop", "length"), finished.error
     return text, finished.stats
 
