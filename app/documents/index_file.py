@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import sqlite3
+import time
 from pathlib import Path
 
 from app.store.recovery import (
@@ -181,17 +182,30 @@ def _create_private(path: Path) -> None:
         os.chmod(path, 0o600)
 
 
+def _write_ahead_log(connection: sqlite3.Connection) -> str:
+    """Put the file in WAL mode, once. Asked first and set only when needed: switching needs the file to
+    itself, and SQLite's busy handler does not wait for that, so a new index opened by two threads at once
+    (the window and an update) tries again for up to the busy timeout."""
+    mode = str(connection.execute("PRAGMA journal_mode").fetchone()[0])
+    if mode.lower() == "wal":
+        return mode
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:  # what it answers is the mode it ended in (a file system without WAL keeps another)
+            return str(connection.execute("PRAGMA journal_mode = WAL").fetchone()[0])
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
 def _connect(path: Path) -> sqlite3.Connection:
     _create_private(path)
     # isolation_level=None: transactions are begun and committed explicitly (DocumentIndex.writing).
     connection = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
     try:
         connection.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        # Asked first, set only when needed: setting it, even to what it is, can meet "database is locked"
-        # while another connection writes (an update running on its thread while the window opens the index).
-        mode = connection.execute("PRAGMA journal_mode").fetchone()[0]
-        if str(mode).lower() != "wal":
-            mode = connection.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+        mode = _write_ahead_log(connection)
         if str(mode).lower() != "wal":
             log.warning("document index %s runs in %s mode, not WAL", path, mode)
         # A lost commit after a power cut costs one document, which the next update indexes again.

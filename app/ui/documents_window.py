@@ -84,12 +84,14 @@ class DocumentsWindow(QWidget):
         self.setWindowTitle("Documents")
         self.updates = updates
         self.summaries: list[Any] = []
+        self._queued: list[tuple[Callable[[Any], Any], str | None, bool, Callable[[], None] | None]] = []
         self._build()
         updates.started.connect(self._on_started)
         updates.progress.connect(self._on_progress)
         updates.finished.connect(self._on_finished)
         updates.failed.connect(self._on_failed)
-        updates.listed.connect(self._show_summaries)
+        # The update's own list may predate a change made here meanwhile: read it again, in order with ours.
+        updates.listed.connect(lambda _summaries: self.refresh())
         updates.idle.connect(lambda: self._show_progress(False))
         self._show_progress(updates.running)
 
@@ -313,9 +315,22 @@ class DocumentsWindow(QWidget):
         changed: bool = False,
         then: Callable[[], None] | None = None,
     ) -> None:
-        """Change the index (or only read it) on a worker thread, then show the collections as they are."""
+        """Change the index (or only read it) on a worker thread, then show the collections as they are. Calls
+        run one at a time, in order: two at once could answer out of order and show a list from before a change."""
+        self._queued.append((action, choose, changed, then))
+        if len(self._queued) == 1:
+            self._run_next()
+
+    def _run_next(self) -> None:
+        action, choose, changed, then = self._queued[0]
+
+        def finish() -> None:
+            self._queued.pop(0)
+            if self._queued:
+                self._run_next()
 
         def done(answer: tuple[Any, list[Any], str | None]) -> None:
+            finish()
             _result, summaries, problem = answer
             self._show_summaries(summaries, choose)
             if problem:
@@ -326,7 +341,11 @@ class DocumentsWindow(QWidget):
             if then is not None:
                 then()
 
-        run_in_background(self, _work_on_index(action), done, lambda error: self.show_status(str(error), True))
+        def failed(error: Exception) -> None:
+            finish()
+            self.show_status(str(error), True)
+
+        run_in_background(self, _work_on_index(action), done, failed)
 
     # --- indexing -------------------------------------------------------------------------------------
 

@@ -51,7 +51,7 @@ def documents(qtbot, home: Path) -> Iterator[DocumentsWindow]:  # noqa: ANN001
 
 def _make_collection(qtbot, window: DocumentsWindow, name: str) -> None:  # noqa: ANN001
     window.create_collection(name)
-    qtbot.waitUntil(lambda: window.chosen() == name)
+    qtbot.waitUntil(lambda: window.chosen() == name, timeout=UPDATE_TIMEOUT_MS)
 
 
 def test_a_folder_is_indexed_with_progress_and_its_problems_are_shown(
@@ -60,21 +60,23 @@ def test_a_folder_is_indexed_with_progress_and_its_problems_are_shown(
     papers: Path,  # noqa: ANN001
 ) -> None:
     window = documents
-    qtbot.waitUntil(lambda: "No collection yet" in window.facts.text())
+    qtbot.waitUntil(lambda: "No collection yet" in window.facts.text(), timeout=UPDATE_TIMEOUT_MS)
     assert not window.add_button.isEnabled()
     _make_collection(qtbot, window, "Work")
     assert window.add_button.isEnabled() and "not read yet" in window.facts.text()
     steps: list[tuple[int, int]] = []
+    bar_shown: list[bool] = []  # whether the bar showed as each step came (the window hears of it first)
     window.updates.progress.connect(lambda name, done, total, path: steps.append((done, total)))
+    window.updates.progress.connect(lambda *_step: bar_shown.append(window.progress.isVisible()))
     with qtbot.waitSignal(window.updates.finished, timeout=UPDATE_TIMEOUT_MS) as finished:
         window.add_folder(papers)  # as Add folder… does once a folder is chosen
-        qtbot.waitUntil(lambda: window.progress.isVisible())  # the bar shows while it reads
+    assert bar_shown and all(bar_shown)  # the bar shows while it reads
     name, report = finished.args
     assert name == "Work" and report.added == 4 and not report.stopped
     assert steps and steps[-1][0] == steps[-1][1] == 4  # the bar went to the end
-    qtbot.waitUntil(lambda: not window.progress.isVisible())
+    qtbot.waitUntil(lambda: not window.progress.isVisible(), timeout=UPDATE_TIMEOUT_MS)
     assert window.status.text() == "Work is up to date: 4 added, 0 changed, 0 removed; 1 file could not be read."
-    qtbot.waitUntil(lambda: "4 documents" in window.facts.text())
+    qtbot.waitUntil(lambda: "4 documents" in window.facts.text(), timeout=UPDATE_TIMEOUT_MS)
     assert "last checked" in window.facts.text()
     assert [window.folders.item(i).text() for i in range(window.folders.count())] == [str(papers)]
     problems = [window.problems.topLevelItem(i) for i in range(window.problems.topLevelItemCount())]
@@ -91,8 +93,8 @@ def test_a_folder_is_indexed_with_progress_and_its_problems_are_shown(
     window.folders.setCurrentRow(0)
     assert window.remove_button.isEnabled()
     window.remove_button.click()
-    qtbot.waitUntil(lambda: window.folders.count() == 0)
-    qtbot.waitUntil(lambda: "0 documents" in window.facts.text())
+    qtbot.waitUntil(lambda: window.folders.count() == 0, timeout=UPDATE_TIMEOUT_MS)
+    qtbot.waitUntil(lambda: "0 documents" in window.facts.text(), timeout=UPDATE_TIMEOUT_MS)
 
 
 def test_a_collection_name_already_taken_is_refused_with_a_sentence(
@@ -102,7 +104,7 @@ def test_a_collection_name_already_taken_is_refused_with_a_sentence(
 ) -> None:
     _make_collection(qtbot, documents, "Work")
     documents.create_collection("Work")
-    qtbot.waitUntil(lambda: bool(documents.status.text()))
+    qtbot.waitUntil(lambda: bool(documents.status.text()), timeout=UPDATE_TIMEOUT_MS)
     assert "Work" in documents.status.text() and documents.status.text().endswith(".")
     assert documents.list.count() == 1
     monkeypatch.setattr(QFileDialog, "getExistingDirectory", staticmethod(lambda *args, **kwargs: ""))
@@ -160,16 +162,17 @@ def test_a_collection_is_searched_by_meaning_with_a_chosen_model_then_by_words_a
     _make_collection(qtbot, window, "Work")
     with qtbot.waitSignal(window.updates.finished, timeout=UPDATE_TIMEOUT_MS):
         window.add_folder(papers)
-    qtbot.waitUntil(lambda: "searched by its words" in window.facts.text())
+    qtbot.waitUntil(lambda: "searched by its words" in window.facts.text(), timeout=UPDATE_TIMEOUT_MS)
     assert window.meaning_button.isEnabled() and not window.words_button.isEnabled()
     with qtbot.waitSignal(window.updates.finished, timeout=UPDATE_TIMEOUT_MS):
         window.set_embedding_model(str(starter_gguf))  # as Search by meaning… does once a model is chosen
-    qtbot.waitUntil(lambda: "4 of 4 passages embedded" in window.facts.text())  # the list is read again after
+    # the list is read again after the update
+    qtbot.waitUntil(lambda: "4 of 4 passages embedded" in window.facts.text(), timeout=UPDATE_TIMEOUT_MS)
     facts = window.facts.text()
     assert "searched by words and meaning" in facts and starter_gguf.name in facts
     summary = next(s for s in window.summaries if s.name == "Work")
     assert summary.passages == summary.vectors == 4
     assert window.words_button.isEnabled()
     window.words_button.click()
-    qtbot.waitUntil(lambda: "searched by its words" in window.facts.text())
+    qtbot.waitUntil(lambda: "searched by its words" in window.facts.text(), timeout=UPDATE_TIMEOUT_MS)
     assert not window.words_button.isEnabled()
