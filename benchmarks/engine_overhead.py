@@ -96,7 +96,7 @@ class InterleavedLlama:
         import llama_cpp
 
         from engines.inspect import inspect_model
-        from engines.llamacpp_engine import route_native_logs
+        from engines.llamacpp_native import route_native_logs
         from engines.thread_choice import usable_cores
 
         path = starter_model_path()

@@ -9,7 +9,6 @@ on the MLX engine.
 from __future__ import annotations
 
 import codecs
-import ctypes
 import logging
 import random
 import time
@@ -41,6 +40,7 @@ from engines.context import check_context_length, default_context_length, kv_byt
 from engines.disk_prompt_cache import MIN_TOKENS, DiskPromptCache, model_key
 from engines.hardware import memory
 from engines.llamacpp_embeddings import embed_texts, load_options, refuse_chat
+from engines.llamacpp_native import never_compile_model_templates, route_native_logs
 from engines.llamacpp_speculative import LlamaDraftModel, SpeculativeSteps, load_draft_model
 from engines.llamacpp_state_files import restore_state_file, save_state_file
 from engines.process_memory import peak_resident_bytes
@@ -51,80 +51,12 @@ from engines.speculation import Drafter, FirstOf, PromptLookup
 from engines.thread_choice import ThreadChoice
 
 log = logging.getLogger(__name__)
-native_log = logging.getLogger("parlour.llama.cpp")
-
-# ggml's enum ggml_log_level (NONE, DEBUG, INFO, WARN, ERROR, CONT); CONT continues the previous line's level.
-_LEVELS = {0: logging.CRITICAL, 1: logging.DEBUG, 2: logging.INFO, 3: logging.WARNING, 4: logging.ERROR}
-_LOG_CONT = 5
-_log_callback: Any = None  # kept alive for as long as llama.cpp may call it
-_last_level = logging.DEBUG
-
-
-def route_native_logs() -> None:
-    """Send llama.cpp's own log lines to Parlour's log instead of the terminal."""
-    global _log_callback
-    import llama_cpp
-
-    if _log_callback is not None:
-        return
-
-    @llama_cpp.llama_log_callback
-    def _forward(level: int, text: bytes, _user: ctypes.c_void_p) -> None:
-        global _last_level
-        if level != _LOG_CONT:
-            _last_level = _LEVELS.get(level, logging.DEBUG)
-        line = text.decode("utf-8", errors="replace").rstrip()
-        if line:
-            native_log.log(_last_level, "%s", line)
-
-    _log_callback = _forward
-    llama_cpp.llama_log_set(_forward, ctypes.c_void_p(0))
-
-
 # A state on disk is restored only when it saves this many more tokens than what memory already holds:
 # reading a file and checking it costs about what prefilling a few dozen tokens does.
 DISK_MIN_GAIN = 64
 
 # Prompt tokens read between progress reports (and chances to stop): about a second on a small CPU.
 PREFILL_CHUNK = 256
-
-
-class _TemplateNeverCompiled:
-    """Stands in for llama-cpp-python's Jinja2ChatFormatter inside the engine host.
-
-    `Llama.__init__` builds one formatter, with its own Jinja environment, for every
-    `tokenizer.chat_template*` entry in the GGUF metadata, and Jinja's compiler folds
-    constant expressions: a hostile model file cost minutes and gigabytes there, before
-    Parlour's sandbox ever saw the template. Parlour renders every prompt itself and never
-    calls llama-cpp-python's chat API, so no model template is compiled here at all.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def to_chat_handler(self) -> Callable[..., Any]:
-        def refuse(*args: Any, **kwargs: Any) -> Any:
-            raise RuntimeError("Parlour renders chat templates itself; llama-cpp-python's chat API is not used.")
-
-        return refuse
-
-
-def never_compile_model_templates() -> None:
-    """Make llama-cpp-python blind to the model's chat templates, for every template key."""
-    from llama_cpp import _internals, llama_chat_format
-
-    llama_chat_format.Jinja2ChatFormatter = _TemplateNeverCompiled  # type: ignore[misc,assignment]
-    model_class = _internals.LlamaModel
-    if getattr(model_class.metadata, "_parlour_filtered", False):
-        return
-    unfiltered = model_class.metadata
-
-    def metadata_without_templates(self: Any) -> dict[str, str]:
-        # Belt and braces: what llama-cpp-python never sees, no later version of it can compile.
-        return {k: v for k, v in unfiltered(self).items() if not k.startswith("tokenizer.chat_template")}
-
-    metadata_without_templates._parlour_filtered = True  # type: ignore[attr-defined]
-    model_class.metadata = metadata_without_templates  # type: ignore[method-assign]
 
 
 class LlamaCppEngine:

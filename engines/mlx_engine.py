@@ -37,62 +37,13 @@ from engines.constraints import TokenConstraint, checked_grammar
 from engines.context import check_context_length, default_context_length, kv_bytes_per_token
 from engines.disk_prompt_cache import MIN_TOKENS, DiskPromptCache, model_key
 from engines.hardware import memory
+from engines.mlx_sampling import processors_for, sampler_for
 from engines.mlx_speculative import MlxDraftModel, MlxSpeculativeSteps, check_same_tokenizer
 from engines.prompting import ModelVocabulary, Prompt, ReplyShaper, build_prompt
 from engines.protocol import ReplyRequest
 from engines.speculation import Drafter, FirstOf, PromptLookup
 
 log = logging.getLogger(__name__)
-
-# llama.cpp's repeat_last_n default; used for both engines so penalties mean the same thing.
-PENALTY_WINDOW = 64
-
-
-def sampler_for(params: GenerationParams) -> Any:
-    from mlx_lm.sample_utils import make_sampler
-
-    if params.greedy:
-        return make_sampler(temp=0.0)
-    return make_sampler(
-        temp=params.temperature,
-        top_p=params.top_p if params.top_p < 1.0 else 0.0,
-        min_p=params.min_p,
-        top_k=params.top_k,
-    )
-
-
-def logits_processors_for(params: GenerationParams) -> list[Any]:
-    from mlx_lm.sample_utils import make_logits_processors
-
-    return make_logits_processors(
-        repetition_penalty=params.repeat_penalty if params.repeat_penalty != 1.0 else None,
-        repetition_context_size=PENALTY_WINDOW,
-        presence_penalty=params.presence_penalty or None,
-        presence_context_size=PENALTY_WINDOW,
-        frequency_penalty=params.frequency_penalty or None,
-        frequency_context_size=PENALTY_WINDOW,
-    )
-
-
-def grammar_processor(constraint: TokenConstraint) -> Any:
-    """An mlx-lm logits processor that lets only the tokens the grammar allows next be sampled.
-
-    mlx-lm calls it with every token so far: first the prompt, then one sampled token per step, which the
-    grammar takes in before the next mask is made.
-    """
-    import mlx.core as mx
-
-    calls = 0
-
-    def process(tokens: Any, logits: Any) -> Any:
-        nonlocal calls
-        if calls:
-            constraint.take(int(tokens[-1].item()))
-        calls += 1
-        allowed = mx.array(constraint.allowed(int(logits.shape[-1])))
-        return mx.where(allowed[None], logits, mx.array(float("-inf"), dtype=logits.dtype))
-
-    return process
 
 
 class MlxEngine:
@@ -413,7 +364,7 @@ class MlxEngine:
             rest,
             max_tokens=prompt.max_tokens,
             sampler=sampler_for(params),
-            logits_processors=logits_processors_for(params) + ([grammar_processor(constraint)] if constraint else []),
+            logits_processors=processors_for(params, constraint),
             prompt_cache=cache,
             kv_bits=self._kv_bits,
             quantized_kv_start=0,  # quantized from the first token, so the cache's memory is what was asked
@@ -454,7 +405,7 @@ class MlxEngine:
         from mlx_lm.generate import maybe_quantize_kv_cache
 
         assert self._drafter is not None
-        processors = logits_processors_for(params) + ([grammar_processor(constraint)] if constraint else [])
+        processors = processors_for(params, constraint)
         quantize = functools.partial(
             maybe_quantize_kv_cache, quantized_kv_start=0, kv_group_size=64, kv_bits=self._kv_bits
         )

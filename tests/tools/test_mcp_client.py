@@ -323,7 +323,8 @@ def test_closing_while_a_server_hangs_at_start_leaves_no_process(tmp_path: Path)
     fifo = tmp_path / "started"
     os.mkfifo(fifo)
     script = (
-        f"import os, time; os.write(os.open({str(fifo)!r}, os.O_WRONLY), str(os.getpid()).encode()); time.sleep(999)"
+        f"import os, threading; os.write(os.open({str(fifo)!r}, os.O_WRONLY), str(os.getpid()).encode()); "
+        "threading.Event().wait()"
     )
     hangs = StdioServer("hangs", sys.executable, ("-c", script), {})
     reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # open before the writer: its open then succeeds
